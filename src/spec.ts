@@ -1,0 +1,128 @@
+/**
+ * The validated, typed description of one cluster's PKI, built from the stack config by
+ * `src/config.ts`. Everything downstream (catalogue, components, rollout, drift) reads this,
+ * never the raw config, so a value here is already checked.
+ */
+
+/** Key algorithms the @pulumi/tls provider can generate and kubeadm accepts. */
+export type KeyAlgorithm = "RSA-2048" | "RSA-3072" | "RSA-4096" | "ECDSA-P256";
+
+/** How a node is reached: over SSH, or a local directory (the `dev` stack). */
+export type Transport = "ssh" | "local";
+
+export type NodeRole = "master" | "worker";
+
+/** How a control-plane component is restarted on a node. */
+export type RestartStrategy = "static-pod" | "systemd" | "crictl";
+
+/** Where the CAs and the service-account key pair come from. */
+export type KeySource = "adopt" | "generate";
+
+export interface SshSpec {
+    host: string;
+    port: number;
+    user: string;
+    /** OpenSSH/PEM private key text used to log in. Held in memory only, passed as a secret. */
+    privateKey: string;
+    /** The node's host public key ("ssh-ed25519 AAAA…"); when set, the connection pins it. */
+    hostKey?: string;
+}
+
+export interface NodeSpec {
+    /** Node name as kubeadm knows it (CN of etcd certs, system:node:<name>). Unique. */
+    name: string;
+    role: NodeRole;
+    /** The address the node's apiserver/etcd advertise (an IP). */
+    advertiseAddress: string;
+    transport: Transport;
+    /** Set when transport is "ssh". */
+    ssh?: SshSpec;
+    /**
+     * Set when transport is "local": the directory that stands in for the node's "/".
+     * Files land at `<localRoot>/etc/kubernetes/...`.
+     */
+    localRoot?: string;
+}
+
+export interface ValiditySpec {
+    /** Validity of generated CAs, in years (kubeadm: 10). */
+    caYears: number;
+    /** Validity of leaf certificates and kubeconfig client certs, in days (kubeadm: 365). */
+    leafDays: number;
+    /** A certificate whose remaining validity is below this is reissued / reported. */
+    renewBeforeDays: number;
+    /** Per-certificate override of leafDays, by catalogue id (e.g. "front-proxy-client": 730). */
+    leafDaysOverrides: Record<string, number>;
+}
+
+export interface EtcdSpec {
+    /** "stacked": etcd runs on every master (kubeadm default). "external": no etcd PKI is managed. */
+    mode: "stacked" | "external";
+    serverCertSans: string[];
+    peerCertSans: string[];
+}
+
+export interface LayoutSpec {
+    /** "kubeadm" uses kubeadm's paths; "custom" starts from them and applies `paths`. */
+    kind: "kubeadm" | "custom";
+    /** Root of the Kubernetes config tree on the node (kubeadm: /etc/kubernetes). */
+    kubernetesDir: string;
+    /** Overrides of single file paths, keyed by file key (e.g. "apiserver.crt", "admin.conf"). */
+    paths: Record<string, string>;
+    /** How components are restarted. */
+    restart: RestartStrategy;
+}
+
+export interface AuthoritySourcesSpec {
+    ca: KeySource;
+    frontProxyCa: KeySource;
+    etcdCa: KeySource;
+    serviceAccount: KeySource;
+    /** The master the adopted CAs/sa are read from (once, on the first `up`). */
+    adoptFrom: string;
+}
+
+export interface RolloutSpec {
+    /** Whether anything is restarted after files are pushed (false for the dev stack). */
+    restart: boolean;
+    /** How many workers are rotated at the same time. */
+    workerBatchSize: number;
+    /** Seconds a component may take to stop/start/serve the new cert before rollback. */
+    componentTimeoutSeconds: number;
+    /** A node whose clock lags ours by more than this is refused before anything is touched. */
+    clockSkewToleranceSeconds: number;
+    /** How many backups of replaced files are kept per node. */
+    keepBackups: number;
+}
+
+export interface DriftSpec {
+    /** Read each node at program time (preview and up) and compare with the wanted files. */
+    enabled: boolean;
+    /** What an unreachable node is: a warning (default) or an error that stops the program. */
+    unreachable: "warn" | "error";
+    /** Also read the certificate served on each component port. */
+    checkServed: boolean;
+    /** How many nodes are read at the same time. */
+    concurrency: number;
+}
+
+export interface ClusterSpec {
+    /** Cluster name: used in resource names and in kubeconfig cluster/context names. */
+    name: string;
+    /** Full Kubernetes version, e.g. "1.30.4". */
+    kubernetesVersion: string;
+    /** host:port of the control plane (load balancer for HA); the host goes into apiserver SANs. */
+    controlPlaneEndpoint: { host: string; port: number };
+    serviceCidr: string;
+    dnsDomain: string;
+    /** Extra SANs of the apiserver certificate (kubeadm's apiServer.certSANs). */
+    apiServerCertSans: string[];
+    etcd: EtcdSpec;
+    nodes: NodeSpec[];
+    keyAlgorithm: KeyAlgorithm;
+    validity: ValiditySpec;
+    layout: LayoutSpec;
+    authorities: AuthoritySourcesSpec;
+    rollout: RolloutSpec;
+    drift: DriftSpec;
+}
