@@ -1,0 +1,103 @@
+/**
+ * Kubernetes versions: parsing, comparison, the supported range, and the few places where
+ * kubeadm's certificate subjects depend on the version (DESIGN §3).
+ */
+
+export interface KubernetesVersion {
+    major: number;
+    minor: number;
+    patch: number;
+}
+
+/** Oldest and newest minor (of major 1) whose kubeadm PKI the catalogue knows. */
+export const MIN_SUPPORTED_MINOR = 25;
+export const MAX_SUPPORTED_MINOR = 37;
+
+/** Every supported minor of Kubernetes 1.x, oldest first. */
+export const SUPPORTED_MINORS: readonly number[] = Object.freeze(
+    Array.from({ length: MAX_SUPPORTED_MINOR - MIN_SUPPORTED_MINOR + 1 }, (_, i) => MIN_SUPPORTED_MINOR + i),
+);
+
+/** "1.25 to 1.37": the supported range, for messages. */
+export const SUPPORTED_RANGE_TEXT = `1.${MIN_SUPPORTED_MINOR} to 1.${MAX_SUPPORTED_MINOR}`;
+
+// A leading "v" is accepted because kubeadm's ClusterConfiguration and `kubectl version` print it.
+const VERSION_PATTERN = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$/;
+
+/** Parses "1.30.4" or "v1.30.4"; undefined when the text is not a full MAJOR.MINOR.PATCH version. */
+export function tryParseKubernetesVersion(text: string): KubernetesVersion | undefined {
+    const match = VERSION_PATTERN.exec(text.trim());
+    if (!match) return undefined;
+    return { major: Number(match[1]), minor: Number(match[2]), patch: Number(match[3]) };
+}
+
+/** Parses "1.30.4" or "v1.30.4"; throws on anything else (pre-releases included). */
+export function parseKubernetesVersion(text: string): KubernetesVersion {
+    const version = tryParseKubernetesVersion(text);
+    if (!version) throw new Error(`"${text}" is not a Kubernetes version of the form MAJOR.MINOR.PATCH (e.g. "1.30.4")`);
+    return version;
+}
+
+/** "1.30.4" (no "v"). */
+export function formatKubernetesVersion(v: KubernetesVersion): string {
+    return `${v.major}.${v.minor}.${v.patch}`;
+}
+
+type VersionLike = string | KubernetesVersion;
+
+function toVersion(v: VersionLike): KubernetesVersion {
+    return typeof v === "string" ? parseKubernetesVersion(v) : v;
+}
+
+/** Negative when a < b, 0 when equal, positive when a > b. */
+export function compareKubernetesVersions(a: VersionLike, b: VersionLike): number {
+    const x = toVersion(a);
+    const y = toVersion(b);
+    return x.major - y.major || x.minor - y.minor || x.patch - y.patch;
+}
+
+/** True when `v` is `min` or newer, e.g. versionAtLeast("1.35.5", "1.35.5"). */
+export function versionAtLeast(v: VersionLike, min: VersionLike): boolean {
+    return compareKubernetesVersions(v, min) >= 0;
+}
+
+/** True for 1.x with x in SUPPORTED_MINORS (any patch). */
+export function isSupportedKubernetesVersion(v: VersionLike): boolean {
+    const version = toVersion(v);
+    return version.major === 1 && SUPPORTED_MINORS.includes(version.minor);
+}
+
+/** The group kubeadm gives cluster-admin client certs: system:masters up to 1.28, kubeadm:cluster-admins from 1.29. */
+export function clusterAdminsOrg(v: VersionLike): "system:masters" | "kubeadm:cluster-admins" {
+    return versionAtLeast(v, "1.29.0") ? "kubeadm:cluster-admins" : "system:masters";
+}
+
+/** super-admin.conf (kubernetes-super-admin, system:masters) exists from 1.29 on. */
+export function hasSuperAdminKubeconfig(v: VersionLike): boolean {
+    return versionAtLeast(v, "1.29.0");
+}
+
+/**
+ * O of apiserver-kubelet-client: system:masters up to 1.28, kubeadm:cluster-admins from 1.29,
+ * and none from 1.35.5 (within 1.35), 1.36.1 (within 1.36) and every 1.37+ — kubeadm then binds
+ * the user to system:kubelet-api-admin with RBAC instead (see kubeletClientNeedsRbacBinding).
+ */
+export function kubeletClientOrg(v: VersionLike): "system:masters" | "kubeadm:cluster-admins" | undefined {
+    const version = toVersion(v);
+    if (!versionAtLeast(version, "1.29.0")) return "system:masters";
+    const dropped =
+        (version.major === 1 && version.minor === 35 && version.patch >= 5) ||
+        (version.major === 1 && version.minor === 36 && version.patch >= 1) ||
+        versionAtLeast(version, "1.37.0");
+    return dropped ? undefined : "kubeadm:cluster-admins";
+}
+
+/** True when apiserver-kubelet-client carries no O and needs the system:kubelet-api-admin RBAC binding. */
+export function kubeletClientNeedsRbacBinding(v: VersionLike): boolean {
+    return kubeletClientOrg(v) === undefined;
+}
+
+/** O of etcd-healthcheck-client and apiserver-etcd-client: system:masters up to 1.28, none after. */
+export function etcdClientOrg(v: VersionLike): "system:masters" | undefined {
+    return versionAtLeast(v, "1.29.0") ? undefined : "system:masters";
+}
