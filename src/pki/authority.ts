@@ -1,0 +1,113 @@
+/**
+ * A certificate authority: generated with an explicit validity, or adopted from a master.
+ * Adoption reads cert + key once (on the first `up`) through a command whose output is kept in
+ * state as a secret and never re-read: later runs use the stored copy, so a wiped or
+ * replaced node cannot lose the CA. CAs are never rotated implicitly.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import type { KeyAlgorithm, KeySource, NodeSpec } from "../spec";
+import { nodeCommand } from "../node/transport";
+import { scriptCommand } from "../node/scripts";
+import { CA_USAGES, type CaId } from "./catalog";
+import { certNotAfter, newPrivateKey, pemBlocks, yearsToHours } from "./keys";
+
+export interface CertificateAuthorityArgs {
+    /** Catalogue id ("ca", "front-proxy-ca", "etcd-ca"): names the resources and the files. */
+    readonly id: CaId;
+    /** Subject CN of a generated CA (kubeadm: "kubernetes", "front-proxy-ca", "etcd-ca"). */
+    readonly commonName: string;
+    /** "generate" a new CA, or "adopt" the one found on `adoptFrom`. */
+    readonly source: KeySource;
+    /** Key algorithm of a generated CA. */
+    readonly keyAlgorithm: KeyAlgorithm;
+    /** Validity of a generated CA in years. Ignored when adopting. */
+    readonly validityYears: number;
+    /** The master to read an adopted CA from. Required when `source` is "adopt". */
+    readonly adoptFrom?: NodeSpec;
+    /** Absolute paths of the CA's cert and key on `adoptFrom`. */
+    readonly certPath: string;
+    readonly keyPath: string;
+}
+
+export class CertificateAuthority extends pulumi.ComponentResource {
+    /** The CA certificate (public). */
+    public readonly certPem: pulumi.Output<string>;
+    /** The CA private key (secret). */
+    public readonly privateKeyPem: pulumi.Output<string>;
+    /** notAfter of the CA, RFC 3339: no leaf it signs may outlive it. */
+    public readonly validityEndTime: pulumi.Output<string>;
+
+    /**
+     * @param name The _unique_ name of this component.
+     * @param args The arguments for this component.
+     * @param opts A bag of options that control this component's behavior.
+     */
+    constructor(name: string, args: CertificateAuthorityArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("kube-pki:index:CertificateAuthority", name, {}, opts);
+        const material = args.source === "adopt" ? adopt(name, args, this) : generate(name, args, this);
+        this.certPem = material.certPem;
+        this.privateKeyPem = pulumi.secret(material.privateKeyPem);
+        this.validityEndTime = material.certPem.apply(certNotAfter);
+        this.registerOutputs({
+            certPem: this.certPem, privateKeyPem: this.privateKeyPem, validityEndTime: this.validityEndTime,
+        });
+    }
+}
+
+interface CaMaterial {
+    certPem: pulumi.Output<string>;
+    privateKeyPem: pulumi.Output<string>;
+}
+
+function generate(name: string, args: CertificateAuthorityArgs, parent: pulumi.Resource): CaMaterial {
+    const key = newPrivateKey(`${name}-key`, args.keyAlgorithm, { parent });
+    const cert = new tls.SelfSignedCert(`${name}-cert`, {
+        privateKeyPem: key.privateKeyPem,
+        subject: { commonName: args.commonName },
+        isCaCertificate: true,
+        setSubjectKeyId: true,
+        validityPeriodHours: yearsToHours(args.validityYears),
+        allowedUses: [...CA_USAGES],
+    }, { parent: key });
+    return { certPem: cert.certPem, privateKeyPem: key.privateKeyPem };
+}
+
+/**
+ * Read cert + key from the node once. The command's stdout is the only place the key passes
+ * through: it is a secret output, never logged, and `ignoreChanges` keeps the first reading
+ * for good (a changed connection or path must not silently re-read a different CA).
+ */
+export function adoptFiles(
+    name: string,
+    node: NodeSpec | undefined,
+    paths: string[],
+    what: string,
+    parent: pulumi.Resource,
+): pulumi.Output<string> {
+    if (!node) throw new pulumi.ResourceError(`${what}: adopting needs kube-pki:authorities.adoptFrom to name a master`, parent);
+    const read = nodeCommand(`${name}-adopt`, node, {
+        create: scriptCommand("read-adopted", [...(node.localRoot ? ["--root", node.localRoot] : []), ...paths]),
+        secretOutput: true,
+    }, {
+        parent,
+        ignoreChanges: ["create", "connection", "interpreter", "triggers", "stdin", "logging"],
+    });
+    return pulumi.secret(read.stdout);
+}
+
+function adopt(name: string, args: CertificateAuthorityArgs, parent: pulumi.Resource): CaMaterial {
+    const text = adoptFiles(name, args.adoptFrom, [args.certPath, args.keyPath], `CA "${args.id}"`, parent);
+    const blocks = text.apply((t) => {
+        const found = pemBlocks(t);
+        const cert = found.find((b) => b.type === "CERTIFICATE");
+        const key = found.find((b) => b.type.endsWith("PRIVATE KEY"));
+        if (!cert || !key) {
+            throw new pulumi.ResourceError(
+                `CA "${args.id}": ${args.certPath} or ${args.keyPath} on ${args.adoptFrom?.name} is not a PEM ` +
+                `certificate/key; fix the files or set kube-pki:authorities to "generate" for this CA`, parent);
+        }
+        return { cert: cert.pem, key: key.pem };
+    });
+    return { certPem: pulumi.unsecret(blocks.apply((b) => b.cert)), privateKeyPem: pulumi.secret(blocks.apply((b) => b.key)) };
+}

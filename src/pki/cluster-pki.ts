@@ -1,0 +1,222 @@
+/**
+ * ClusterPki: every CA, key pair, leaf and kubeconfig of one cluster, and for each node the list
+ * of files it must hold (path, mode, content, who reads it). Shared material (CAs, sa, admin
+ * kubeconfigs) is issued once; per-node material (apiserver/etcd serving certs with that master's
+ * SANs, controller-manager/scheduler/kubelet kubeconfigs) once per node.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { ClusterSpec, NodeSpec } from "../spec";
+import { CertificateAuthority } from "./authority";
+import {
+    catalog, consumersOf, entryAppliesTo, kubeconfigServer, resolveKubeconfigSubject, resolveLeaf,
+    type AllowedUse, type CaEntry, type CaId, type CatalogEntry, type Component, type KubeconfigEntry,
+    type LeafEntry, type ResolvedSubject,
+} from "./catalog";
+import { daysToHours } from "./keys";
+import { renderKubeconfig } from "./kubeconfig";
+import { filePath, type FileKey } from "./layout";
+import { LeafCertificate, type Signer } from "./leaf";
+import { ServiceAccountKeys } from "./service-account";
+
+/** What a certificate file is expected to look like, for verification on the node and drift. */
+export interface ExpectedCert {
+    readonly subject: ResolvedSubject;
+    /** CN of the signing CA (the cert's issuer). */
+    readonly issuerCommonName: string;
+    readonly usages: readonly AllowedUse[];
+    /** Path of the private key that must match, and of the CA that must verify it. */
+    readonly keyPath?: string;
+    readonly caPath: string;
+}
+
+/** One file a node must hold. */
+export interface WantedFile {
+    /** Layout key ("apiserver.crt", "admin.conf"). */
+    readonly key: FileKey;
+    /** Absolute path on the node. */
+    readonly path: string;
+    readonly mode: "0600" | "0644";
+    /** File content; secret for keys and kubeconfigs. */
+    readonly content: pulumi.Output<string>;
+    /** Components that read it: a change restarts exactly these. */
+    readonly consumers: readonly Component[];
+    /** Catalogue id the file comes from ("apiserver", "ca", "sa", "admin.conf"). */
+    readonly source: string;
+    /** Set on certificate files and kubeconfigs (the embedded client cert). */
+    readonly expected?: ExpectedCert;
+    /** notAfter of the certificate in this file (certs and kubeconfigs). */
+    readonly notAfter?: pulumi.Output<string>;
+}
+
+export interface NodePki {
+    readonly node: NodeSpec;
+    readonly files: readonly WantedFile[];
+}
+
+export interface ClusterPkiArgs {
+    /** The validated cluster description (see src/config.ts). */
+    readonly cluster: ClusterSpec;
+}
+
+const CA_CONFIG_KEY: Record<CaId, "ca" | "frontProxyCa" | "etcdCa"> = {
+    "ca": "ca", "front-proxy-ca": "frontProxyCa", "etcd-ca": "etcdCa",
+};
+
+export class ClusterPki extends pulumi.ComponentResource {
+    /** Per node name: the files it must hold. */
+    public readonly nodes: Record<string, NodePki>;
+    /** admin.conf (secret). */
+    public readonly adminKubeconfig: pulumi.Output<string>;
+    /** Per CA id: the CA certificate. */
+    public readonly caCertificates: Record<string, pulumi.Output<string>>;
+
+    /**
+     * @param name The _unique_ name of this component.
+     * @param args The arguments for this component.
+     * @param opts A bag of options that control this component's behavior.
+     */
+    constructor(name: string, args: ClusterPkiArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("kube-pki:index:ClusterPki", name, {}, opts);
+        const built = createClusterPki(name, this, args.cluster);
+        this.nodes = built.nodes;
+        this.adminKubeconfig = built.adminKubeconfig;
+        this.caCertificates = built.caCertificates;
+        this.registerOutputs({ adminKubeconfig: this.adminKubeconfig, caCertificates: this.caCertificates });
+    }
+}
+
+/** Names of child resources: one pure function so names stay stable (they are URNs). */
+export function childName(component: string, ...parts: string[]): string {
+    return [component, ...parts].join("-");
+}
+
+interface Built {
+    nodes: Record<string, NodePki>;
+    adminKubeconfig: pulumi.Output<string>;
+    caCertificates: Record<string, pulumi.Output<string>>;
+}
+
+/** @internal */
+export function createClusterPki(name: string, parent: pulumi.ComponentResource, cluster: ClusterSpec): Built {
+    const entries = catalog(cluster.kubernetesVersion, cluster.etcd.mode);
+    const masters = cluster.nodes.filter((n) => n.role === "master");
+    const adoptFrom = masters.find((n) => n.name === cluster.authorities.adoptFrom);
+    const path = (key: FileKey) => filePath(cluster.layout, key);
+    const earlyRenewalHours = daysToHours(cluster.validity.renewBeforeDays);
+    const leafHours = (id: string) => daysToHours(cluster.validity.leafDaysOverrides[id] ?? cluster.validity.leafDays);
+
+    const cas = new Map<CaId, CertificateAuthority & { entry: CaEntry }>();
+    for (const entry of entries.filter((e): e is CaEntry => e.kind === "ca")) {
+        const ca = new CertificateAuthority(childName(name, entry.id), {
+            id: entry.id,
+            commonName: entry.commonName,
+            source: cluster.authorities[CA_CONFIG_KEY[entry.id]],
+            keyAlgorithm: cluster.keyAlgorithm,
+            validityYears: cluster.validity.caYears,
+            adoptFrom,
+            certPath: path(entry.certFile),
+            keyPath: path(entry.keyFile),
+        }, { parent });
+        cas.set(entry.id, Object.assign(ca, { entry }));
+    }
+    const signer = (id: CaId): Signer => {
+        const ca = cas.get(id)!;
+        return { certPem: ca.certPem, privateKeyPem: ca.privateKeyPem, validityEndTime: ca.validityEndTime, id };
+    };
+
+    const sa = new ServiceAccountKeys(childName(name, "sa"), {
+        source: cluster.authorities.serviceAccount,
+        keyAlgorithm: cluster.keyAlgorithm,
+        adoptFrom,
+        privateKeyPath: path("sa.key"),
+        publicKeyPath: path("sa.pub"),
+    }, { parent });
+
+    const file = (key: FileKey, content: pulumi.Output<string>, source: string, extra: Partial<WantedFile> = {}): WantedFile => {
+        const secret = key.endsWith(".key") || key.endsWith(".conf");
+        return {
+            key, path: path(key), mode: secret ? "0600" : "0644",
+            content: secret ? pulumi.secret(content) : content,
+            consumers: consumersOf(key), source, ...extra,
+        };
+    };
+
+    // Leaves and kubeconfigs that name no node are issued once and shared by every master.
+    const shared = new Map<string, LeafCertificate>();
+    const leafFor = (entry: LeafEntry | KubeconfigEntry, node: NodeSpec): LeafCertificate => {
+        const subject = entry.kind === "leaf" ? resolveLeaf(entry, cluster, node) : resolveKubeconfigSubject(entry, node);
+        const perNode = entry.kind === "leaf"
+            ? entry.sans !== "none" || entry.commonName === undefined
+            : entry.server === "local" || entry.commonName === undefined;
+        const key = perNode ? `${node.name}/${entry.id}` : entry.id;
+        const existing = shared.get(key);
+        if (existing) return existing;
+        const leaf = new LeafCertificate(perNode ? childName(name, node.name, entry.id) : childName(name, entry.id), {
+            subject,
+            usages: entry.kind === "leaf" ? entry.usages : ["digital_signature", "key_encipherment", "client_auth"],
+            keyAlgorithm: cluster.keyAlgorithm,
+            validityHours: leafHours(entry.id),
+            earlyRenewalHours,
+            signer: signer(entry.signer),
+        }, { parent: cas.get(entry.signer)! });
+        shared.set(key, leaf);
+        return leaf;
+    };
+
+    const filesOf = (entry: CatalogEntry, node: NodeSpec): WantedFile[] => {
+        switch (entry.kind) {
+            case "ca": {
+                const ca = cas.get(entry.id)!;
+                const caFile = file(entry.certFile, ca.certPem, entry.id, {
+                    notAfter: ca.validityEndTime,
+                    expected: {
+                        subject: { commonName: entry.commonName, organizations: [], dnsNames: [], ipAddresses: [] },
+                        issuerCommonName: entry.commonName, usages: [], keyPath: path(entry.keyFile), caPath: path(entry.certFile),
+                    },
+                });
+                if (node.role === "worker") return entry.id === "ca" ? [caFile] : [];
+                return [caFile, file(entry.keyFile, ca.privateKeyPem, entry.id)];
+            }
+            case "keypair":
+                if (node.role === "worker") return [];
+                return [file(entry.privateKeyFile, sa.privateKeyPem, entry.id), file(entry.publicKeyFile, sa.publicKeyPem, entry.id)];
+            case "leaf": {
+                if (!entryAppliesTo(entry, node.role)) return [];
+                const leaf = leafFor(entry, node);
+                const expected: ExpectedCert = {
+                    subject: resolveLeaf(entry, cluster, node),
+                    issuerCommonName: cas.get(entry.signer)!.entry.commonName,
+                    usages: entry.usages, keyPath: path(entry.keyFile), caPath: path(cas.get(entry.signer)!.entry.certFile),
+                };
+                return [
+                    file(entry.certFile, leaf.certPem, entry.id, { expected, notAfter: leaf.validityEndTime }),
+                    file(entry.keyFile, leaf.privateKeyPem, entry.id),
+                ];
+            }
+            case "kubeconfig": {
+                if (!entryAppliesTo(entry, node.role)) return [];
+                const leaf = leafFor(entry, node);
+                const ca = cas.get("ca")!;
+                const content = pulumi.all([ca.certPem, leaf.certPem, leaf.privateKeyPem]).apply(([caPem, certPem, keyPem]) =>
+                    renderKubeconfig({
+                        clusterName: cluster.name, server: kubeconfigServer(entry, cluster, node), caCertPem: caPem,
+                        user: entry.user, clientCertPem: certPem, clientKeyPem: keyPem,
+                    }));
+                const expected: ExpectedCert = {
+                    subject: resolveKubeconfigSubject(entry, node), issuerCommonName: ca.entry.commonName,
+                    usages: ["digital_signature", "key_encipherment", "client_auth"], caPath: path("ca.crt"),
+                };
+                return [file(entry.file, content, entry.id, { expected, notAfter: leaf.validityEndTime })];
+            }
+        }
+    };
+
+    const nodes: Record<string, NodePki> = {};
+    for (const node of cluster.nodes) {
+        nodes[node.name] = { node, files: entries.flatMap((entry) => filesOf(entry, node)) };
+    }
+    const adminOwner = masters[0];
+    const admin = nodes[adminOwner.name].files.find((f) => f.key === "admin.conf")!;
+    const caCertificates = Object.fromEntries([...cas].map(([id, ca]) => [id, ca.certPem]));
+    return { nodes, adminKubeconfig: pulumi.secret(admin.content), caCertificates };
+}

@@ -1,0 +1,38 @@
+/**
+ * Key algorithm mapping and the small PEM helpers shared by the components.
+ */
+import * as tls from "@pulumi/tls";
+import * as pulumi from "@pulumi/pulumi";
+import { X509Certificate } from "node:crypto";
+import type { KeyAlgorithm } from "../spec";
+
+/** @pulumi/tls PrivateKey arguments for one of our key algorithms. */
+export function privateKeyArgs(algorithm: KeyAlgorithm): tls.PrivateKeyArgs {
+    switch (algorithm) {
+        case "RSA-2048": return { algorithm: "RSA", rsaBits: 2048 };
+        case "RSA-3072": return { algorithm: "RSA", rsaBits: 3072 };
+        case "RSA-4096": return { algorithm: "RSA", rsaBits: 4096 };
+        case "ECDSA-P256": return { algorithm: "ECDSA", ecdsaCurve: "P256" };
+    }
+}
+
+/** The key with its PEM marked secret (the provider does it too; this keeps it so through applies). */
+export function newPrivateKey(name: string, algorithm: KeyAlgorithm, opts: pulumi.CustomResourceOptions): tls.PrivateKey {
+    return new tls.PrivateKey(name, privateKeyArgs(algorithm), opts);
+}
+
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]+?-----END \1-----\n?/g;
+
+/** Split text holding several PEM blocks into them, by block type. */
+export function pemBlocks(text: string): { type: string; pem: string }[] {
+    return [...text.matchAll(PEM_BLOCK)].map((m) => ({ type: m[1], pem: m[0].endsWith("\n") ? m[0] : `${m[0]}\n` }));
+}
+
+/** notAfter of a PEM certificate as RFC 3339. */
+export function certNotAfter(certPem: string): string {
+    return new Date(new X509Certificate(certPem).validTo).toISOString();
+}
+
+const HOURS_PER_YEAR = 24 * 365;
+export const yearsToHours = (years: number): number => years * HOURS_PER_YEAR;
+export const daysToHours = (days: number): number => days * 24;

@@ -1,0 +1,72 @@
+/**
+ * Where each file of the PKI lives on a node. kubeadm's paths are the default; a custom layout
+ * (cfssl, RKE, hand-built trees) starts from them and overrides single files by key.
+ * Pure: no Pulumi, no I/O.
+ */
+import * as path from "node:path";
+import type { LayoutSpec } from "../spec";
+
+/** Files under `<kubernetesDir>/pki`, by the key used everywhere (config, bundle, drift report). */
+export const PKI_FILE_KEYS = [
+    "ca.crt", "ca.key",
+    "front-proxy-ca.crt", "front-proxy-ca.key",
+    "etcd/ca.crt", "etcd/ca.key",
+    "apiserver.crt", "apiserver.key",
+    "apiserver-kubelet-client.crt", "apiserver-kubelet-client.key",
+    "front-proxy-client.crt", "front-proxy-client.key",
+    "etcd/server.crt", "etcd/server.key",
+    "etcd/peer.crt", "etcd/peer.key",
+    "etcd/healthcheck-client.crt", "etcd/healthcheck-client.key",
+    "apiserver-etcd-client.crt", "apiserver-etcd-client.key",
+    "sa.key", "sa.pub",
+] as const;
+
+/** Kubeconfig files directly under `<kubernetesDir>`. */
+export const KUBECONFIG_FILE_KEYS = [
+    "admin.conf", "super-admin.conf", "controller-manager.conf", "scheduler.conf", "kubelet.conf",
+] as const;
+
+export type PkiFileKey = (typeof PKI_FILE_KEYS)[number];
+export type KubeconfigFileKey = (typeof KUBECONFIG_FILE_KEYS)[number];
+export type FileKey = PkiFileKey | KubeconfigFileKey;
+
+/** Every key a custom layout may override. */
+export const layoutFileKeys: readonly FileKey[] = [...PKI_FILE_KEYS, ...KUBECONFIG_FILE_KEYS];
+
+/** The kubeadm layout with its defaults, for callers that have no spec yet. */
+export const KUBEADM_LAYOUT: LayoutSpec = {
+    kind: "kubeadm",
+    kubernetesDir: "/etc/kubernetes",
+    paths: {},
+    restart: "static-pod",
+};
+
+/** The kubelet's own rotated client certificate (read by drift, never written by us). */
+export const KUBELET_CLIENT_CURRENT = "/var/lib/kubelet/pki/kubelet-client-current.pem";
+
+/** Absolute path of a file on the node. */
+export function filePath(layout: LayoutSpec, key: FileKey): string {
+    const override = layout.paths[key];
+    if (override) return override;
+    const isKubeconfig = (KUBECONFIG_FILE_KEYS as readonly string[]).includes(key);
+    return isKubeconfig
+        ? path.posix.join(layout.kubernetesDir, key)
+        : path.posix.join(layout.kubernetesDir, "pki", key);
+}
+
+/** Directory holding static pod manifests (kubeadm: /etc/kubernetes/manifests). */
+export function manifestsDir(layout: LayoutSpec): string {
+    return path.posix.join(layout.kubernetesDir, "manifests");
+}
+
+/** Directories the drift inventory scans for stray certificates. */
+export function pkiDirs(layout: LayoutSpec): string[] {
+    const dirs = new Set<string>([path.posix.join(layout.kubernetesDir, "pki")]);
+    for (const key of PKI_FILE_KEYS) dirs.add(path.posix.dirname(filePath(layout, key)));
+    return [...dirs].sort();
+}
+
+/** A local-transport node keeps its tree under `localRoot`; an SSH node at "/". */
+export function onNode(localRoot: string | undefined, absolutePath: string): string {
+    return localRoot ? path.join(localRoot, absolutePath) : absolutePath;
+}
