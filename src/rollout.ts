@@ -1,0 +1,124 @@
+/**
+ * Rollout: per node, one install (stage → verify → back up → swap, all on the node), then one
+ * restart+verify per component whose files changed, in the order etcd → apiserver →
+ * controller-manager → scheduler → kubelet. Masters strictly one after another, workers in
+ * bounded batches after the masters. A node that drifted gets a repair command that exists only
+ * while the drift lasts.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { fileFingerprints, filesReadBy, nodeBundle } from "./node/bundle";
+import { scriptCommand } from "./node/scripts";
+import { nodeCommand, type NodeCommand } from "./node/transport";
+import type { Component } from "./pki/catalog";
+import type { ClusterPki } from "./pki/cluster-pki";
+import { componentsToRestart, rolloutStages, rotateArgs } from "./rollout-plan";
+import type { ClusterSpec, NodeSpec } from "./spec";
+
+/** What drift detection found on a node that needs a re-push. */
+export interface NodeRepair {
+    /** Components to restart and verify after the re-push (their files drifted, or they serve stale certs). */
+    readonly components: readonly Component[];
+    /** Stable digest of what drifted: the repair re-runs only when the drift itself changes. */
+    readonly signature: string;
+}
+
+export interface RolloutArgs {
+    readonly cluster: ClusterSpec;
+    readonly pki: ClusterPki;
+    /** Nodes to repair, by node name (from drift detection at program time). */
+    readonly repairs?: Readonly<Record<string, NodeRepair>>;
+}
+
+export class Rollout extends pulumi.ComponentResource {
+    /** Per node and component: the SHA-256 fingerprint the component served after its last restart. */
+    public readonly served: pulumi.Output<Record<string, Record<string, string>>>;
+    /** Per node: what the install printed (paths and fingerprints, never content). */
+    public readonly installReports: pulumi.Output<Record<string, string>>;
+
+    /**
+     * @param name The _unique_ name of this component.
+     * @param args The arguments for this component.
+     * @param opts A bag of options that control this component's behavior.
+     */
+    constructor(name: string, args: RolloutArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("kube-pki:index:Rollout", name, {}, opts);
+        const { cluster, pki } = args;
+        const served: Record<string, pulumi.Output<Record<string, string>>> = {};
+        const installs: Record<string, pulumi.Output<string>> = {};
+        let previousStage: pulumi.Resource[] = [];
+        for (const stage of rolloutStages(cluster.nodes, cluster.rollout.workerBatchSize)) {
+            const stageResources: pulumi.Resource[] = [];
+            for (const node of stage) {
+                const result = rolloutNode(name, node, args, previousStage, this);
+                stageResources.push(...result.resources);
+                served[node.name] = result.served;
+                installs[node.name] = result.install.stdout;
+            }
+            previousStage = stageResources;
+        }
+        this.served = pulumi.output(served) as pulumi.Output<Record<string, Record<string, string>>>;
+        this.installReports = pulumi.output(installs) as pulumi.Output<Record<string, string>>;
+        this.registerOutputs({ served: this.served, installReports: this.installReports });
+    }
+}
+
+interface NodeResult {
+    install: NodeCommand;
+    resources: pulumi.Resource[];
+    served: pulumi.Output<Record<string, string>>;
+}
+
+function rootArgs(node: NodeSpec): string[] {
+    return node.localRoot ? ["--root", node.localRoot] : [];
+}
+
+function rolloutNode(
+    name: string, node: NodeSpec, args: RolloutArgs, after: pulumi.Resource[], parent: pulumi.Resource,
+): NodeResult {
+    const { cluster } = args;
+    const files = args.pki.nodes[node.name].files;
+    const bundle = nodeBundle(args.pki.nodes[node.name]);
+    const installArgs = [...rootArgs(node), "--keep", String(cluster.rollout.keepBackups)];
+    const install = nodeCommand(`${name}-${node.name}-install`, node, {
+        create: scriptCommand("install", installArgs),
+        stdin: bundle,
+        triggers: [fileFingerprints(files)],
+    }, { parent, dependsOn: after });
+
+    const resources: pulumi.Resource[] = [install];
+    const served: Record<string, pulumi.Output<string>> = {};
+    let previous: pulumi.Resource = install;
+    const components = cluster.rollout.restart ? componentsToRestart(files) : [];
+    for (const component of components) {
+        const restart = nodeCommand(`${name}-${node.name}-${component}`, node, {
+            create: scriptCommand("rotate", rotateArgs(component, node, cluster)),
+            triggers: [fileFingerprints(filesReadBy(component, files))],
+        }, { parent, dependsOn: [install, previous] });
+        served[component] = restart.stdout.apply((out) => servedFingerprint(out, component));
+        resources.push(restart);
+        previous = restart;
+    }
+
+    const repair = args.repairs?.[node.name];
+    if (repair) {
+        const steps = [
+            scriptCommand("install", installArgs),
+            ...(cluster.rollout.restart
+                ? repair.components.map((c) => scriptCommand("rotate", rotateArgs(c, node, cluster)))
+                : []),
+        ];
+        const repairCommand = nodeCommand(`${name}-${node.name}-repair`, node, {
+            create: steps.join(" && "),
+            stdin: bundle,
+            triggers: [repair.signature],
+        }, { parent, dependsOn: [previous] });
+        resources.push(repairCommand);
+    }
+    return { install, resources, served: pulumi.output(served) };
+}
+
+/** The fingerprint rotate.sh reports on its `served <component> sha256:<hex>` line. */
+export function servedFingerprint(stdout: string, component: string): string {
+    const line = stdout.split("\n").find((l) => l.startsWith(`served ${component} `));
+    return line ? line.split(" ")[2] : "";
+}
