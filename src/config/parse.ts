@@ -1,0 +1,255 @@
+/**
+ * Raw `kube-pki:*` config values → a validated ClusterSpec, or one ConfigError listing every
+ * problem. Pure apart from reading SSH key files through the injected `env`.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import type { z } from "zod";
+import { formatKubernetesVersion, parseKubernetesVersion } from "../pki/versions";
+import type { ClusterSpec, NodeSpec } from "../spec";
+import type { ConfigIssue, ConfigPath } from "./errors";
+import { ConfigError, configKey, show } from "./errors";
+import { sentence } from "./fields";
+import { DEFAULT_APISERVER_PORT, parseEndpoint, resolveUserPath } from "./names";
+import type { ConfigKeyName, ParsedConfig } from "./schema";
+import { CONFIG_KEY_NAMES, keySchemas } from "./schema";
+import type { KeyFileReader } from "./ssh-key";
+import { KeyFileCache, SET_SECRET_KEY_HINT, checkSecretKey } from "./ssh-key";
+
+/** The `kube-pki:*` config values without the namespace, already JSON-parsed (as Pulumi's getObject returns them). */
+export type RawConfig = Partial<Record<string, unknown>>;
+
+/** What parsing needs from the outside world: key files, the project directory, $HOME. */
+export type ConfigEnv = KeyFileReader;
+
+export const DEFAULT_SSH_PORT = 22;
+export const DEFAULT_SSH_USER = "root";
+
+export function processEnv(): ConfigEnv {
+    return { readFile: (file) => fs.readFileSync(file, "utf8"), cwd: process.cwd(), home: os.homedir() };
+}
+
+/** Validates the raw config and builds the spec; throws ConfigError naming every problem. */
+export function parseClusterSpec(raw: RawConfig, env: ConfigEnv = processEnv()): ClusterSpec {
+    const issues: ConfigIssue[] = [];
+    const input = withoutNulls(raw) as RawConfig;
+
+    for (const key of Object.keys(input)) {
+        if (!(CONFIG_KEY_NAMES as string[]).includes(key)) {
+            issues.push({ key: configKey([key]), message: sentence("unknown key", `valid keys are ${CONFIG_KEY_NAMES.map((k) => configKey([k])).join(", ")}`) });
+        }
+    }
+
+    const parsed: Partial<ParsedConfig> = {};
+    for (const key of CONFIG_KEY_NAMES) {
+        const result = keySchemas[key].safeParse(input[key]);
+        if (result.success) (parsed as Record<ConfigKeyName, unknown>)[key] = result.data;
+        else issues.push(...toIssues(key, result.error.issues));
+    }
+
+    checkTransportFields(input.nodes, issues);
+    checkNodeSet(input.nodes, issues);
+    checkAdoptFrom(input.nodes, parsed, issues);
+    const keys = resolvePrivateKeys(parsed, env, issues);
+
+    if (issues.length > 0) throw new ConfigError(inKeyOrder(issues));
+    return buildSpec(parsed as ParsedConfig, keys, env);
+}
+
+/** Groups problems by top-level key (unknown keys first, then the order of keySchemas), keeping their order within a key. */
+function inKeyOrder(issues: ConfigIssue[]): ConfigIssue[] {
+    const rank = (issue: ConfigIssue) => (CONFIG_KEY_NAMES as string[]).indexOf(/^kube-pki:([A-Za-z]+)/.exec(issue.key)?.[1] ?? "");
+    return issues
+        .map((issue, order) => ({ issue, order }))
+        .sort((a, b) => rank(a.issue) - rank(b.issue) || a.order - b.order)
+        .map(({ issue }) => issue);
+}
+
+/** zod issues of one key → lines; an unknown-keys issue becomes one line per unknown key. */
+function toIssues(key: ConfigKeyName, zodIssues: readonly z.core.$ZodIssue[]): ConfigIssue[] {
+    return zodIssues.flatMap((issue) => {
+        const at: ConfigPath = [key, ...issue.path];
+        if (issue.code === "unrecognized_keys") return issue.keys.map((unknown) => ({ key: configKey([...at, unknown]), message: issue.message }));
+        return [{ key: configKey(at), message: issue.message }];
+    });
+}
+
+// YAML leaves `key:` with no value as null; treat it as absent so defaults apply.
+function withoutNulls(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(withoutNulls);
+    if (value === null || typeof value !== "object") return value;
+    return Object.fromEntries(
+        Object.entries(value)
+            .filter(([, v]) => v !== null)
+            .map(([k, v]) => [k, withoutNulls(v)]),
+    );
+}
+
+/** Name/role facts of the raw node list, readable even when some nodes have other problems. */
+interface RawNodeFacts {
+    index: number;
+    name?: string;
+    role?: string;
+    transport?: unknown;
+    hasSsh: boolean;
+    hasLocalRoot: boolean;
+}
+
+function rawNodes(nodes: unknown): RawNodeFacts[] {
+    if (!Array.isArray(nodes)) return [];
+    return nodes.map((node, index) => {
+        const n = (typeof node === "object" && node !== null ? node : {}) as Record<string, unknown>;
+        return {
+            index,
+            name: typeof n.name === "string" ? n.name : undefined,
+            role: typeof n.role === "string" ? n.role : undefined,
+            transport: n.transport,
+            hasSsh: n.ssh !== undefined,
+            hasLocalRoot: n.localRoot !== undefined,
+        };
+    });
+}
+
+const LOCAL_ROOT_FIX = 'set the directory that stands in for the node\'s "/" (e.g. ".dev-node", relative to the project directory)';
+
+/** Transport-specific fields: checked on the raw list so they show up next to a node's other problems. */
+function checkTransportFields(nodes: unknown, issues: ConfigIssue[]): void {
+    for (const node of rawNodes(nodes)) {
+        const local = node.transport === "local";
+        const ssh = node.transport === undefined || node.transport === "ssh";
+        if (local && !node.hasLocalRoot) {
+            issues.push({ key: configKey(["nodes", node.index, "localRoot"]), message: sentence('is required for transport "local"', LOCAL_ROOT_FIX) });
+        }
+        if (local && node.hasSsh) {
+            issues.push({ key: configKey(["nodes", node.index, "ssh"]), message: sentence('is only used with transport "ssh"', "remove it, or set transport: ssh") });
+        }
+        if (ssh && node.hasLocalRoot) {
+            issues.push({ key: configKey(["nodes", node.index, "localRoot"]), message: sentence('is only used with transport "local"', "remove it, or set transport: local") });
+        }
+    }
+}
+
+function checkNodeSet(nodes: unknown, issues: ConfigIssue[]): void {
+    if (!Array.isArray(nodes)) return; // the schema already said what is wrong
+    const firstIndex = new Map<string, number>();
+    for (const { index, name } of rawNodes(nodes)) {
+        if (name === undefined) continue;
+        const earlier = firstIndex.get(name);
+        if (earlier === undefined) {
+            firstIndex.set(name, index);
+            continue;
+        }
+        issues.push({
+            key: configKey(["nodes", index, "name"]),
+            message: sentence(
+                `${show(name)} is already used by ${configKey(["nodes", earlier])}`,
+                "give every node its own name (it becomes the CN of its etcd certificates and system:node:<name>)",
+            ),
+        });
+    }
+    if (!rawNodes(nodes).some((n) => n.role === "master")) {
+        issues.push({
+            key: configKey(["nodes"]),
+            message: sentence('no node has role "master"', 'mark the control-plane nodes with role: master (at least one is needed)'),
+        });
+    }
+}
+
+function checkAdoptFrom(nodes: unknown, parsed: Partial<ParsedConfig>, issues: ConfigIssue[]): void {
+    const adoptFrom = parsed.authorities?.adoptFrom;
+    if (adoptFrom === undefined || !Array.isArray(nodes)) return;
+    const masters = rawNodes(nodes).filter((n) => n.role === "master" && n.name !== undefined).map((n) => n.name!);
+    if (masters.includes(adoptFrom)) return;
+    const node = rawNodes(nodes).find((n) => n.name === adoptFrom);
+    const problem = node ? `${show(adoptFrom)} is a ${node.role ?? "node without a role"}, not a master` : `${show(adoptFrom)} is not a node`;
+    const fix =
+        masters.length > 0
+            ? `name the master the existing CAs and sa key are read from (${masters.map((m) => show(m)).join(", ")}), or remove it to use the first master`
+            : "name a master the existing CAs and sa key are read from";
+    issues.push({ key: configKey(["authorities", "adoptFrom"]), message: sentence(problem, fix) });
+}
+
+/** The private key text of every SSH node, by node index; problems go to `issues`. */
+function resolvePrivateKeys(parsed: Partial<ParsedConfig>, env: ConfigEnv, issues: ConfigIssue[]): Map<number, string> {
+    const keys = new Map<number, string>();
+    const nodes = parsed.nodes;
+    // Without a usable node list or with a broken ssh/sshPrivateKey key, which key a node uses is unknown.
+    if (!nodes || !("ssh" in parsed) || !("sshPrivateKey" in parsed)) return keys;
+    const defaults = parsed.ssh;
+    const secret = parsed.sshPrivateKey;
+    if (secret !== undefined && defaults?.privateKeyPath !== undefined) {
+        issues.push({
+            key: configKey(["ssh", "privateKeyPath"]),
+            message: sentence(`is set together with the secret ${configKey(["sshPrivateKey"])}`, "keep only one of them"),
+        });
+        return keys;
+    }
+    const files = new KeyFileCache(env, issues);
+    let secretText: string | undefined | null = null; // null: not checked yet
+    const missing: string[] = [];
+    nodes.forEach((node, index) => {
+        if (node.transport !== "ssh") return;
+        let text: string | undefined;
+        if (node.ssh?.privateKeyPath !== undefined) {
+            text = files.read(node.ssh.privateKeyPath, ["nodes", index, "ssh", "privateKeyPath"]);
+        } else if (secret !== undefined) {
+            if (secretText === null) secretText = checkSecretKey(secret, issues);
+            text = secretText;
+        } else if (defaults?.privateKeyPath !== undefined) {
+            text = files.read(defaults.privateKeyPath, ["ssh", "privateKeyPath"]);
+        } else {
+            missing.push(node.name);
+        }
+        if (text !== undefined) keys.set(index, text);
+    });
+    if (missing.length > 0) {
+        const who = missing.length === 1 ? `node ${show(missing[0])} connects` : `nodes ${missing.map((m) => show(m)).join(", ")} connect`;
+        issues.push({
+            key: configKey(["sshPrivateKey"]),
+            message: sentence(
+                `${who} over SSH but no private key is configured`,
+                `run ${SET_SECRET_KEY_HINT}, or set ${configKey(["ssh", "privateKeyPath"])} (or the node's ssh.privateKeyPath) to the key file`,
+            ),
+        });
+    }
+    return keys;
+}
+
+function buildSpec(config: ParsedConfig, privateKeys: Map<number, string>, env: ConfigEnv): ClusterSpec {
+    const { cluster, validity, layout, authorities, rollout, drift } = config;
+    const nodes: NodeSpec[] = config.nodes.map((node, index) => {
+        const spec: NodeSpec = { name: node.name, role: node.role, advertiseAddress: node.address, transport: node.transport };
+        if (node.transport === "ssh") {
+            spec.ssh = {
+                host: node.ssh?.host ?? node.address,
+                port: node.ssh?.port ?? config.ssh?.port ?? DEFAULT_SSH_PORT,
+                user: node.ssh?.user ?? config.ssh?.user ?? DEFAULT_SSH_USER,
+                privateKey: privateKeys.get(index)!,
+                ...(node.ssh?.hostKey !== undefined ? { hostKey: node.ssh.hostKey.trim() } : {}),
+            };
+        } else {
+            spec.localRoot = resolveUserPath(node.localRoot!, env);
+        }
+        return spec;
+    });
+    const firstMaster = nodes.find((n) => n.role === "master")!;
+    const endpoint = cluster.controlPlaneEndpoint !== undefined ? parseEndpoint(cluster.controlPlaneEndpoint) : undefined;
+    return {
+        name: cluster.name,
+        kubernetesVersion: formatKubernetesVersion(parseKubernetesVersion(cluster.kubernetesVersion)),
+        // kubeadm's default when no endpoint is set: the (first) master's advertise address.
+        controlPlaneEndpoint:
+            endpoint && endpoint.ok ? { host: endpoint.host, port: endpoint.port } : { host: firstMaster.advertiseAddress, port: DEFAULT_APISERVER_PORT },
+        serviceCidr: cluster.serviceCidr,
+        dnsDomain: cluster.dnsDomain,
+        apiServerCertSans: [...cluster.apiServerCertSans],
+        etcd: { mode: cluster.etcd.mode, serverCertSans: [...cluster.etcd.serverCertSans], peerCertSans: [...cluster.etcd.peerCertSans] },
+        nodes,
+        keyAlgorithm: config.keyAlgorithm,
+        validity: { ...validity, leafDaysOverrides: { ...validity.leafDaysOverrides } },
+        layout: { ...layout, paths: { ...layout.paths } },
+        authorities: { ...authorities, adoptFrom: authorities.adoptFrom ?? firstMaster.name },
+        rollout: { ...rollout },
+        drift: { ...drift },
+    };
+}
