@@ -1,0 +1,87 @@
+/**
+ * The shipped stack files parse, through the same path as `pulumi up` (the `config:` section,
+ * `kube-pki:` keys, structured values), into the specs their comments promise.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
+import type { RawConfig } from "../../src/config";
+import { parseClusterSpec } from "../../src/config";
+import { fakeEnv, realPrivateKey } from "./helpers";
+
+const STACKS_DIR = path.resolve(__dirname, "../../stacks");
+const HOME = "/home/op";
+
+/** The kube-pki:* values of a stack file, without the namespace, as Pulumi hands them to getObject. */
+function stackConfig(stack: string): RawConfig {
+    const doc = parseYaml(fs.readFileSync(path.join(STACKS_DIR, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
+    const raw: RawConfig = {};
+    for (const [key, value] of Object.entries(doc.config)) {
+        expect(key.startsWith("kube-pki:"), `${stack}: ${key} is outside the kube-pki namespace`).toBe(true);
+        raw[key.slice("kube-pki:".length)] = value;
+    }
+    return raw;
+}
+
+const keyFiles = { [`${HOME}/.ssh/kube-pki-staging`]: realPrivateKey, [`${HOME}/.ssh/kube-pki-prod`]: realPrivateKey };
+
+describe("shipped stacks", () => {
+    it("ships exactly dev, staging and prod, with no secret material", () => {
+        const files = fs.readdirSync(STACKS_DIR).filter((f) => /^Pulumi\..+\.yaml$/.test(f)).sort();
+        expect(files).toEqual(expect.arrayContaining(["Pulumi.dev.yaml", "Pulumi.prod.yaml", "Pulumi.staging.yaml"]));
+        for (const file of files) {
+            const text = fs.readFileSync(path.join(STACKS_DIR, file), "utf8");
+            expect(text, file).not.toMatch(/PRIVATE KEY|secure:/);
+        }
+    });
+
+    it("dev: one local master, everything generated, no restarts", () => {
+        const env = fakeEnv({}, HOME, "/work/project");
+        const spec = parseClusterSpec(stackConfig("dev"), env);
+        expect(env.reads).toEqual([]); // no SSH key needed for a local node
+        expect(spec.nodes).toEqual([
+            { name: "dev-master", role: "master", advertiseAddress: "127.0.0.1", transport: "local", localRoot: "/work/project/.dev-node" },
+        ]);
+        expect(spec.kubernetesVersion).toMatch(/^1\.30\.\d+$/);
+        expect(spec.controlPlaneEndpoint).toEqual({ host: "127.0.0.1", port: 6443 });
+        expect(spec.authorities).toEqual({ ca: "generate", frontProxyCa: "generate", etcdCa: "generate", serviceAccount: "generate", adoptFrom: "dev-master" });
+        expect(spec.rollout.restart).toBe(false);
+    });
+
+    it("staging: 1 master + 2 workers over SSH, CAs adopted from the master", () => {
+        const env = fakeEnv(keyFiles, HOME);
+        const spec = parseClusterSpec(stackConfig("staging"), env);
+        expect(env.reads).toEqual([`${HOME}/.ssh/kube-pki-staging`]); // read once, shared by all nodes
+        expect(spec.nodes.map((n) => [n.name, n.role, n.transport])).toEqual([
+            ["staging-master-1", "master", "ssh"],
+            ["staging-worker-1", "worker", "ssh"],
+            ["staging-worker-2", "worker", "ssh"],
+        ]);
+        for (const node of spec.nodes) {
+            expect(node.advertiseAddress).toMatch(/^10\.20\.0\.\d+$/);
+            expect(node.ssh).toEqual({ host: node.advertiseAddress, port: 22, user: "root", privateKey: realPrivateKey });
+        }
+        expect(spec.authorities).toMatchObject({ ca: "adopt", frontProxyCa: "adopt", etcdCa: "adopt", serviceAccount: "adopt", adoptFrom: "staging-master-1" });
+        expect(spec.rollout.restart).toBe(true);
+    });
+
+    it("prod: 3 masters behind the load balancer, extra SANs, explicit validity, batches of 2", () => {
+        const spec = parseClusterSpec(stackConfig("prod"), fakeEnv(keyFiles, HOME));
+        expect(spec.nodes.filter((n) => n.role === "master")).toHaveLength(3);
+        expect(spec.nodes.filter((n) => n.role === "worker")).toHaveLength(3);
+        expect(spec.nodes.every((n) => n.transport === "ssh" && n.ssh?.privateKey === realPrivateKey)).toBe(true);
+        expect(spec.controlPlaneEndpoint).toEqual({ host: "k8s-api.prod.example.com", port: 6443 });
+        expect(spec.apiServerCertSans).toEqual(["k8s-api.prod.internal.example.com", "10.30.0.100"]);
+        expect(spec.kubernetesVersion).toMatch(/^1\.30\.\d+$/);
+        expect(spec.validity).toEqual({ caYears: 10, leafDays: 730, renewBeforeDays: 60, leafDaysOverrides: { "front-proxy-client": 365 } });
+        expect(spec.rollout.workerBatchSize).toBe(2);
+        expect(spec.authorities.adoptFrom).toBe("prod-master-1");
+    });
+
+    it("staging and prod fail at preview with a clear line when their key file is missing", () => {
+        expect(() => parseClusterSpec(stackConfig("prod"), fakeEnv({}, HOME))).toThrow(
+            'kube-pki:ssh.privateKeyPath: cannot read "/home/op/.ssh/kube-pki-prod" (ENOENT)',
+        );
+    });
+});
