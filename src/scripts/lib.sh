@@ -1,0 +1,331 @@
+# kube-pki shared shell functions (POSIX sh). Sourced by the scripts beside it, or inlined
+# ahead of them by src/node/scripts.ts for a single remote command string.
+# Rules: never `set -x`; file content (keys!) only flows through stdin and builtins; print
+# paths, fingerprints and messages only, because stdout/stderr end up in Pulumi state.
+
+KP_NAME=${0##*/}
+KP_ROOT=''
+KP_BACKUP_DIR=/var/lib/kube-pki/backups
+KP_REASON=''
+
+log() { printf '%s\n' "$*"; }
+warn() { printf '%s: %s\n' "$KP_NAME" "$*" >&2; }
+die() { printf '%s: %s\n' "$KP_NAME" "$*" >&2; exit 1; }
+usage_error() { printf '%s: %s\n%s\n' "$KP_NAME" "$1" "$KP_USAGE" >&2; exit 2; }
+
+# The node path of $1 on this run's filesystem (--root DIR stands in for "/").
+rp() { printf '%s%s' "$KP_ROOT" "$1"; }
+
+set_root() {
+    case $1 in
+        '') KP_ROOT='' ;;
+        /) KP_ROOT='' ;;
+        /*) KP_ROOT=${1%/} ;;
+        *) usage_error "--root must be an absolute directory, got '$1'" ;;
+    esac
+    [ -z "$KP_ROOT" ] || [ -d "$KP_ROOT" ] || die "--root $KP_ROOT is not a directory"
+}
+
+is_uint() { case $1 in '' | *[!0-9]*) return 1 ;; *) return 0 ;; esac; }
+
+# Node paths travel in whitespace-separated records, so they may not contain blanks.
+is_node_path() {
+    case $1 in
+        /*) ;;
+        *) return 1 ;;
+    esac
+    case $1 in
+        *[[:space:]]* | *[[:cntrl:]]*) return 1 ;;
+    esac
+    return 0
+}
+
+now_s() { date +%s; }
+deadline_in() { printf '%s' $(($(now_s) + $1)); }
+
+# poll_until END_EPOCH cmd [args…]: retry cmd every 0.2 s until it succeeds (0) or END passes (1).
+poll_until() {
+    _pu_end=$1
+    shift
+    while :; do
+        if "$@"; then return 0; fi
+        [ "$(now_s)" -lt "$_pu_end" ] || return 1
+        sleep 0.2
+    done
+}
+
+# Run a command with a hard time limit when `timeout` exists, so a hung tool cannot stall a poll.
+run_bounded() {
+    _rb_s=$1
+    shift
+    if command -v timeout >/dev/null 2>&1; then timeout "$_rb_s" "$@"; else "$@"; fi
+}
+
+sha256_stdin() {
+    if command -v sha256sum >/dev/null 2>&1; then
+        sha256sum | cut -d' ' -f1
+    else
+        openssl dgst -sha256 -r | cut -d' ' -f1
+    fi
+}
+
+sha256_file() { sha256_stdin <"$1"; }
+
+# Reads a PEM certificate on stdin; prints its SHA-256 fingerprint as lower-case hex.
+cert_fp_stdin() {
+    openssl x509 -noout -fingerprint -sha256 2>/dev/null | sed 's/^[^=]*=//; s/://g' | tr 'A-F' 'a-f'
+}
+
+cert_fp() { cert_fp_stdin <"$1"; }
+
+# `flock` (when present) serialises kube-pki runs on one host. The lock lives outside the
+# managed tree, so a refused install leaves that tree exactly as it was.
+take_lock() {
+    command -v flock >/dev/null 2>&1 || return 0
+    _tl_dir=/run/lock
+    [ -d "$_tl_dir" ] && [ -w "$_tl_dir" ] || _tl_dir=${TMPDIR:-/tmp}
+    exec 9>>"$_tl_dir/kube-pki.lock"
+    flock -w 120 9 || die "another kube-pki run holds $_tl_dir/kube-pki.lock (waited 120 s)"
+}
+
+backup_base() { rp "$KP_BACKUP_DIR"; }
+
+# Resolves a backup argument (latest | name | node path) to a real directory in KP_BACKUP_REAL
+# and its node path in KP_BACKUP_NODE.
+resolve_backup() {
+    case $1 in
+        latest)
+            [ -L "$(backup_base)/latest" ] || {
+                KP_REASON="no backup: $KP_BACKUP_DIR/latest does not exist"
+                return 1
+            }
+            _rbk=$(readlink "$(backup_base)/latest")
+            KP_BACKUP_NODE=$KP_BACKUP_DIR/${_rbk##*/}
+            ;;
+        /*) KP_BACKUP_NODE=$1 ;;
+        *) KP_BACKUP_NODE=$KP_BACKUP_DIR/$1 ;;
+    esac
+    KP_BACKUP_REAL=$(rp "$KP_BACKUP_NODE")
+    [ -f "$KP_BACKUP_REAL/manifest" ] || {
+        KP_REASON="no complete backup at $KP_BACKUP_NODE (manifest missing)"
+        return 1
+    }
+    return 0
+}
+
+# restore_backup: puts back the files recorded in $KP_BACKUP_REAL/manifest. Copies are staged
+# beside their targets first (same filesystem), checked against the manifest hashes, and only
+# then renamed into place, so a bad backup changes nothing.
+#   manifest lines: F <path> <old-sha> <new-sha> | N <path> <new-sha> | D <dir>
+restore_backup() {
+    _rs_m=$KP_BACKUP_REAL/manifest
+    while read -r _rs_tag _rs_path _rs_old _rs_new; do
+        case $_rs_tag in
+            F)
+                _rs_src=$KP_BACKUP_REAL/files$_rs_path
+                _rs_tmp=$(rp "$_rs_path").kube-pki-restore
+                [ -f "$_rs_src" ] || {
+                    KP_REASON="backup copy of $_rs_path is missing in $KP_BACKUP_NODE"
+                    restore_cleanup
+                    return 1
+                }
+                mkdir -p "$(dirname -- "$(rp "$_rs_path")")" && rm -f "$_rs_tmp" && cp -p "$_rs_src" "$_rs_tmp" || {
+                    KP_REASON="cannot stage $_rs_path for restore"
+                    restore_cleanup
+                    return 1
+                }
+                [ "$(sha256_file "$_rs_tmp")" = "$_rs_old" ] || {
+                    KP_REASON="backup copy of $_rs_path does not match its recorded sha256"
+                    restore_cleanup
+                    return 1
+                }
+                ;;
+            N | D | kube-pki-backup | bundle) ;;
+            *)
+                KP_REASON="unreadable manifest line in $KP_BACKUP_NODE/manifest"
+                restore_cleanup
+                return 1
+                ;;
+        esac
+    done <"$_rs_m"
+    while read -r _rs_tag _rs_path _rs_old _rs_new; do
+        _rs_real=$(rp "$_rs_path")
+        case $_rs_tag in
+            F)
+                mv -f "$_rs_real.kube-pki-restore" "$_rs_real" || {
+                    KP_REASON="cannot rename $_rs_path into place"
+                    return 1
+                }
+                rm -f "$_rs_real.kube-pki-new"
+                log "restored $_rs_path sha256:$_rs_old"
+                ;;
+            N)
+                rm -f "$_rs_real" "$_rs_real.kube-pki-new"
+                log "removed $_rs_path (did not exist before)"
+                ;;
+        esac
+    done <"$_rs_m"
+    # Directories the install created, deepest first; rmdir leaves any that gained other files.
+    grep '^D ' "$_rs_m" | cut -d' ' -f2 | sort -r | while read -r _rs_path; do
+        if rmdir "$(rp "$_rs_path")" 2>/dev/null; then log "removed directory $_rs_path"; fi
+    done
+    log "restore complete from $KP_BACKUP_NODE"
+    return 0
+}
+
+restore_cleanup() {
+    grep '^F ' "$KP_BACKUP_REAL/manifest" | cut -d' ' -f2 | while read -r _rc_path; do
+        rm -f "$(rp "$_rc_path").kube-pki-restore"
+    done
+}
+
+is_component() {
+    case $1 in
+        etcd | kube-apiserver | kube-controller-manager | kube-scheduler | kubelet) return 0 ;;
+        *) return 1 ;;
+    esac
+}
+
+is_strategy() {
+    case $1 in
+        static-pod | systemd | crictl) return 0 ;;
+        *) return 1 ;;
+    esac
+}
+
+# The ID of the running container named exactly $1 (empty when none).
+running_id() { run_bounded 10 crictl ps --name "^$1\$" -q 2>/dev/null | head -n 1; }
+
+_no_running() { [ -z "$(running_id "$_rc_c")" ]; }
+_new_running() {
+    _rc_now=$(running_id "$_rc_c")
+    [ -n "$_rc_now" ] && [ "$_rc_now" != "$_rc_old" ]
+}
+_unit_active() { run_bounded 10 systemctl is-active --quiet "$_rc_c"; }
+
+# restart_component COMPONENT STRATEGY TIMEOUT: restarts and waits (bounded) until it runs
+# again. Sets KP_REASON and returns 1 on failure; for static pods the manifest is always put back.
+restart_component() {
+    _rc_c=$1
+    _rc_strategy=$2
+    _rc_end=$(deadline_in "$3")
+    [ "$_rc_c" != kubelet ] || _rc_strategy=systemd
+    case $_rc_strategy in
+        static-pod)
+            _rc_manifests=$(rp /etc/kubernetes/manifests)
+            _rc_park=$(rp /etc/kubernetes/kube-pki-parked)
+            if [ ! -f "$_rc_manifests/$_rc_c.yaml" ] && [ -f "$_rc_park/$_rc_c.yaml" ]; then
+                log "found $_rc_c.yaml parked by an interrupted run; putting it back"
+                mv -f "$_rc_park/$_rc_c.yaml" "$_rc_manifests/$_rc_c.yaml"
+            fi
+            [ -f "$_rc_manifests/$_rc_c.yaml" ] || {
+                KP_REASON="no static pod manifest /etc/kubernetes/manifests/$_rc_c.yaml"
+                return 1
+            }
+            _rc_old=$(running_id "$_rc_c")
+            mkdir -p "$_rc_park" && mv -f "$_rc_manifests/$_rc_c.yaml" "$_rc_park/$_rc_c.yaml" || {
+                KP_REASON="cannot park $_rc_c.yaml"
+                return 1
+            }
+            if ! poll_until "$_rc_end" _no_running; then
+                mv -f "$_rc_park/$_rc_c.yaml" "$_rc_manifests/$_rc_c.yaml"
+                KP_REASON="$_rc_c did not stop within $3 s after its manifest was moved out (manifest put back)"
+                return 1
+            fi
+            mv -f "$_rc_park/$_rc_c.yaml" "$_rc_manifests/$_rc_c.yaml" || {
+                KP_REASON="cannot move $_rc_c.yaml back from /etc/kubernetes/kube-pki-parked"
+                return 1
+            }
+            ;;
+        crictl)
+            _rc_old=$(running_id "$_rc_c")
+            if [ -n "$_rc_old" ]; then
+                run_bounded 30 crictl stop "$_rc_old" >/dev/null || {
+                    KP_REASON="crictl stop $_rc_old ($_rc_c) failed"
+                    return 1
+                }
+            else
+                log "$_rc_c has no running container; waiting for one to start"
+            fi
+            ;;
+        systemd)
+            run_bounded "$3" systemctl restart "$_rc_c" || {
+                KP_REASON="systemctl restart $_rc_c failed"
+                return 1
+            }
+            poll_until "$_rc_end" _unit_active || {
+                KP_REASON="$_rc_c did not come back within $3 s (systemctl is-active $_rc_c)"
+                return 1
+            }
+            log "restarted $_rc_c (systemd unit active)"
+            return 0
+            ;;
+        *)
+            KP_REASON="unknown strategy $_rc_strategy"
+            return 1
+            ;;
+    esac
+    poll_until "$_rc_end" _new_running || {
+        KP_REASON="$_rc_c did not come back within $3 s (no new running container)"
+        return 1
+    }
+    log "restarted $_rc_c (container ${_rc_old:-none} -> $_rc_now)"
+    return 0
+}
+
+_served_fp() {
+    set -- -connect "$_vs_hp"
+    [ -z "$_vs_sni" ] || set -- "$@" -servername "$_vs_sni"
+    [ -z "$_vs_ccert" ] || set -- "$@" -cert "$_vs_ccert" -key "$_vs_ckey" -CAfile "$_vs_cacert"
+    _vs_seen=$(run_bounded 5 openssl s_client "$@" </dev/null 2>/dev/null | cert_fp_stdin)
+    [ "$_vs_seen" = "$_vs_want" ]
+}
+
+_etcd_healthy() {
+    run_bounded 10 etcdctl --endpoints="https://$_vs_hp" --cacert="$_vs_cacert" --cert="$_vs_ccert" \
+        --key="$_vs_ckey" --dial-timeout=2s --command-timeout=3s endpoint health >/dev/null 2>&1
+}
+
+# verify_served COMPONENT HOST:PORT CERT TIMEOUT [CLIENT_CERT CLIENT_KEY CACERT] (real paths):
+# waits until the endpoint serves CERT; for etcd also asks etcdctl for health when it exists.
+verify_served() {
+    _vs_c=$1
+    _vs_hp=$2
+    _vs_end=$(deadline_in "$4")
+    _vs_ccert=${5:-}
+    _vs_ckey=${6:-}
+    _vs_cacert=${7:-}
+    [ -f "$3" ] || {
+        KP_REASON="$_vs_c: certificate file $3 not found"
+        return 1
+    }
+    _vs_want=$(cert_fp "$3")
+    [ -n "$_vs_want" ] || {
+        KP_REASON="$_vs_c: $3 is not a certificate"
+        return 1
+    }
+    # SNI only for names: an IP literal is not a valid server_name.
+    _vs_host=${_vs_hp%:*}
+    case $_vs_host in
+        \[* | *[!0-9.]*) _vs_sni=$_vs_host ;;
+        *) _vs_sni='' ;;
+    esac
+    case $_vs_host in \[* | *:*) _vs_sni='' ;; esac
+    _vs_seen=''
+    if ! poll_until "$_vs_end" _served_fp; then
+        _vs_got=${_vs_seen:+sha256:$_vs_seen}
+        KP_REASON="$_vs_c at $_vs_hp serves ${_vs_got:-no certificate (no TLS handshake)}, expected sha256:$_vs_want from $3 (waited $4 s)"
+        return 1
+    fi
+    log "served $_vs_c sha256:$_vs_want"
+    if [ "$_vs_c" = etcd ] && [ -n "$_vs_ccert" ] && command -v etcdctl >/dev/null 2>&1; then
+        ETCDCTL_API=3
+        export ETCDCTL_API
+        poll_until "$_vs_end" _etcd_healthy || {
+            KP_REASON="etcd at $_vs_hp serves the new certificate but etcdctl endpoint health failed within $4 s"
+            return 1
+        }
+        log "healthy etcd https://$_vs_hp (etcdctl endpoint health)"
+    fi
+    return 0
+}
