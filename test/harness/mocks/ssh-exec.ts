@@ -1,0 +1,113 @@
+/**
+ * Runs a `command:remote:Command` script over SSH (ssh2), as @pulumi/command does: connect with
+ * the resource's `connection`, set `environment` via SSH env requests, write `stdin`, close it,
+ * collect stdout/stderr; a non-zero exit is an error carrying the output.
+ */
+import { Client, type ConnectConfig } from "ssh2";
+import { CommandFailedError, trimOneNewline, type CommandOutcome } from "./command-result";
+
+/** The `connection` input (after @pulumi/command's defaults: port 22, user root, dialErrorLimit 10, perDialTimeout 15). */
+export interface SshConnection {
+    host: string;
+    port?: number;
+    user?: string;
+    password?: string;
+    privateKey?: string;
+    privateKeyPassword?: string;
+    /** authorized_keys form ("ssh-ed25519 AAAA…"); when set, any other host key is refused. */
+    hostKey?: string;
+    dialErrorLimit?: number;
+    /** Seconds. */
+    perDialTimeout?: number;
+}
+
+export interface RemoteRun {
+    command: string;
+    stdin?: string;
+    environment?: Record<string, string>;
+    /** Bound for dialing + running. */
+    timeoutMs: number;
+}
+
+export async function runRemoteCommand(conn: SshConnection, run: RemoteRun): Promise<CommandOutcome> {
+    const deadline = Date.now() + run.timeoutMs;
+    const client = await dial(conn, deadline);
+    try {
+        return await execute(client, run, deadline);
+    } finally {
+        client.end();
+    }
+}
+
+async function dial(conn: SshConnection, deadline: number): Promise<Client> {
+    const attempts = Math.max(1, conn.dialErrorLimit ?? 10);
+    let lastError: Error | undefined;
+    for (let attempt = 1; attempt <= attempts && Date.now() < deadline; attempt++) {
+        try {
+            return await connectOnce(conn, Math.min((conn.perDialTimeout ?? 15) * 1000, Math.max(1, deadline - Date.now())));
+        } catch (err) {
+            lastError = err as Error;
+            // Authentication and host-key failures do not get better by retrying.
+            if (/authentication|host key/i.test(lastError.message)) break;
+            await new Promise((r) => setTimeout(r, Math.min(200 * attempt, 1000)));
+        }
+    }
+    throw new Error(`ssh: cannot connect to ${conn.user ?? "root"}@${conn.host}:${conn.port ?? 22}: ${lastError?.message ?? "timed out"}`);
+}
+
+function connectOnce(conn: SshConnection, timeoutMs: number): Promise<Client> {
+    return new Promise((resolve, reject) => {
+        const client = new Client();
+        let hostKeyMismatch = false;
+        const expected = conn.hostKey?.trim().split(/\s+/)[1];
+        const config: ConnectConfig = {
+            host: conn.host,
+            port: conn.port ?? 22,
+            username: conn.user ?? "root",
+            password: conn.password,
+            privateKey: conn.privateKey,
+            passphrase: conn.privateKeyPassword,
+            readyTimeout: timeoutMs,
+            hostVerifier: expected === undefined ? undefined : (key: Buffer) => {
+                hostKeyMismatch = key.toString("base64") !== expected;
+                return !hostKeyMismatch;
+            },
+        };
+        client.once("ready", () => resolve(client));
+        client.once("error", (err) => {
+            client.end();
+            reject(hostKeyMismatch ? new Error("host key mismatch (hostKey given in connection)") : err);
+        });
+        client.connect(config);
+    });
+}
+
+function execute(client: Client, run: RemoteRun, deadline: number): Promise<CommandOutcome> {
+    return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+            client.end();
+            reject(new Error(`ssh: command did not finish in time: ${JSON.stringify(run.command)}`));
+        }, Math.max(1, deadline - Date.now()));
+        client.exec(run.command, { env: run.environment }, (err, stream) => {
+            if (err) {
+                clearTimeout(timer);
+                reject(new Error(`ssh: cannot start command: ${err.message}`));
+                return;
+            }
+            const out: Buffer[] = [];
+            const errOut: Buffer[] = [];
+            let exit: { code?: number; signal?: string } = {};
+            stream.on("data", (b: Buffer) => out.push(b));
+            stream.stderr.on("data", (b: Buffer) => errOut.push(b));
+            stream.on("exit", (code: number | null, signal?: string) => { exit = { code: code ?? undefined, signal }; });
+            stream.on("close", () => {
+                clearTimeout(timer);
+                const stdout = Buffer.concat(out).toString();
+                const stderr = Buffer.concat(errOut).toString();
+                if (exit.code === 0) resolve({ stdout: trimOneNewline(stdout), stderr: trimOneNewline(stderr) });
+                else reject(new CommandFailedError(exit.code ?? `signal ${exit.signal ?? "unknown (connection lost?)"}`, run.command, stdout, stderr));
+            });
+            stream.end(run.stdin && run.stdin.length > 0 ? run.stdin : undefined);
+        });
+    });
+}
