@@ -17,7 +17,7 @@
 #   --served NAME HOST PORT CERT KEY   fetch the certificate served on HOST:PORT ("-" = no client cert)
 #
 # Records (one per line, fields separated by one space; paths never contain blanks):
-#   inventory 1                 | now EPOCH
+#   inventory 1                 | now EPOCH (printed last)
 #   file PATH present SHA256 MODE | file PATH absent | file PATH unreadable
 #   pem PATH  … PEM lines …  endpem PATH      (certificate blocks only)
 #   pair CERT KEY yes|no|error
@@ -51,8 +51,18 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-# The real location of node path $1 on this run's filesystem.
-rp() { printf '%s%s' "$ROOT" "$1"; }
+# The real location of node path $1 on this run's filesystem. Symlinks are followed inside the
+# root (their absolute targets are node paths), at most 8 hops.
+rp() {
+    _rp_p=$1
+    _rp_hops=0
+    while [ -n "$ROOT" ] && [ -L "$ROOT$_rp_p" ] && [ $_rp_hops -lt 8 ]; do
+        _rp_t=$(readlink "$ROOT$_rp_p")
+        case $_rp_t in /*) _rp_p=$_rp_t ;; *) _rp_p=${_rp_p%/*}/$_rp_t ;; esac
+        _rp_hops=$((_rp_hops + 1))
+    done
+    printf '%s%s' "$ROOT" "$_rp_p"
+}
 
 sha256_stdin() {
     if command -v sha256sum >/dev/null 2>&1; then sha256sum | cut -d' ' -f1
@@ -65,12 +75,13 @@ bounded() {
     if command -v timeout >/dev/null 2>&1; then timeout "$_b_s" "$@"; else "$@"; fi
 }
 
-# Digest of a public key in PEM (SubjectPublicKeyInfo), read on stdin.
+# Both sides print the public key as the same SubjectPublicKeyInfo PEM, so digests compare.
+# Normalises a public key PEM read on stdin (sa.pub may be in any PEM public key form).
 pub_digest() { openssl pkey -pubin -pubout 2>/dev/null | sha256_stdin; }
 
-cert_pub_digest() { openssl x509 -noout -pubkey -in "$1" 2>/dev/null | pub_digest; }
+cert_pub_digest() { openssl x509 -noout -pubkey -in "$1" 2>/dev/null | sha256_stdin; }
 # The private key is read by openssl from the file; only its public half leaves openssl.
-key_pub_digest() { openssl pkey -in "$1" -pubout 2>/dev/null | pub_digest; }
+key_pub_digest() { openssl pkey -in "$1" -pubout 2>/dev/null | sha256_stdin; }
 
 EMPTY_DIGEST=$(printf '' | sha256_stdin)
 
@@ -103,7 +114,7 @@ report_kubeconfig() {
     _k_kf=$(kc_value client-key "$_k_real")
     if [ -n "$_k_cd" ]; then
         echo "kc $_k_node client-data $_k_cd"
-        _k_cert_digest=$(printf '%s' "$_k_cd" | base64 -d 2>/dev/null | openssl x509 -noout -pubkey 2>/dev/null | pub_digest)
+        _k_cert_digest=$(printf '%s' "$_k_cd" | base64 -d 2>/dev/null | openssl x509 -noout -pubkey 2>/dev/null | sha256_stdin)
     elif [ -n "$_k_cf" ]; then
         echo "kc $_k_node client-file $_k_cf"
         report_file "$_k_cf"
@@ -115,7 +126,7 @@ report_kubeconfig() {
     # The embedded key goes straight from sed through base64 into openssl; only a digest comes out.
     if grep -q '^[[:space:]]*client-key-data:' "$_k_real"; then
         _k_key_digest=$(sed -n 's/^[[:space:]]*client-key-data:[[:space:]]*//p' "$_k_real" | head -n 1 | tr -d "\"'\r" |
-            base64 -d 2>/dev/null | openssl pkey -pubout 2>/dev/null | pub_digest)
+            base64 -d 2>/dev/null | openssl pkey -pubout 2>/dev/null | sha256_stdin)
     elif [ -n "$_k_kf" ]; then
         _k_key_digest=$(key_pub_digest "$(rp "$_k_kf")")
     else
@@ -143,7 +154,6 @@ report_file() {
 }
 
 echo "inventory 1"
-echo "now $(date -u +%s)"
 
 SEEN=' '
 for f in $FILES; do
@@ -175,12 +185,12 @@ for p in $PUBPAIRS; do
     k=${p%%:*}
     pub=${p#*:}
     if [ -r "$(rp "$k")" ] && [ -r "$(rp "$pub")" ]; then
-        echo "pair $pub $k $(same_digest "$(pub_digest <"$(rp "$pub")")" "$(key_pub_digest "$(rp "$k")")")"
+        echo "pair $pub $k $(same_digest "$(pub_digest <"$(rp "$pub")")" "$(openssl pkey -in "$(rp "$k")" -pubout 2>/dev/null | pub_digest)")"
     fi
 done
 
 for l in $LINKS; do
-    real=$(rp "$l")
+    real=$ROOT$l
     if [ -L "$real" ]; then
         target=$(readlink "$real")
         case $target in /*) ;; *) target=${l%/*}/$target ;; esac
@@ -214,4 +224,6 @@ EOF
     fi
 done
 
+# The clock is read last, so the caller compares it with the moment the output arrived.
+echo "now $(date -u +%s)"
 echo "done"

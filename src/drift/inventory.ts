@@ -1,0 +1,266 @@
+/**
+ * Reads what is really on each node: one SSH session (or one local /bin/sh) per node runs
+ * src/scripts/inventory.sh once; the printed records become typed `NodeInventory` results.
+ * An unreachable node is a result, not a throw. No Pulumi here: the program and the CLI share it.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { LayoutSpec, NodeRole, NodeSpec } from "../spec";
+import { filePath, KUBECONFIG_FILE_KEYS, KUBELET_CLIENT_CURRENT, PKI_FILE_KEYS, pkiDirs, type FileKey } from "../pki/layout";
+import { attributeIssuer, tryParseCert, type CertInfo } from "./cert-info";
+import { runLocally } from "./local";
+import { mapBounded } from "./pool";
+import { pairKey, parseInventoryOutput, type RawInventory } from "./script-output";
+import { runOverSsh, type RunResult } from "./ssh";
+
+export type FileKind = "certificate" | "private-key" | "public-key" | "kubeconfig" | "kubelet-pem";
+
+/** Key of the kubelet's rotated client certificate in inventories and reports. */
+export const KUBELET_CLIENT_KEY = "kubelet-client-current";
+
+export interface InventoryFile {
+    /** Layout key ("apiserver.crt"), "kubelet-client-current", or undefined for a stray file. */
+    key?: string;
+    /** Absolute path on the node. */
+    path: string;
+    kind: FileKind;
+    exists: boolean;
+    /** Present but not readable (or a directory). */
+    unreadable?: boolean;
+    /** SHA-256 of the whole file (for keys: only this digest ever leaves the node). */
+    sha256?: string;
+    /** Octal permission bits, e.g. "600". */
+    mode?: string;
+    /** The (first) certificate: of a cert file, a kubelet .pem, or a kubeconfig's client cert. */
+    cert?: CertInfo;
+    /** A certificate file that holds PEM text that does not parse. */
+    parseError?: string;
+    /** Does the private key belong to `cert`? Undefined when there is no key to compare. */
+    keyMatches?: boolean;
+    /** Kubeconfigs: server URL, embedded CA, and the client cert file when it is referenced. */
+    kubeconfig?: { server?: string; ca?: CertInfo; clientCertFile?: string };
+    /** kubelet-client-current: where the symlink points. */
+    linkTarget?: string;
+}
+
+export interface ServedCert {
+    component: "etcd" | "kube-apiserver" | "kube-controller-manager" | "kube-scheduler";
+    host: string;
+    port: number;
+    /** The certificate file on disk the component should serve, when there is one. */
+    diskPath?: string;
+    cert?: CertInfo;
+    /** Why nothing was read (nothing listening, handshake failed). */
+    error?: string;
+}
+
+export interface NodeInventory {
+    node: string;
+    role: NodeRole;
+    reachable: boolean;
+    error?: string;
+    /** The node's clock when the script ran. */
+    nodeTime?: Date;
+    /** Node clock minus ours, in seconds (positive: the node is ahead). */
+    skewSeconds?: number;
+    files: InventoryFile[];
+    served: ServedCert[];
+}
+
+export interface InventoryOptions {
+    /** Also read the certificate each component serves (masters only). */
+    checkServed?: boolean;
+    connectTimeoutMs?: number;
+    /** Upper bound for one node's whole run. */
+    timeoutMs?: number;
+    /** Our clock (tests inject one). */
+    clock?: () => Date;
+}
+
+export interface ReadInventoriesOptions extends InventoryOptions {
+    /** How many nodes are read at the same time (default 8). */
+    concurrency?: number;
+    onProgress?: (done: number, total: number, inventory: NodeInventory) => void;
+}
+
+const SCRIPT_PATH = path.join(__dirname, "..", "scripts", "inventory.sh");
+let scriptText: string | undefined;
+function inventoryScript(): string {
+    return (scriptText ??= fs.readFileSync(SCRIPT_PATH, "utf8"));
+}
+
+const PAIRED_CERTS: ReadonlyArray<[FileKey, FileKey]> = PKI_FILE_KEYS
+    .filter((k) => k.endsWith(".crt"))
+    .map((crt) => [crt, crt.replace(/\.crt$/, ".key") as FileKey]);
+
+/** Components whose served certificate is compared with disk, and which file they serve. */
+function servedTargets(node: NodeSpec, layout: LayoutSpec): Array<{ component: ServedCert["component"]; host: string; port: number; diskPath?: string; clientCert?: string; clientKey?: string }> {
+    const pki = path.posix.join(layout.kubernetesDir, "pki");
+    return [
+        // etcd and the apiserver listen on the advertise address; controller-manager and
+        // scheduler bind 127.0.0.1 (kubeadm's --bind-address).
+        { component: "etcd", host: node.advertiseAddress, port: 2379, diskPath: filePath(layout, "etcd/server.crt"),
+          clientCert: filePath(layout, "etcd/healthcheck-client.crt"), clientKey: filePath(layout, "etcd/healthcheck-client.key") },
+        { component: "kube-apiserver", host: node.advertiseAddress, port: 6443, diskPath: filePath(layout, "apiserver.crt") },
+        // Without --tls-cert-file these self-sign in memory; a file is only compared when one exists.
+        { component: "kube-controller-manager", host: "127.0.0.1", port: 10257, diskPath: path.posix.join(pki, "controller-manager.crt") },
+        { component: "kube-scheduler", host: "127.0.0.1", port: 10259, diskPath: path.posix.join(pki, "scheduler.crt") },
+    ];
+}
+
+/** The script's arguments for one node: every file the layout names, pairs, the kubelet link. */
+export function inventoryArgs(node: NodeSpec, layout: LayoutSpec, checkServed: boolean): string[] {
+    const args: string[] = [];
+    if (node.transport === "local") args.push("--root", path.resolve(node.localRoot ?? "/"));
+    for (const key of [...PKI_FILE_KEYS, ...KUBECONFIG_FILE_KEYS]) args.push("--file", filePath(layout, key));
+    for (const dir of pkiDirs(layout)) args.push("--scan", dir);
+    for (const [crt, key] of PAIRED_CERTS) args.push("--pair", filePath(layout, crt), filePath(layout, key));
+    args.push("--pubpair", filePath(layout, "sa.key"), filePath(layout, "sa.pub"));
+    args.push("--link", KUBELET_CLIENT_CURRENT);
+    if (checkServed && node.role === "master") {
+        for (const t of servedTargets(node, layout)) {
+            args.push("--served", t.component, t.host, String(t.port), t.clientCert ?? "-", t.clientKey ?? "-");
+        }
+    }
+    return args;
+}
+
+/** POSIX single-quoting for the one command line sent over SSH (paths only, never secrets). */
+export function shellQuote(arg: string): string {
+    return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+function kindOf(p: string): FileKind {
+    if (p.endsWith(".key")) return "private-key";
+    if (p.endsWith(".pub")) return "public-key";
+    if (p.endsWith(".conf")) return "kubeconfig";
+    if (p.endsWith(".pem")) return "kubelet-pem";
+    return "certificate";
+}
+
+function certFromBase64(b64: string | undefined): CertInfo | undefined {
+    if (!b64) return undefined;
+    return tryParseCert(Buffer.from(b64, "base64").toString("utf8"));
+}
+
+const toMatch = (v: string | undefined): boolean | undefined => (v === "yes" ? true : v === "no" || v === "error" ? false : undefined);
+
+/** Turns parsed script records into inventory files, keyed back to layout keys. */
+export function assembleFiles(raw: RawInventory, layout: LayoutSpec): InventoryFile[] {
+    const keyByPath = new Map<string, string>();
+    for (const key of [...PKI_FILE_KEYS, ...KUBECONFIG_FILE_KEYS]) keyByPath.set(filePath(layout, key), key);
+    const linkTarget = raw.links.get(KUBELET_CLIENT_CURRENT);
+    keyByPath.set(linkTarget ?? KUBELET_CLIENT_CURRENT, KUBELET_CLIENT_KEY);
+    const keyFileOf = new Map<string, string>();
+    for (const [crt, key] of PAIRED_CERTS) keyFileOf.set(filePath(layout, crt), filePath(layout, key));
+    const saPub = filePath(layout, "sa.pub");
+    keyFileOf.set(saPub, filePath(layout, "sa.key"));
+
+    const files: InventoryFile[] = [];
+    for (const rawFile of raw.files.values()) {
+        // kubelet.conf references the link itself; the link's target is already reported.
+        if (rawFile.path === KUBELET_CLIENT_CURRENT && linkTarget) continue;
+        const kind = kindOf(rawFile.path);
+        const file: InventoryFile = {
+            key: keyByPath.get(rawFile.path), path: rawFile.path, kind, exists: rawFile.state !== "absent",
+            ...(rawFile.state === "unreadable" ? { unreadable: true } : {}),
+            ...(rawFile.sha256 ? { sha256: rawFile.sha256 } : {}),
+            ...(rawFile.mode ? { mode: rawFile.mode } : {}),
+        };
+        if (file.key === KUBELET_CLIENT_KEY) file.linkTarget = linkTarget;
+        if ((kind === "certificate" || kind === "kubelet-pem") && rawFile.state === "present") {
+            file.cert = rawFile.pems[0] ? tryParseCert(rawFile.pems[0]) : undefined;
+            if (!file.cert) file.parseError = rawFile.pems.length ? "PEM certificate does not parse" : "no PEM certificate in file";
+            const keyPath = kind === "kubelet-pem" ? rawFile.path : keyFileOf.get(rawFile.path);
+            if (keyPath) file.keyMatches = toMatch(raw.pairs.get(pairKey(rawFile.path, keyPath)));
+        }
+        if (kind === "public-key" && keyFileOf.has(rawFile.path)) {
+            file.keyMatches = toMatch(raw.pairs.get(pairKey(rawFile.path, keyFileOf.get(rawFile.path)!)));
+        }
+        if (kind === "kubeconfig" && rawFile.state === "present") {
+            const kc = raw.kubeconfigs.get(rawFile.path) ?? {};
+            const referenced = kc.clientFile ? raw.files.get(kc.clientFile)?.pems[0] : undefined;
+            file.cert = kc.clientData ? certFromBase64(kc.clientData) : referenced ? tryParseCert(referenced) : undefined;
+            if (!file.cert) file.parseError = "no client certificate in kubeconfig";
+            file.keyMatches = toMatch(kc.keyMatch);
+            file.kubeconfig = {
+                ...(kc.server ? { server: kc.server } : {}),
+                ...(kc.caData ? { ca: certFromBase64(kc.caData) } : {}),
+                ...(kc.clientFile ? { clientCertFile: kc.clientFile } : {}),
+            };
+        }
+        files.push(file);
+    }
+    // Attribute every certificate to the node's own CAs (self-signed CA certs found on it).
+    const cas = files.filter((f) => f.cert?.isCa && f.cert.selfSigned).map((f) => ({ path: f.path, cert: f.cert! }));
+    for (const f of files) {
+        if (f.cert) attributeIssuer(f.cert, cas);
+        if (f.kubeconfig?.ca) attributeIssuer(f.kubeconfig.ca, cas);
+    }
+    return files;
+}
+
+function assembleServed(raw: RawInventory, node: NodeSpec, layout: LayoutSpec, files: InventoryFile[]): ServedCert[] {
+    const targets = servedTargets(node, layout);
+    const cas = files.filter((f) => f.cert?.isCa && f.cert.selfSigned).map((f) => ({ path: f.path, cert: f.cert! }));
+    return raw.served.map((s) => {
+        const target = targets.find((t) => t.component === s.name);
+        const diskPath = target?.diskPath && files.some((f) => f.path === target.diskPath && f.exists) ? target.diskPath : undefined;
+        const cert = s.pem ? tryParseCert(s.pem) : undefined;
+        if (cert) attributeIssuer(cert, cas);
+        return {
+            component: s.name as ServedCert["component"], host: s.host, port: s.port,
+            ...(diskPath ? { diskPath } : {}),
+            ...(cert ? { cert } : { error: s.failure ?? "unparseable certificate" }),
+        };
+    });
+}
+
+async function runInventory(node: NodeSpec, args: string[], opts: Required<Pick<InventoryOptions, "connectTimeoutMs" | "timeoutMs">>): Promise<RunResult> {
+    if (node.transport === "local") return runLocally(args, inventoryScript(), opts.timeoutMs);
+    if (!node.ssh) throw new Error("transport ssh but no ssh settings");
+    const command = ["/bin/sh", "-s", "--", ...args.map(shellQuote)].join(" ");
+    return runOverSsh(node.ssh, command, inventoryScript(), opts);
+}
+
+/** Reads one node. Never throws for node-side problems: they become `reachable: false`. */
+export async function readInventory(node: NodeSpec, layout: LayoutSpec, opts: InventoryOptions = {}): Promise<NodeInventory> {
+    const clock = opts.clock ?? (() => new Date());
+    const base = { node: node.name, role: node.role, files: [], served: [] };
+    const started = clock().getTime();
+    let result: RunResult;
+    try {
+        result = await runInventory(node, inventoryArgs(node, layout, opts.checkServed ?? false), {
+            connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
+            timeoutMs: opts.timeoutMs ?? 60_000,
+        });
+    } catch (err) {
+        return { ...base, reachable: false, error: (err as Error).message };
+    }
+    const raw = parseInventoryOutput(result.stdout);
+    if (!raw.complete || raw.now === undefined) {
+        // Only our own script's first stderr line is shown; it never carries file content.
+        const why = result.stderr.trim().split("\n")[0] || `exit code ${result.code}`;
+        return { ...base, reachable: false, error: `inventory did not complete (${why})` };
+    }
+    // The node printed its clock right at the start; compare with the midpoint of our wait.
+    const ourTime = (started + clock().getTime()) / 2;
+    const nodeTime = new Date(raw.now * 1000);
+    const files = assembleFiles(raw, layout);
+    return {
+        ...base, reachable: true, nodeTime,
+        skewSeconds: Math.round((nodeTime.getTime() - ourTime) / 1000),
+        files,
+        served: assembleServed(raw, node, layout, files),
+    };
+}
+
+/** Reads many nodes, at most `concurrency` at a time, in the order given. */
+export function readInventories(nodes: readonly NodeSpec[], layout: LayoutSpec, opts: ReadInventoriesOptions = {}): Promise<NodeInventory[]> {
+    let done = 0;
+    return mapBounded(nodes, opts.concurrency ?? 8, async (node) => {
+        const inventory = await readInventory(node, layout, opts);
+        opts.onProgress?.(++done, nodes.length, inventory);
+        return inventory;
+    });
+}
