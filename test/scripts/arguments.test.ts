@@ -1,0 +1,76 @@
+/**
+ * Syntax of every node script under dash and bash, and argument validation of the scripts whose
+ * behaviour needs the simulated cluster (restart.sh, rotate.sh): bad input must stop them with
+ * exit 2 and a usage line before they touch anything.
+ */
+import { spawnSync } from "child_process";
+import { writeFileSync } from "fs";
+import { join } from "path";
+import { describe, expect, it } from "vitest";
+import { SCRIPT_NAMES, scriptPath } from "../../src/node/scripts";
+import { runScript, snapshotTree, tempDir } from "./fixtures";
+
+describe("node scripts", () => {
+    it("parse under dash (-n) and bash --posix (-n), and never enable xtrace", () => {
+        for (const name of [...SCRIPT_NAMES]) {
+            for (const shell of [["/usr/bin/dash", "-n"], ["/bin/bash", "--posix", "-n"]]) {
+                const r = spawnSync(shell[0], [...shell.slice(1), scriptPath(name)], { encoding: "utf8" });
+                expect(r.stderr, `${shell[0]} ${name}`).toBe("");
+                expect(r.status).toBe(0);
+            }
+        }
+        for (const file of [...SCRIPT_NAMES.map(scriptPath), join(scriptPath("install"), "..", "lib.sh")]) {
+            const text = require("fs").readFileSync(file, "utf8") as string;
+            expect(text).not.toMatch(/^\s*set -[a-z]*x|set -o xtrace|\becho\b|\[\[ |\bfunction\b|\blocal\b/m);
+        }
+    });
+
+    const usage: Array<[Parameters<typeof runScript>[0], string[], string]> = [
+        ["restart", [], "unknown component ''"],
+        ["restart", ["kube-proxy", "static-pod"], "unknown component 'kube-proxy'"],
+        ["restart", ["etcd", "docker"], "unknown strategy 'docker'"],
+        ["restart", ["etcd", "static-pod", "--timeout", "soon"], "--timeout must be a number"],
+        ["restart", ["etcd", "static-pod", "--timeout"], "--timeout needs a value"],
+        ["restart", ["etcd", "static-pod", "extra"], "unexpected argument 'extra'"],
+        ["restart", ["--root", "relative/dir", "etcd", "static-pod"], "--root must be an absolute directory"],
+        ["rotate", ["etcd", "static-pod"], "are required"],
+        ["rotate", ["etcd", "static-pod", "localhost", "/etc/kubernetes/pki/etcd/server.crt"], "endpoint must be host:port or -"],
+        ["rotate", ["etcd", "static-pod", "127.0.0.1:2379", "-"], "a served-cert-file is needed"],
+        ["rotate", ["etcd", "static-pod", "127.0.0.1:2379", "/etc/with space.crt"], "must be an absolute node path without blanks"],
+        ["rotate", ["etcd", "static-pod", "127.0.0.1:2379", "/etc/kubernetes/pki/etcd/server.crt", "--client-cert", "/a.crt"], "go together"],
+        ["rotate", ["etcd", "static-pod", "127.0.0.1:2379", "/x.crt", "--bogus"], "unknown option '--bogus'"],
+        ["rotate", ["kubelet", "systemd", "-", "-", "surplus"], "unexpected argument 'surplus'"],
+        ["verify-served", ["etcd", "127.0.0.1:2379"], "are required"],
+        ["verify-served", ["etcd", "127.0.0.1:2379", "/x.crt", "--cacert", "/ca.crt"], "go together"],
+        ["install", ["--keep", "0"], "--keep must be a number >= 1"],
+        ["install", ["--backup-dir", "backups"], "--backup-dir must be an absolute path"],
+        ["install", ["--frobnicate"], "unknown argument '--frobnicate'"],
+        ["restore", ["--nope"], "unknown option '--nope'"],
+        ["read-adopted", [], "no files named"],
+    ];
+    for (const [name, args, message] of usage) {
+        it(`${name}.sh ${JSON.stringify(args)} → exit 2: ${message}`, () => {
+            const root = tempDir("args");
+            const before = snapshotTree(root);
+            const r = runScript(name, ["--root", root, ...args].filter((a, i) => !(args[0] === "--root" && i < 2)));
+            expect(r.stderr).toContain(message);
+            expect(r.stderr).toContain("usage:");
+            expect(r.status).toBe(2);
+            expect(snapshotTree(root)).toEqual(before);
+        });
+    }
+
+    it("read-adopted.sh prints the named PEM files under --root and fails on a missing one", () => {
+        const root = tempDir("adopt");
+        spawnSync("mkdir", ["-p", join(root, "etc/kubernetes/pki")]);
+        const pem = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        writeFileSync(join(root, "etc/kubernetes/pki/ca.crt"), pem);
+        const ok = runScript("read-adopted", ["--root", root, "/etc/kubernetes/pki/ca.crt"]);
+        expect(ok.status).toBe(0);
+        expect(ok.stdout).toBe(pem);
+        const missing = runScript("read-adopted", ["--root", root, "/etc/kubernetes/pki/ca.crt", "/etc/kubernetes/pki/ca.key"]);
+        expect(missing.status).toBe(1);
+        expect(missing.stdout).toBe("");
+        expect(missing.stderr).toContain("/etc/kubernetes/pki/ca.key: not found");
+    });
+});
