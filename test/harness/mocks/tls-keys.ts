@@ -100,13 +100,13 @@ function sshCurve(key: crypto.KeyObject) {
 
 /** The public key blob OpenSSH hashes for fingerprints; undefined when SSH has no such key type. */
 function sshPublicBlob(key: crypto.KeyObject): Buffer | undefined {
+    if (key.asymmetricKeyType === "ec" && !sshCurve(key)?.ssh) return undefined; // P224: no JWK, no SSH form
     const jwk = key.export({ format: "jwk" });
     switch (key.asymmetricKeyType) {
         case "rsa": return Buffer.concat([sshString("ssh-rsa"), sshMpint(b64u(jwk.e)), sshMpint(b64u(jwk.n))]);
         case "ed25519": return Buffer.concat([sshString("ssh-ed25519"), sshString(b64u(jwk.x))]);
         case "ec": {
-            const curve = sshCurve(key);
-            if (!curve?.ssh) return undefined;
+            const curve = sshCurve(key)!;
             return Buffer.concat([sshString(curve.ssh), sshString(curve.sshName!), sshString(ecPoint(jwk))]);
         }
         default: return undefined;
