@@ -107,7 +107,7 @@ function sshPublicBlob(key: crypto.KeyObject): Buffer | undefined {
         case "ed25519": return Buffer.concat([sshString("ssh-ed25519"), sshString(b64u(jwk.x))]);
         case "ec": {
             const curve = sshCurve(key)!;
-            return Buffer.concat([sshString(curve.ssh), sshString(curve.sshName!), sshString(ecPoint(jwk))]);
+            return Buffer.concat([sshString(curve.ssh!), sshString(curve.sshName!), sshString(ecPoint(jwk))]);
         }
         default: return undefined;
     }
