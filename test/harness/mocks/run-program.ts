@@ -80,7 +80,8 @@ async function runOnce(program: Program, opts: RunProgramOptions): Promise<RunRe
     } finally {
         process.off("unhandledRejection", onRejection);
     }
-    const failed = programError !== undefined || monitor.failures.length > 0;
+    const strayLines = [...new Set(stray.map(errorText))];
+    const failed = programError !== undefined || monitor.failures.length > 0 || strayLines.length > 0;
     await mocks.endRun?.({ preview, registeredUrns: monitor.records.filter((r) => !r.error).map((r) => r.urn), failed });
 
     const result = buildResult(monitor, outputs);
@@ -89,10 +90,8 @@ async function runOnce(program: Program, opts: RunProgramOptions): Promise<RunRe
         if (programError !== undefined && !isRegistrationEcho(programError, monitor)) {
             lines.unshift(`program: ${errorText(programError)}`);
         }
-        throw new ProgramRunError(`program run failed:\n${lines.join("\n")}`, result, programError);
-    }
-    if (stray.length > 0) {
-        throw new ProgramRunError(`program run failed:\n${stray.map(errorText).join("\n")}`, result, stray[0]);
+        lines.push(...strayLines);
+        throw new ProgramRunError(`program run failed:\n${lines.join("\n")}`, result, programError ?? stray[0]);
     }
     return result;
 }
@@ -118,6 +117,8 @@ async function settle(monitor: RecordingMonitor, deadline: number): Promise<void
 async function resolveOutputs(returned: Record<string, any>): Promise<Record<string, ProgramOutput>> {
     const out: Record<string, ProgramOutput> = {};
     for (const [key, raw] of Object.entries(returned)) {
+        // A module's exports may carry helpers next to its outputs (e.g. `() => require("../src/index")`).
+        if (typeof raw === "function") continue;
         const o: any = pulumi.output(raw);
         const [value, known, secret] = await Promise.all([o.promise(true), o.isKnown, o.isSecret]);
         out[key] = { value: pulumi.isUnknown(value) ? undefined : value, known, secret };

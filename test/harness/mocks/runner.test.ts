@@ -115,6 +115,17 @@ describe("runProgram with echo mocks", () => {
         expect(err.result.get("bad").error).toBe("boom");
     });
 
+    it("fails the run when an apply feeding a resource throws (e.g. a leaf outliving its CA)", async () => {
+        const err = await runProgram(() => {
+            const k = new tls.PrivateKey("k", { algorithm: "ED25519" });
+            const checked = k.publicKeyPem.apply((p) => { if (p) throw new pulumi.ResourceError("leaf outlives CA", k); return p; });
+            new tls.CertRequest("csr", { privateKeyPem: checked });
+        }, { mocks: "echo" }).catch((e) => e);
+        expect(err).toBeInstanceOf(ProgramRunError);
+        expect(err.message).toMatch(/leaf outlives CA/);
+        expect(err.result.resources.map((r: { name: string }) => r.name)).toEqual(["k"]);
+    });
+
     it("handles 600 resources quickly", async () => {
         const t0 = Date.now();
         const res = await runProgram(() => {
