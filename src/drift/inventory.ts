@@ -117,7 +117,8 @@ export function inventoryArgs(node: NodeSpec, layout: LayoutSpec, checkServed: b
     for (const [crt, key] of PAIRED_CERTS) args.push("--pair", filePath(layout, crt), filePath(layout, key));
     args.push("--pubpair", filePath(layout, "sa.key"), filePath(layout, "sa.pub"));
     args.push("--link", KUBELET_CLIENT_CURRENT);
-    if (checkServed && node.role === "master") {
+    // A local directory runs no components, so there is nothing served to read.
+    if (checkServed && node.role === "master" && node.transport === "ssh") {
         for (const t of servedTargets(node, layout)) {
             args.push("--served", t.component, t.host, String(t.port), t.clientCert ?? "-", t.clientKey ?? "-");
         }

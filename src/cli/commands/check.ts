@@ -1,0 +1,109 @@
+/**
+ * `kube-pki check`: read every node once, judge each certificate, print a kubeadm-style table (or
+ * JSON), optionally write Prometheus metrics, and return an exit code for cron/CI.
+ */
+import { Command, InvalidArgumentError, Option } from "commander";
+import { readInventories } from "../../drift/inventory";
+import { compareNode } from "../../drift/report";
+import type { NodeRole } from "../../spec";
+import { CliError } from "../errors";
+import type { CliIo } from "../io";
+import { renderJson } from "../render-json";
+import { renderPrometheus, writeFileAtomically } from "../render-prometheus";
+import { renderTable } from "../render-table";
+import { checkRows, EXIT_CODES, overallSeverity } from "../rows";
+import { targetsFromHosts, targetsFromStack, type CheckTargets } from "../targets";
+
+export interface CheckOptions {
+    stack?: string;
+    stacksDir: string;
+    host: string[];
+    local: string[];
+    sshKey?: string;
+    role: NodeRole;
+    layoutDir: string;
+    output: "table" | "json";
+    prometheus?: string;
+    warnDays?: number;
+    served: boolean;
+    concurrency?: number;
+    now?: Date;
+}
+
+const HELP_AFTER = `
+Exit codes:
+  0  every certificate is valid for more than --warn-days
+  1  warning: something expires within --warn-days
+  2  critical: expired, not yet valid, missing, key/cert mismatch, foreign CA,
+     served certificate differs from disk, or a node is unreachable
+  3  nothing was checked (bad arguments or stack file)
+
+Examples:
+  kube-pki check --stack prod
+  kube-pki check --host root@10.0.0.11 --host root@10.0.0.12 --ssh-key ~/.ssh/id_ed25519 -o json
+  kube-pki check --stack prod --prometheus /var/lib/node_exporter/textfile/kube_pki.prom`;
+
+function positiveInt(value: string): number {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("must be a whole number ≥ 0");
+    return n;
+}
+
+function isoDate(value: string): Date {
+    const d = new Date(value);
+    if (Number.isNaN(d.getTime())) throw new InvalidArgumentError("must be an ISO date");
+    return d;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function checkCommand(io: CliIo, setExitCode: (code: number) => void): Command {
+    return new Command("check")
+        .description("Check certificate expiry and drift on every node (no Pulumi needed)")
+        .option("--stack <name>", "read the nodes from stacks/Pulumi.<name>.yaml")
+        .addOption(new Option("--stacks-dir <dir>", "directory of the stack files").default("stacks"))
+        .option("--host <user@ip[:port]>", "a node to read over SSH (repeatable)", collect, [])
+        .option("--local <dir>", "a local directory standing in for a node's / (repeatable)", collect, [])
+        .option("--ssh-key <path>", "private key for --host nodes (or for a stack whose key is an encrypted secret)")
+        .addOption(new Option("--role <role>", "role of --host/--local nodes").choices(["master", "worker"]).default("master"))
+        .option("--layout-dir <dir>", "Kubernetes config dir on --host/--local nodes", "/etc/kubernetes")
+        .addOption(new Option("-o, --output <format>", "output format").choices(["table", "json"]).default("table"))
+        .option("--prometheus <file>", "also write a node_exporter textfile (x509-certificate-exporter metric names)")
+        .option("--warn-days <n>", "warn when a certificate expires within n days (default 30, or the stack's renewBeforeDays)", positiveInt)
+        .option("--no-served", "do not read the certificates components serve")
+        .option("--concurrency <n>", "nodes read at the same time", positiveInt)
+        .addOption(new Option("--now <iso>", "judge as of this time (tests)").argParser(isoDate).hideHelp())
+        .addHelpText("after", HELP_AFTER)
+        .action(async (opts: CheckOptions) => {
+            setExitCode(await runCheck(opts, io));
+        });
+}
+
+function resolveTargets(opts: CheckOptions, io: CliIo): CheckTargets & { renewBeforeDays?: number } {
+    if (opts.stack) {
+        if (opts.host.length || opts.local.length) throw new CliError("--stack and --host/--local do not mix");
+        return targetsFromStack({ stack: opts.stack, stacksDir: opts.stacksDir, sshKeyPath: opts.sshKey, cwd: io.cwd });
+    }
+    return targetsFromHosts({ hosts: opts.host, locals: opts.local, sshKeyPath: opts.sshKey, role: opts.role,
+        layoutDir: opts.layoutDir, checkServed: opts.served, concurrency: opts.concurrency ?? 8 });
+}
+
+export async function runCheck(opts: CheckOptions, io: CliIo): Promise<number> {
+    const targets = resolveTargets(opts, io);
+    const now = opts.now ?? io.now();
+    const warnDays = opts.warnDays ?? targets.renewBeforeDays ?? 30;
+    const many = targets.nodes.length > 1;
+    const inventories = await readInventories(targets.nodes, targets.layout, {
+        checkServed: opts.served && targets.checkServed,
+        concurrency: opts.concurrency ?? targets.concurrency,
+        // Progress goes to stderr, so stdout stays pure JSON/table.
+        onProgress: many ? (done, total, inv) => io.stderr(`[${done}/${total}] ${inv.node}: ${inv.reachable ? "read" : `unreachable (${inv.error})`}\n`) : undefined,
+    });
+    const results = inventories.map((inv) => compareNode(undefined, inv, { now, renewBeforeDays: warnDays }));
+    const nodes = checkRows(results);
+    const severity = overallSeverity(nodes);
+    const exitCode = EXIT_CODES[severity];
+    if (opts.prometheus) writeFileAtomically(opts.prometheus, renderPrometheus(nodes, now));
+    io.stdout(opts.output === "json" ? renderJson(nodes, { severity, exitCode, warnDays }, now) : renderTable(nodes, now));
+    return exitCode;
+}

@@ -1,0 +1,108 @@
+/**
+ * Which nodes `check` reads, and how: from a stack file (stacks/Pulumi.<name>.yaml, parsed by
+ * src/config like the program does) or from --host/--local flags. Key files are read here and
+ * held in memory only.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
+import { ConfigError } from "../config/errors";
+import { parseClusterSpec } from "../config/parse";
+import { KUBEADM_LAYOUT } from "../pki/layout";
+import type { LayoutSpec, NodeRole, NodeSpec } from "../spec";
+import { CliError } from "./errors";
+
+export interface CheckTargets {
+    nodes: NodeSpec[];
+    layout: LayoutSpec;
+    checkServed: boolean;
+    concurrency: number;
+}
+
+export interface HostOptions {
+    hosts: string[];
+    locals: string[];
+    sshKeyPath?: string;
+    role: NodeRole;
+    layoutDir: string;
+    checkServed: boolean;
+    concurrency: number;
+}
+
+/** "user@host[:port]" (IPv6 as "[::1]:22"); the user defaults to root, the port to 22. */
+export function parseHost(text: string): { user: string; host: string; port: number } {
+    const m = /^(?:([^@\s]+)@)?(\[[0-9a-fA-F:.]+\]|[^:@\s\[\]]+)(?::(\d+))?$/.exec(text);
+    if (!m) throw new CliError(`--host ${JSON.stringify(text)} is not user@host[:port]`);
+    const port = m[3] ? Number(m[3]) : 22;
+    if (port < 1 || port > 65535) throw new CliError(`--host ${JSON.stringify(text)}: port must be 1-65535`);
+    return { user: m[1] ?? "root", host: m[2].replace(/^\[|\]$/g, ""), port };
+}
+
+function readKey(file: string): string {
+    try {
+        return fs.readFileSync(file, "utf8");
+    } catch (err) {
+        throw new CliError(`cannot read --ssh-key ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+}
+
+export function targetsFromHosts(o: HostOptions): CheckTargets {
+    if (o.hosts.length === 0 && o.locals.length === 0) throw new CliError("give --stack <name>, or at least one --host user@ip[:port] (or --local <dir>)");
+    if (o.hosts.length > 0 && !o.sshKeyPath) throw new CliError("--host needs --ssh-key <path> (the private key to log in with)");
+    const privateKey = o.hosts.length > 0 ? readKey(o.sshKeyPath!) : "";
+    const nodes: NodeSpec[] = [
+        ...o.hosts.map((h): NodeSpec => {
+            const { user, host, port } = parseHost(h);
+            return { name: port === 22 ? host : `${host}:${port}`, role: o.role, advertiseAddress: host, transport: "ssh",
+                ssh: { host, port, user, privateKey } };
+        }),
+        ...o.locals.map((dir): NodeSpec => ({ name: path.basename(path.resolve(dir)), role: o.role, advertiseAddress: "127.0.0.1",
+            transport: "local", localRoot: path.resolve(dir) })),
+    ];
+    return { nodes, layout: { ...KUBEADM_LAYOUT, kubernetesDir: o.layoutDir }, checkServed: o.checkServed, concurrency: o.concurrency };
+}
+
+export interface StackOptions {
+    stack: string;
+    stacksDir: string;
+    sshKeyPath?: string;
+    cwd: string;
+}
+
+/** A secret config value as a stack file holds it: encrypted, readable only by Pulumi. */
+const isEncrypted = (v: unknown) => typeof v === "object" && v !== null && "secure" in v;
+
+export function targetsFromStack(o: StackOptions): CheckTargets & { renewBeforeDays: number } {
+    const file = path.resolve(o.cwd, o.stacksDir, `Pulumi.${o.stack}.yaml`);
+    let doc: unknown;
+    try {
+        doc = parseYaml(fs.readFileSync(file, "utf8"));
+    } catch (err) {
+        throw new CliError(`cannot read stack ${o.stack} from ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    const config = ((doc as { config?: Record<string, unknown> } | null)?.config ?? {}) as Record<string, unknown>;
+    const raw: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(config)) {
+        if (key.startsWith("kube-pki:")) raw[key.slice("kube-pki:".length)] = value;
+    }
+    const ssh = { ...((raw.ssh as Record<string, unknown> | undefined) ?? {}) };
+    if (isEncrypted(raw.sshPrivateKey)) {
+        delete raw.sshPrivateKey;
+        if (!o.sshKeyPath && !ssh.privateKeyPath) {
+            throw new CliError(`kube-pki:sshPrivateKey in ${file} is encrypted and only Pulumi can decrypt it: pass --ssh-key <path> or set kube-pki:ssh.privateKeyPath`);
+        }
+    }
+    if (o.sshKeyPath) {
+        ssh.privateKeyPath = path.resolve(o.cwd, o.sshKeyPath);
+        raw.ssh = ssh;
+    }
+    try {
+        const spec = parseClusterSpec(raw, { readFile: (f) => fs.readFileSync(f, "utf8"), cwd: o.cwd, home: os.homedir() });
+        return { nodes: spec.nodes, layout: spec.layout, checkServed: spec.drift.checkServed, concurrency: spec.drift.concurrency,
+            renewBeforeDays: spec.validity.renewBeforeDays };
+    } catch (err) {
+        if (err instanceof ConfigError) throw new CliError(`stack ${o.stack} (${file}):\n${err.lines.map((l) => `  ${l}`).join("\n")}`);
+        throw err;
+    }
+}
