@@ -40,14 +40,16 @@ export async function runRemoteCommand(conn: SshConnection, run: RemoteRun): Pro
 }
 
 async function dial(conn: SshConnection, deadline: number): Promise<Client> {
-    const attempts = Math.max(1, conn.dialErrorLimit ?? 10);
+    // -1 = unlimited in the provider; here the deadline still bounds it.
+    const limit = conn.dialErrorLimit ?? 10;
+    const attempts = limit < 0 ? Number.POSITIVE_INFINITY : Math.max(1, limit);
     let lastError: Error | undefined;
     for (let attempt = 1; attempt <= attempts && Date.now() < deadline; attempt++) {
         try {
             return await connectOnce(conn, Math.min((conn.perDialTimeout ?? 15) * 1000, Math.max(1, deadline - Date.now())));
         } catch (err) {
             lastError = err as Error;
-            // Authentication and host-key failures do not get better by retrying.
+            // The provider retries these too (slowly); they do not get better, so fail fast in tests.
             if (/authentication|host key/i.test(lastError.message)) break;
             await new Promise((r) => setTimeout(r, Math.min(200 * attempt, 1000)));
         }
