@@ -5,3 +5,4 @@ export { createEchoMocks, FAKE_KEY_MARK } from "./echo-mocks";
 export { createExecutingMocks, type ExecutingMocks, type ExecutingMocksOptions } from "./executing-mocks";
 export { MockStateStore, type RunReport, type StoredResource, type Operation, type ExecutionEvent } from "./state-store";
 export { UNKNOWN } from "./wire-values";
+export { startLoopbackSshd, sshdPrerequisites, type LoopbackSshd } from "./loopback-sshd";

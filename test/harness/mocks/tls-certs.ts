@@ -7,6 +7,7 @@
  */
 import "./reflect-shim";
 import * as crypto from "node:crypto";
+import * as net from "node:net";
 import * as x509 from "@peculiar/x509";
 import { keyAlgorithmOf } from "./tls-keys";
 
@@ -167,16 +168,12 @@ function sanExtension(inputs: { dnsNames?: string[]; ipAddresses?: string[]; uri
     const names: x509.JsonGeneralName[] = [
         ...(inputs.dnsNames ?? []).map((value) => ({ type: "dns" as const, value })),
         ...(inputs.ipAddresses ?? []).map((value) => {
-            if (!isIP(value)) throw new Error(`invalid IP address ${JSON.stringify(value)}`);
+            if (net.isIP(value) === 0) throw new Error(`invalid IP address ${JSON.stringify(value)}`);
             return { type: "ip" as const, value };
         }),
         ...(inputs.uris ?? []).map((value) => ({ type: "url" as const, value })),
     ];
     return names.length > 0 ? new x509.SubjectAlternativeNameExtension(names, critical) : undefined;
-}
-
-function isIP(value: string): boolean {
-    return require("node:net").isIP(value) !== 0;
 }
 
 /** Extensions in Go's order: KU, EKU, basicConstraints, SKI, AKI (SANs are appended by the caller). */
