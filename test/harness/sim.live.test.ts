@@ -151,6 +151,28 @@ describeLive("simulated cluster (3 masters + 1 worker)", () => {
         expect(starts.at(-1)!.certSha256).toBe(newFp);
     });
 
+    it("never-return keeps a removed pod away until cleared; slow-return delays the restart", async () => {
+        const m1 = cluster.node("master-1");
+        const running = async () => (await m1.ssh("crictl ps --name kube-controller-manager -q")).stdout.trim();
+        m1.setFault("kube-controller-manager", { kind: "never-return" });
+        await m1.ssh("mv /etc/kubernetes/manifests/kube-controller-manager.yaml /etc/kubernetes/kcm.yaml");
+        await waitFor("controller-manager stopped", async () => (await running()) === "", 15_000, 200);
+        await m1.ssh("mv /etc/kubernetes/kcm.yaml /etc/kubernetes/manifests/kube-controller-manager.yaml");
+        await new Promise((r) => setTimeout(r, 1500));
+        expect(await running()).toBe("");
+        m1.clearFault("kube-controller-manager", "never-return");
+        await waitFor("controller-manager back", async () => (await running()) || undefined, 10_000, 200);
+
+        m1.setFault("kube-controller-manager", { kind: "slow-return", seconds: 2 });
+        const stoppedAt = Date.now();
+        await m1.ssh(`crictl stop ${await running()}`);
+        await waitFor("controller-manager back after the delay", async () => (await running()) || undefined, 15_000, 200);
+        expect(Date.now() - stoppedAt).toBeGreaterThanOrEqual(2000);
+        m1.clearFault();
+        const evs = m1.events().filter((e) => e.component === "kube-controller-manager").map((e) => e.event);
+        expect(evs.slice(-4)).toEqual(["stop", "start", "stop", "start"]);
+    });
+
     it("systemctl restart kubelet re-reads kubelet.conf and keeps static pods running", async () => {
         const m1 = cluster.node("master-1");
         const pidsBefore = (await m1.ssh("crictl ps -q")).stdout;

@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { SeedAuthorities, seedCluster } from "./kubeadm-seed";
-import { addNodeNetwork, claimSlot, nodeIp, releaseSlot, Slot } from "./net";
+import { addNodeNetwork, claimSlot, nodeIp, recordSlotDir, releaseSlot, Slot } from "./net";
 import { SeedKeyType } from "./openssl-issue";
 import { SIM_BINARIES, simPrerequisites } from "./prereq";
 import { run, RunResult, waitFor } from "./proc";
@@ -102,6 +102,7 @@ export class SimCluster {
         try {
             const dir = path.join(opts.rootDir ?? "/tmp/kube-pki-sim", `${slot.index}-${Date.now().toString(36)}`);
             fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+            recordSlotDir(slot, dir);
             const keyPath = path.join(dir, "client_ed25519");
             await run(SIM_BINARIES.sshKeygen, ["-q", "-t", "ed25519", "-N", "", "-C", "kube-pki-sim-client", "-f", keyPath]);
             const key = fs.readFileSync(keyPath, "utf8");

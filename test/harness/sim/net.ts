@@ -115,6 +115,7 @@ export async function reapStaleSlots(): Promise<number[]> {
             continue;
         }
         await reapSlot(Number(m[1]));
+        removeRunDir(claim);
         fs.rmSync(claim, { recursive: true, force: true });
         reaped.add(Number(m[1]));
     }
@@ -130,6 +131,20 @@ export async function reapStaleSlots(): Promise<number[]> {
         reaped.add(index);
     }
     return [...reaped];
+}
+
+/** Remembers the run folder of a slot so a crashed run's files (keys!) are removed when it is reaped. */
+export function recordSlotDir(slot: Slot, dir: string): void {
+    fs.writeFileSync(path.join(REGISTRY, `slot-${slot.index}`, "dir"), dir);
+}
+
+function removeRunDir(slotDir: string): void {
+    try {
+        const dir = fs.readFileSync(path.join(slotDir, "dir"), "utf8").trim();
+        if (dir.startsWith("/") && dir !== "/") fs.rmSync(dir, { recursive: true, force: true });
+    } catch {
+        /* no run folder recorded */
+    }
 }
 
 /** Claims a free slot for this process and creates its bridge and the blackhole route. */
