@@ -292,7 +292,14 @@ while read -r path sha mode owner; do
         printf 'installed %s sha256:%s\n' "$path" "$sha" >>"$work/plan"
     fi
 done <"$work/files"
+# `last-install` tells rotate.sh which backup belongs to the run it follows ("none": nothing changed).
+note_last_install() {
+    [ -d "$(backup_base)" ] || return 0
+    printf '%s\n' "$1" >"$(backup_base)/last-install.tmp"
+    mv -f "$(backup_base)/last-install.tmp" "$(backup_base)/last-install"
+}
 if [ "$changes" = 0 ]; then
+    note_last_install none
     cat "$work/plan"
     log "no changes: all $f_count files already in place; no backup taken"
     exit 0
@@ -324,6 +331,7 @@ mkdir -m 700 "$bk"
 } >"$bk/manifest.tmp"
 mv "$bk/manifest.tmp" "$bk/manifest"
 ln -sfn "$name" "$backup_base_real/latest"
+note_last_install "$name"
 ls -1 "$backup_base_real" | grep '^[0-9][0-9][0-9][0-9][0-9][0-9]-' | sort -r | tail -n +$((keep + 1)) | while read -r old; do
     rm -rf "${backup_base_real:?}/$old"
     log "pruned backup $KP_BACKUP_DIR/$old"

@@ -55,10 +55,11 @@ poll_until() {
 }
 
 # Run a command with a hard time limit when `timeout` exists, so a hung tool cannot stall a poll.
+# fd 9 (the run lock) is closed for it: a daemon it starts must not inherit and hold the lock.
 run_bounded() {
     _rb_s=$1
     shift
-    if command -v timeout >/dev/null 2>&1; then timeout "$_rb_s" "$@"; else "$@"; fi
+    if command -v timeout >/dev/null 2>&1; then timeout "$_rb_s" "$@" 9>&-; else "$@" 9>&-; fi
 }
 
 sha256_stdin() {

@@ -86,7 +86,10 @@ backup_matches_disk() {
     done <"$KP_BACKUP_REAL/manifest"
     return 0
 }
-if [ "$which" != none ]; then
+last_install=$(cat "$(backup_base)/last-install" 2>/dev/null || true)
+if [ "$which" = latest ] && [ "$last_install" = none ]; then
+    log "note: the last install changed no file; there is nothing to roll back"
+elif [ "$which" != none ]; then
     if ! resolve_backup "$which"; then
         log "note: $KP_REASON; a failure cannot be rolled back"
     elif ! backup_matches_disk; then

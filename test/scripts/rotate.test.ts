@@ -1,0 +1,99 @@
+/**
+ * rotate.sh success and rollback with the `systemd` strategy, without a cluster: a tiny
+ * `systemctl` stand-in on PATH (re)starts a real `openssl s_server` that serves the apiserver
+ * cert under --root, or, with the fault switch, keeps serving a fixed old cert. The judges are
+ * the TLS fingerprint actually served and the bytes on disk. The static-pod and crictl
+ * strategies are exercised against the simulated cluster (test/harness/sim).
+ */
+import { execFileSync, spawnSync } from "child_process";
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "fs";
+import { join } from "path";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { serializeBundle, type Bundle } from "../../src/node/bundle-format";
+import { scriptPath } from "../../src/node/scripts";
+import { DASH, tempDir, TestCa, type KeyCert } from "./fixtures";
+
+const SHIM = `#!/bin/sh
+# test stand-in for systemctl: the "unit" is an openssl s_server (bounded by timeout 60)
+S=$KP_TEST_STATE
+case $1 in
+restart)
+    [ -f "$S/pid" ] && kill "$(cat "$S/pid")" 2>/dev/null
+    c=$KP_TEST_ROOT/etc/kubernetes/pki/apiserver.crt k=$KP_TEST_ROOT/etc/kubernetes/pki/apiserver.key
+    [ ! -f "$S/fault" ] || { c=$S/old.crt; k=$S/old.key; }
+    timeout 60 /usr/bin/openssl s_server -accept 127.0.0.1:$KP_TEST_PORT -cert "$c" -key "$k" -www </dev/null >/dev/null 2>&1 &
+    printf '%s\\n' $! >"$S/pid" ;;
+is-active) kill -0 "$(cat "$S/pid")" 2>/dev/null ;;
+*) exit 1 ;;
+esac
+`;
+
+let ca: TestCa;
+let first: KeyCert;
+let second: KeyCert;
+let state = "";
+
+function bundle(leaf: KeyCert): string {
+    const b: Bundle = {
+        files: [
+            { path: "/etc/kubernetes/pki/ca.crt", mode: "0644", content: ca.ca.cert },
+            { path: "/etc/kubernetes/pki/apiserver.crt", mode: "0644", content: leaf.cert },
+            { path: "/etc/kubernetes/pki/apiserver.key", mode: "0600", content: leaf.key },
+        ],
+        checks: [{ cert: "/etc/kubernetes/pki/apiserver.crt", key: "/etc/kubernetes/pki/apiserver.key", ca: "/etc/kubernetes/pki/ca.crt", sans: ["IP:127.0.0.1"], purpose: "sslserver" }],
+    };
+    return serializeBundle(b);
+}
+
+function fp(pem: string): string {
+    return execFileSync("/usr/bin/openssl", ["x509", "-noout", "-fingerprint", "-sha256"], { input: pem, encoding: "utf8" })
+        .trim().replace(/^.*=/, "").replace(/:/g, "").toLowerCase();
+}
+
+beforeAll(() => {
+    ca = new TestCa("rotate");
+    first = ca.issue({ cn: "kube-apiserver", eku: "serverAuth", sans: ["IP:127.0.0.1"] });
+    second = ca.issue({ cn: "kube-apiserver", eku: "serverAuth", sans: ["IP:127.0.0.1"] });
+});
+
+afterEach(() => {
+    const pid = join(state, "pid");
+    if (state && existsSync(pid)) spawnSync("kill", [readFileSync(pid, "utf8").trim()]);
+});
+
+describe("rotate.sh (systemd strategy, systemctl stand-in)", () => {
+    it("verifies the new cert is served, and on failure restores the backup, restarts and says so", () => {
+        const root = tempDir("rotate");
+        state = tempDir("rotate-state");
+        const port = 20000 + Math.floor(Math.random() * 20000);
+        writeFileSync(join(state, "systemctl"), SHIM);
+        chmodSync(join(state, "systemctl"), 0o755);
+        const env = { ...process.env, PATH: `${state}:${process.env.PATH}`, KP_TEST_STATE: state, KP_TEST_ROOT: root, KP_TEST_PORT: String(port) };
+        const run = (script: "install" | "rotate", args: string[], input = "") =>
+            spawnSync(DASH, [scriptPath(script), "--root", root, ...args], { input, env, encoding: "utf8", timeout: 60_000 });
+        const rotateArgs = ["kube-apiserver", "systemd", `127.0.0.1:${port}`, "/etc/kubernetes/pki/apiserver.crt", "--timeout", "3"];
+
+        expect(run("install", [], bundle(first)).status).toBe(0);
+        const ok = run("rotate", rotateArgs);
+        expect(ok.status).toBe(0);
+        expect(ok.stdout).toContain(`served kube-apiserver sha256:${fp(first.cert)}`);
+        expect(readFileSync(join(root, "var/lib/kube-pki/backups/latest/restarted"), "utf8")).toContain("kube-apiserver systemd");
+
+        // The unit now keeps serving the first cert whatever is on disk.
+        writeFileSync(join(state, "old.crt"), first.cert);
+        writeFileSync(join(state, "old.key"), first.key, { mode: 0o600 });
+        writeFileSync(join(state, "fault"), "");
+        expect(run("install", [], bundle(second)).status).toBe(0);
+        const started = Date.now();
+        const bad = run("rotate", rotateArgs);
+        expect(Date.now() - started).toBeLessThan(20_000);
+        expect(bad.status).toBe(1);
+        const last = bad.stderr.trim().split("\n").pop()!;
+        expect(last).toContain(`kube-apiserver at 127.0.0.1:${port} serves sha256:${fp(first.cert)}, expected sha256:${fp(second.cert)}`);
+        expect(last).toMatch(/rolled back to \/var\/lib\/kube-pki\/backups\/000002-\S+; node is as before; fix .* and run `pulumi up` again$/);
+        expect(bad.stderr).toContain(`served kube-apiserver sha256:${fp(first.cert)}`);
+        expect(readFileSync(join(root, "etc/kubernetes/pki/apiserver.crt"), "utf8")).toBe(first.cert);
+        expect(readFileSync(join(root, "etc/kubernetes/pki/apiserver.key"), "utf8")).toBe(first.key);
+        expect(bad.stdout + bad.stderr).not.toContain("PRIVATE KEY");
+    });
+});
