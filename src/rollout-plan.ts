@@ -19,10 +19,10 @@ export function rolloutStages(nodes: readonly NodeSpec[], batchSize: number): No
     return [...masters, ...batches];
 }
 
-/** Components on this node that read at least one of its files, in restart order. */
-export function componentsToRestart(files: readonly WantedFile[]): Component[] {
+/** Components on this node that read at least one of its files, in restart order. Workers run only the kubelet. */
+export function componentsToRestart(files: readonly WantedFile[], role: NodeSpec["role"]): Component[] {
     const used = new Set(files.flatMap((f) => f.consumers));
-    return COMPONENT_ORDER.filter((c) => used.has(c));
+    return COMPONENT_ORDER.filter((c) => used.has(c) && (role === "master" || c === "kubelet"));
 }
 
 /** How the component's served certificate is checked after a restart. */

@@ -88,7 +88,7 @@ function rolloutNode(
     const resources: pulumi.Resource[] = [install];
     const served: Record<string, pulumi.Output<string>> = {};
     let previous: pulumi.Resource = install;
-    const components = cluster.rollout.restart ? componentsToRestart(files) : [];
+    const components = cluster.rollout.restart ? componentsToRestart(files, node.role) : [];
     for (const component of components) {
         const restart = nodeCommand(`${name}-${node.name}-${component}`, node, {
             create: scriptCommand("rotate", rotateArgs(component, node, cluster)),

@@ -48,7 +48,7 @@ export class CertificateAuthority extends pulumi.ComponentResource {
         const material = args.source === "adopt" ? adopt(name, args, this) : generate(name, args, this);
         this.certPem = material.certPem;
         this.privateKeyPem = pulumi.secret(material.privateKeyPem);
-        this.validityEndTime = material.certPem.apply(certNotAfter);
+        this.validityEndTime = material.validityEndTime;
         this.registerOutputs({
             certPem: this.certPem, privateKeyPem: this.privateKeyPem, validityEndTime: this.validityEndTime,
         });
@@ -58,6 +58,7 @@ export class CertificateAuthority extends pulumi.ComponentResource {
 interface CaMaterial {
     certPem: pulumi.Output<string>;
     privateKeyPem: pulumi.Output<string>;
+    validityEndTime: pulumi.Output<string>;
 }
 
 function generate(name: string, args: CertificateAuthorityArgs, parent: pulumi.Resource): CaMaterial {
@@ -70,7 +71,7 @@ function generate(name: string, args: CertificateAuthorityArgs, parent: pulumi.R
         validityPeriodHours: yearsToHours(args.validityYears),
         allowedUses: [...CA_USAGES],
     }, { parent: key });
-    return { certPem: cert.certPem, privateKeyPem: key.privateKeyPem };
+    return { certPem: cert.certPem, privateKeyPem: key.privateKeyPem, validityEndTime: cert.validityEndTime };
 }
 
 /**
@@ -109,5 +110,6 @@ function adopt(name: string, args: CertificateAuthorityArgs, parent: pulumi.Reso
         }
         return { cert: cert.pem, key: key.pem };
     });
-    return { certPem: pulumi.unsecret(blocks.apply((b) => b.cert)), privateKeyPem: pulumi.secret(blocks.apply((b) => b.key)) };
+    const certPem = pulumi.unsecret(blocks.apply((b) => b.cert));
+    return { certPem, privateKeyPem: pulumi.secret(blocks.apply((b) => b.key)), validityEndTime: certPem.apply(certNotAfter) };
 }

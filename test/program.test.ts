@@ -1,0 +1,166 @@
+/**
+ * The resource graph of the whole program under the mock runtime (echo mocks: no crypto, no
+ * I/O): what is created per node, subjects and validities, secrecy, ordering.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { kubePki } from "../src/program";
+import type { ClusterSpec } from "../src/spec";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createEchoMocks, FAKE_KEY_MARK } from "./harness/mocks/echo-mocks";
+import type { ResourceRecord, RunResult } from "./harness/mocks/records";
+import { runProgram } from "./harness/mocks/run-program";
+import { haCluster } from "./fixtures/cluster";
+
+const noDrift = async () => ({ reasons: {}, repairs: {}, report: "" });
+
+// Adoption reads real PEMs from a node; echo mocks answer with a CA made once by openssl.
+const adoptedPem = (() => {
+    const dir = mkdtempSync(join(tmpdir(), "kube-pki-adopt-"));
+    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=kubernetes", "-days", "3650",
+        "-keyout", join(dir, "ca.key"), "-out", join(dir, "ca.crt")], { stdio: "ignore" });
+    execFileSync("openssl", ["pkey", "-in", join(dir, "ca.key"), "-pubout", "-out", join(dir, "sa.pub")], { stdio: "ignore" });
+    return ["ca.crt", "ca.key", "sa.pub"].map((f) => readFileSync(join(dir, f), "utf8")).join("");
+})();
+
+function echoWithAdoption() {
+    const echo = createEchoMocks();
+    return {
+        ...echo,
+        newResource(args: any) {
+            const result = echo.newResource(args) as { id: string; state: Record<string, unknown> };
+            if (args.name.endsWith("-adopt") && !args.preview) result.state.stdout = adoptedPem;
+            return result;
+        },
+    };
+}
+
+function run(spec: ClusterSpec, preview = false): Promise<RunResult> {
+    return runProgram(() => kubePki({ spec, inspect: noDrift }), { mocks: echoWithAdoption(), preview, stack: "prod" });
+}
+
+const COMMAND = "command:remote:Command";
+const LSC = "tls:index/locallySignedCert:LocallySignedCert";
+const SSC = "tls:index/selfSignedCert:SelfSignedCert";
+const CSR = "tls:index/certRequest:CertRequest";
+
+function csrFor(res: RunResult, name: string): ResourceRecord {
+    return res.get(`${name}-csr`, CSR);
+}
+
+describe("program resource graph (3 masters + 2 workers, 1.30)", () => {
+    let res: RunResult;
+    beforeAll(async () => { res = await run(haCluster("1.30.4")); });
+
+    it("generates three CAs with explicit 10-year validity and CA usages", () => {
+        const cas = res.ofType(SSC);
+        expect(cas.map((c) => c.inputs.subject.commonName).sort()).toEqual(["etcd-ca", "front-proxy-ca", "kubernetes"]);
+        for (const ca of cas) {
+            expect(ca.inputs.validityPeriodHours).toBe(10 * 365 * 24);
+            expect(ca.inputs.isCaCertificate).toBe(true);
+            expect(ca.inputs.allowedUses).toEqual(["cert_signing", "digital_signature", "key_encipherment"]);
+        }
+    });
+
+    it("issues per-master apiserver and etcd certs with that master's SANs", () => {
+        const apiserver = csrFor(res, "prod-master-2-apiserver");
+        expect(apiserver.inputs.subject).toEqual({ commonName: "kube-apiserver" });
+        expect(apiserver.inputs.ipAddresses).toEqual(["10.96.0.1", "10.0.0.12", "10.0.0.100"]);
+        expect(apiserver.inputs.dnsNames).toContain("k8s-api.prod.example.com");
+        expect(csrFor(res, "prod-master-3-etcd-peer").inputs.subject).toEqual({ commonName: "master-3" });
+        expect(csrFor(res, "prod-worker-1-kubelet.conf").inputs.subject).toEqual({ commonName: "system:node:worker-1", organization: "system:nodes" });
+        // Workers get no apiserver/etcd certs.
+        expect(res.resources.filter((r) => r.name.startsWith("prod-worker-1-") && r.type === LSC).map((r) => r.name)).toEqual(["prod-worker-1-kubelet.conf-cert"]);
+    });
+
+    it("signs leaves for 365 days, renews 30 days early, never past the CA", () => {
+        const caHours = 10 * 365 * 24;
+        for (const leaf of res.ofType(LSC)) {
+            expect(leaf.inputs.validityPeriodHours).toBe(365 * 24);
+            expect(leaf.inputs.validityPeriodHours).toBeLessThan(caHours);
+            expect(leaf.inputs.earlyRenewalHours).toBe(30 * 24);
+        }
+    });
+
+    it("keeps every private key and the admin kubeconfig secret, and no key text anywhere else", () => {
+        for (const key of res.ofType("tls:index/privateKey:PrivateKey")) {
+            expect(key.secretOutputs).toEqual(expect.arrayContaining(["privateKeyPem", "privateKeyPemPkcs8", "privateKeyOpenssh"]));
+        }
+        expect(res.outputs.adminKubeconfig.secret).toBe(true);
+        for (const r of res.resources) {
+            for (const [k, v] of Object.entries(r.inputs)) {
+                if (!r.secretInputs.includes(k)) expect(JSON.stringify(v), `${r.name}.${k}`).not.toContain(FAKE_KEY_MARK);
+            }
+            for (const [k, v] of Object.entries(r.outputs)) {
+                if (!r.secretOutputs.includes(k) && !r.secretInputs.includes(k)) {
+                    expect(JSON.stringify(v), `${r.name} output ${k}`).not.toContain(FAKE_KEY_MARK);
+                }
+            }
+        }
+        for (const [name, out] of Object.entries(res.outputs)) {
+            if (!out.secret) expect(JSON.stringify(out.value), name).not.toContain(FAKE_KEY_MARK);
+        }
+        for (const cmd of res.ofType(COMMAND)) {
+            expect(cmd.secretInputs).toContain("connection");
+            if ("stdin" in cmd.inputs) expect(cmd.secretInputs).toContain("stdin");
+            expect(cmd.inputs.addPreviousOutputInEnv).toBe(false);
+            expect(cmd.inputs.delete).toBeUndefined();
+        }
+    });
+
+    it("restarts components in order on each node, masters one at a time, then workers", () => {
+        const cmd = (name: string) => res.get(name, COMMAND);
+        const m1 = ["install", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet"]
+            .map((c) => cmd(`prod-rollout-master-1-${c}`));
+        for (let i = 1; i < m1.length; i++) expect(m1[i].dependencies).toContain(m1[i - 1].urn);
+        expect(cmd("prod-rollout-master-2-install").dependencies).toContain(m1[m1.length - 1].urn);
+        const lastMaster = cmd("prod-rollout-master-3-kubelet");
+        expect(cmd("prod-rollout-worker-1-install").dependencies).toContain(lastMaster.urn);
+        expect(cmd("prod-rollout-worker-2-install").dependencies).toContain(lastMaster.urn);
+        // Same batch (size 2): the two workers do not wait for each other.
+        expect(cmd("prod-rollout-worker-2-install").dependencies).not.toContain(cmd("prod-rollout-worker-1-install").urn);
+        expect(res.resources.filter((r) => r.name.startsWith("prod-rollout-worker-1-")).map((r) => r.name).sort())
+            .toEqual(["prod-rollout-worker-1-install", "prod-rollout-worker-1-kubelet"]);
+    });
+
+    it("exports per node and file the planned expiry and a reason", () => {
+        const certs = res.outputs.certificates.value;
+        expect(Object.keys(certs).sort()).toEqual(["master-1", "master-2", "master-3", "worker-1", "worker-2"]);
+        expect(certs["master-2"]["apiserver.crt"]).toEqual({ expires: "2026-01-01T00:00:00Z", reason: "not inspected" });
+        expect(Object.keys(certs["worker-1"]).sort()).toEqual(["ca.crt", "kubelet.conf"]);
+    });
+});
+
+describe("adoption", () => {
+    let res: RunResult;
+    beforeAll(async () => {
+        res = await run(haCluster("1.30.4", 0, {
+            authorities: { ca: "adopt", frontProxyCa: "adopt", etcdCa: "adopt", serviceAccount: "adopt", adoptFrom: "master-2" },
+        }));
+    });
+
+    it("creates no new CA or sa key, and reads each once from the adoptFrom master as a secret", () => {
+        expect(res.ofType(SSC)).toEqual([]);
+        expect(res.ofType("tls:index/privateKey:PrivateKey").filter((k) => /-(ca|sa)-key$/.test(k.name))).toEqual([]);
+        const reads = res.ofType(COMMAND).filter((c) => c.name.endsWith("-adopt"));
+        expect(reads.map((r) => r.name).sort()).toEqual(["prod-ca-adopt", "prod-etcd-ca-adopt", "prod-front-proxy-ca-adopt", "prod-sa-adopt"]);
+        for (const r of reads) {
+            expect(r.inputs.connection.host).toBe("10.0.0.12");
+            expect(r.inputs.logging).toBe("none");
+            expect(r.additionalSecretOutputs).toEqual(expect.arrayContaining(["stdout", "stderr"]));
+            expect(r.ignoreChanges).toEqual(expect.arrayContaining(["create", "connection"]));
+        }
+    });
+});
+
+describe("versions and etcd modes", () => {
+    it("has no super-admin.conf at 1.28 and no etcd PKI with external etcd", async () => {
+        const res = await run(haCluster("1.28.9", 0, { etcd: { mode: "external", serverCertSans: [], peerCertSans: [] } }));
+        const names = res.resources.map((r) => r.name);
+        expect(names.some((n) => n.includes("super-admin"))).toBe(false);
+        expect(names.some((n) => n.includes("etcd-ca") || n.includes("etcd-server"))).toBe(false);
+        expect(res.resources.some((r) => r.name === "prod-rollout-master-1-etcd")).toBe(false);
+    });
+});
