@@ -4,7 +4,12 @@
  * Runs before any resource is registered, so a refusal touches nothing.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
 import { readInventories, type NodeInventory } from "./drift/inventory";
+import { compareNode, nodeDrifted, renderDriftTable, REPUSH_REASONS, type NodeDriftResult, type WantedFileSummary } from "./drift/report";
+import { COMPONENT_ORDER, consumersOf, type Component } from "./pki/catalog";
+import type { NodePki } from "./pki/cluster-pki";
+import type { FileKey } from "./pki/layout";
 import type { NodeRepair } from "./rollout";
 import type { ClusterSpec } from "./spec";
 
@@ -29,7 +34,48 @@ export function clockProblems(inventories: readonly NodeInventory[], toleranceSe
             `be valid there yet. Fix time sync (chrony/NTP) on the node and run again.`);
 }
 
-export async function inspectCluster(cluster: ClusterSpec): Promise<ClusterFindings> {
+/** The Pulumi-free view of a node's wanted files that the drift report compares against. */
+export function wantedSummary(pki: NodePki): WantedFileSummary[] {
+    return pki.files.map((f) => ({ key: f.key, path: f.path, ...(f.expected ? { expected: f.expected } : {}) }));
+}
+
+/** "expiring: expires in 9d" — the reason column of the `certificates` output. */
+function reasonText(reason: string, detail: string): string {
+    return detail ? `${reason}: ${detail}` : reason;
+}
+
+/**
+ * A drifted node gets a repair: the wanted files again, then a restart + verification of every
+ * component whose files drifted or that serves something other than its file.
+ */
+export function repairFor(result: NodeDriftResult): NodeRepair | undefined {
+    if (!nodeDrifted(result)) return undefined;
+    const drifted = result.files.filter((f) => f.managed && f.reasons.some((r) => REPUSH_REASONS.includes(r)));
+    const components = new Set<Component>();
+    for (const f of drifted) {
+        for (const c of consumersOf(f.key as FileKey)) components.add(c);
+        if (f.reasons.includes("served-mismatch") && f.served) components.add(f.served.component);
+    }
+    const restart = COMPONENT_ORDER.filter((c) => components.has(c) && (result.role === "master" || c === "kubelet"));
+    const signature = createHash("sha256")
+        .update(JSON.stringify(drifted.map((f) => [f.path, f.reasons, f.cert?.sha256 ?? "", f.served?.sha256 ?? ""])))
+        .digest("hex");
+    return { components: restart, signature };
+}
+
+/** Turn per-node drift results into reasons, repairs and the printed table. */
+export function findingsFrom(results: readonly NodeDriftResult[]): ClusterFindings {
+    const reasons: ClusterFindings["reasons"] = {};
+    const repairs: ClusterFindings["repairs"] = {};
+    for (const result of results) {
+        reasons[result.node] = Object.fromEntries(result.files.filter((f) => f.managed).map((f) => [f.key, reasonText(f.reason, f.detail)]));
+        const repair = repairFor(result);
+        if (repair) repairs[result.node] = repair;
+    }
+    return { reasons, repairs, report: renderDriftTable(results) };
+}
+
+export async function inspectCluster(cluster: ClusterSpec, wanted: Record<string, NodePki>): Promise<ClusterFindings> {
     if (!cluster.drift.enabled) return { reasons: {}, repairs: {}, report: "drift detection disabled (kube-pki:drift.enabled)" };
     const inventories = await readInventories(cluster.nodes, cluster.layout, {
         checkServed: cluster.drift.checkServed,
@@ -45,5 +91,15 @@ export async function inspectCluster(cluster: ClusterSpec): Promise<ClusterFindi
         }
         pulumi.log.warn(message);
     }
-    return { reasons: {}, repairs: {}, report: "" };
+    const now = new Date();
+    const results = inventories.map((inv) => compareNode(wantedSummary(wanted[inv.node]), inv, {
+        now, renewBeforeDays: cluster.validity.renewBeforeDays,
+    }));
+    const findings = findingsFrom(results);
+    pulumi.log.info(`kube-pki drift report\n${findings.report}`);
+    for (const [node, repair] of Object.entries(findings.repairs)) {
+        pulumi.log.warn(`node "${node}" drifted from the stack: its files will be pushed again` +
+            (repair.components.length ? ` and ${repair.components.join(", ")} restarted and verified` : ""));
+    }
+    return findings;
 }

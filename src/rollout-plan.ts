@@ -50,10 +50,11 @@ export function servedCheck(component: Component, node: NodeSpec, cluster: Clust
             };
         case "kube-apiserver":
             return { endpoint: `${hostForUrl(node.advertiseAddress)}:6443`, certPath: p("apiserver.crt") };
+        // Without serving certs of ours they self-sign: only the restart itself is verified.
         case "kube-controller-manager":
-            return { endpoint: "127.0.0.1:10257" };
+            return cluster.layout.componentServingCerts ? { endpoint: "127.0.0.1:10257", certPath: p("controller-manager.crt") } : {};
         case "kube-scheduler":
-            return { endpoint: "127.0.0.1:10259" };
+            return cluster.layout.componentServingCerts ? { endpoint: "127.0.0.1:10259", certPath: p("scheduler.crt") } : {};
         case "kubelet":
             return {};
     }
@@ -75,4 +76,15 @@ export function rotateArgs(component: Component, node: NodeSpec, cluster: Cluste
         args.push("--client-cert", check.client.cert, "--client-key", check.client.key, "--cacert", check.client.ca);
     }
     return args;
+}
+
+/** Arguments of src/scripts/verify-served.sh, or undefined when the component serves nothing of ours. */
+export function verifyArgs(component: Component, node: NodeSpec, cluster: ClusterSpec, timeoutSeconds: number): string[] | undefined {
+    const check = servedCheck(component, node, cluster);
+    if (!check.endpoint || !check.certPath) return undefined;
+    return [
+        ...(node.localRoot ? ["--root", node.localRoot] : []),
+        component, check.endpoint, check.certPath, "--timeout", String(timeoutSeconds),
+        ...(check.client ? ["--client-cert", check.client.cert, "--client-key", check.client.key, "--cacert", check.client.ca] : []),
+    ];
 }

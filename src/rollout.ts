@@ -7,11 +7,11 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { fileFingerprints, filesReadBy, nodeBundle } from "./node/bundle";
-import { scriptCommand } from "./node/scripts";
+import { scriptCommand, shellQuote } from "./node/scripts";
 import { nodeCommand, type NodeCommand } from "./node/transport";
 import type { Component } from "./pki/catalog";
 import type { ClusterPki } from "./pki/cluster-pki";
-import { componentsToRestart, rolloutStages, rotateArgs } from "./rollout-plan";
+import { componentsToRestart, rolloutStages, rotateArgs, verifyArgs } from "./rollout-plan";
 import type { ClusterSpec, NodeSpec } from "./spec";
 
 /** What drift detection found on a node that needs a re-push. */
@@ -101,20 +101,32 @@ function rolloutNode(
 
     const repair = args.repairs?.[node.name];
     if (repair) {
-        const steps = [
-            scriptCommand("install", installArgs),
-            ...(cluster.rollout.restart
-                ? repair.components.map((c) => scriptCommand("rotate", rotateArgs(c, node, cluster)))
-                : []),
-        ];
         const repairCommand = nodeCommand(`${name}-${node.name}-repair`, node, {
-            create: steps.join(" && "),
+            create: repairScript(node, cluster, installArgs, repair.components),
             stdin: bundle,
             triggers: [repair.signature],
         }, { parent, dependsOn: [previous] });
         resources.push(repairCommand);
     }
     return { install, resources, served: pulumi.output(served) };
+}
+
+/**
+ * Re-push, then restart + verify a drifted component only when the re-push changed files on the
+ * node or it still serves something other than its file. Drift seen before this run's own
+ * install (which may already have fixed it) thus costs no restart.
+ */
+function repairScript(node: NodeSpec, cluster: ClusterSpec, installArgs: string[], components: readonly Component[]): string {
+    const install = scriptCommand("install", installArgs);
+    if (!cluster.rollout.restart) return install;
+    const lastInstall = `${node.localRoot ?? ""}/var/lib/kube-pki/backups/last-install`;
+    const changed = `[ "$(cat ${shellQuote(lastInstall)} 2>/dev/null)" != none ]`;
+    const steps = components.map((c) => {
+        const verify = verifyArgs(c, node, cluster, 5);
+        const stale = verify ? ` || ! ${scriptCommand("verify-served", verify)} >/dev/null 2>&1` : "";
+        return `if ${changed}${stale}; then ${scriptCommand("rotate", rotateArgs(c, node, cluster))}; else echo "repair: ${c} unchanged and serving its file"; fi`;
+    });
+    return [install, ...steps].join(" && ");
 }
 
 /** The fingerprint rotate.sh reports on its `served <component> sha256:<hex>` line. */

@@ -71,6 +71,13 @@ export interface LayoutSpec {
     paths: Record<string, string>;
     /** How components are restarted. */
     restart: RestartStrategy;
+    /**
+     * Issue serving certificates for controller-manager and scheduler (pki/controller-manager.crt,
+     * pki/scheduler.crt) for clusters whose manifests name them with --tls-cert-file (CIS-hardened or
+     * hand-built). kubeadm does not: those components then self-sign in memory, and only their restart
+     * is verified. Default false.
+     */
+    componentServingCerts: boolean;
 }
 
 export interface AuthoritySourcesSpec {

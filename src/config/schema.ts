@@ -273,8 +273,9 @@ export const layoutSchema = section(
             'map file keys to absolute paths, e.g. { "apiserver.crt": "/etc/ssl/k8s/apiserver.pem" }',
         ),
         restart: choiceWithDefault(["static-pod", "systemd", "crictl"], "static-pod"),
+        componentServingCerts: flagWithDefault(false, "set true when the controller-manager and scheduler manifests name --tls-cert-file pki/controller-manager.crt and pki/scheduler.crt (default false)"),
     },
-    "set kind, kubernetesDir, paths and restart",
+    "set kind, kubernetesDir, paths, restart and componentServingCerts",
 )
     .prefault({})
     .superRefine((layout, ctx) => {

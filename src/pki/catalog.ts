@@ -37,10 +37,11 @@ const PEER_USAGES: readonly AllowedUse[] = ["digital_signature", "key_encipherme
 export type CaId = "ca" | "front-proxy-ca" | "etcd-ca";
 export type LeafId =
     | "apiserver" | "apiserver-kubelet-client" | "front-proxy-client" | "etcd-server"
-    | "etcd-peer" | "etcd-healthcheck-client" | "apiserver-etcd-client";
+    | "etcd-peer" | "etcd-healthcheck-client" | "apiserver-etcd-client"
+    | "controller-manager-server" | "scheduler-server";
 
 /** The SAN recipe of a serving certificate. */
-export type SanRecipe = "none" | "apiserver" | "etcd-server" | "etcd-peer";
+export type SanRecipe = "none" | "apiserver" | "etcd-server" | "etcd-peer" | "local-serving";
 
 export interface CaEntry {
     readonly kind: "ca";
@@ -156,6 +157,19 @@ function leaves(version: string): LeafEntry[] {
     ];
 }
 
+/**
+ * Not kubeadm's: serving certificates for controller-manager and scheduler, for clusters whose
+ * manifests name them (layout.componentServingCerts). kubeadm leaves both to self-sign.
+ */
+const COMPONENT_SERVING: readonly LeafEntry[] = [
+    { kind: "leaf", id: "controller-manager-server", longName: "certificate for serving the controller manager (:10257)",
+      signer: "ca", commonName: "kube-controller-manager", organizations: [], usages: [...SERVER_USAGES],
+      sans: "local-serving", certFile: "controller-manager.crt", keyFile: "controller-manager.key" },
+    { kind: "leaf", id: "scheduler-server", longName: "certificate for serving the scheduler (:10259)",
+      signer: "ca", commonName: "kube-scheduler", organizations: [], usages: [...SERVER_USAGES],
+      sans: "local-serving", certFile: "scheduler.crt", keyFile: "scheduler.key" },
+];
+
 const SERVICE_ACCOUNT: KeyPairEntry = {
     kind: "keypair", id: "sa", longName: "service account token signing key pair",
     privateKeyFile: "sa.key", publicKeyFile: "sa.pub",
@@ -190,15 +204,16 @@ function kubeconfigs(version: string): KubeconfigEntry[] {
  * The whole catalogue for a Kubernetes version, CAs first (a leaf's signer always precedes it).
  * With external etcd, the etcd CA and every certificate it signs are not ours to manage.
  */
-export function catalog(version: string, etcdMode: "stacked" | "external"): CatalogEntry[] {
+export function catalog(version: string, etcdMode: "stacked" | "external", componentServingCerts = false): CatalogEntry[] {
     const stacked = etcdMode === "stacked";
     const cas = CAS.filter((ca) => stacked || ca.id !== "etcd-ca");
     const leafs = leaves(version).filter((leaf) => stacked || leaf.signer !== "etcd-ca");
-    return [...cas, ...leafs, SERVICE_ACCOUNT, ...kubeconfigs(version)];
+    const serving = componentServingCerts ? COMPONENT_SERVING : [];
+    return [...cas, ...leafs, ...serving, SERVICE_ACCOUNT, ...kubeconfigs(version)];
 }
 
 /** Every id of the full (stacked-etcd, newest) catalogue: valid keys of validity overrides. */
-export const catalogIds: readonly string[] = catalog("1.30.0", "stacked")
+export const catalogIds: readonly string[] = catalog("1.30.0", "stacked", true)
     .filter((e) => e.kind === "leaf" || e.kind === "kubeconfig")
     .map((e) => e.id);
 
@@ -222,6 +237,8 @@ export const FILE_CONSUMERS: Readonly<Partial<Record<FileKey, readonly Component
     "controller-manager.conf": ["kube-controller-manager"],
     "scheduler.conf": ["kube-scheduler"],
     "kubelet.conf": ["kubelet"],
+    "controller-manager.crt": ["kube-controller-manager"], "controller-manager.key": ["kube-controller-manager"],
+    "scheduler.crt": ["kube-scheduler"], "scheduler.key": ["kube-scheduler"],
 };
 
 export function consumersOf(file: FileKey): readonly Component[] {
@@ -275,6 +292,7 @@ export function resolveLeaf(entry: LeafEntry, cluster: ClusterSpec, node: NodeSp
             case "apiserver": return apiServerSans(cluster, node);
             case "etcd-server": return etcdSans(node, cluster.etcd.serverCertSans);
             case "etcd-peer": return etcdSans(node, cluster.etcd.peerCertSans);
+            case "local-serving": return etcdSans(node, []);
             case "none": return { dnsNames: [], ipAddresses: [] };
         }
     })();

@@ -98,7 +98,7 @@ interface Built {
 
 /** @internal */
 export function createClusterPki(name: string, parent: pulumi.ComponentResource, cluster: ClusterSpec): Built {
-    const entries = catalog(cluster.kubernetesVersion, cluster.etcd.mode);
+    const entries = catalog(cluster.kubernetesVersion, cluster.etcd.mode, cluster.layout.componentServingCerts);
     const masters = cluster.nodes.filter((n) => n.role === "master");
     const adoptFrom = masters.find((n) => n.name === cluster.authorities.adoptFrom);
     const path = (key: FileKey) => filePath(cluster.layout, key);

@@ -19,6 +19,8 @@ export const PKI_FILE_KEYS = [
     "etcd/healthcheck-client.crt", "etcd/healthcheck-client.key",
     "apiserver-etcd-client.crt", "apiserver-etcd-client.key",
     "sa.key", "sa.pub",
+    "controller-manager.crt", "controller-manager.key",
+    "scheduler.crt", "scheduler.key",
 ] as const;
 
 /** Kubeconfig files directly under `<kubernetesDir>`. */
@@ -39,6 +41,7 @@ export const KUBEADM_LAYOUT: LayoutSpec = {
     kubernetesDir: "/etc/kubernetes",
     paths: {},
     restart: "static-pod",
+    componentServingCerts: false,
 };
 
 /** The kubelet's own rotated client certificate (read by drift, never written by us). */
