@@ -7,7 +7,7 @@ import { ConfigError, parseClusterSpec } from "../../src/config";
 import { fakeEnv, minimalConfig, problems, realPrivateKey, realPublicKey, withConfig } from "./helpers";
 
 const VALID_IDS =
-    "apiserver, apiserver-kubelet-client, front-proxy-client, etcd-server, etcd-peer, etcd-healthcheck-client, apiserver-etcd-client, admin.conf, super-admin.conf, controller-manager.conf, scheduler.conf, kubelet.conf";
+    "apiserver, apiserver-kubelet-client, front-proxy-client, etcd-server, etcd-peer, etcd-healthcheck-client, apiserver-etcd-client, controller-manager-server, scheduler-server, admin.conf, super-admin.conf, controller-manager.conf, scheduler.conf, kubelet.conf";
 const CIDR_FIX = 'set the cluster\'s service range as kube-apiserver\'s --service-cluster-ip-range has it (kubeadm default "10.96.0.0/12").';
 
 describe("missing required keys", () => {
@@ -232,7 +232,7 @@ describe("validity", () => {
 describe("layout", () => {
     it("lists the valid file keys for an unknown path key", () => {
         expect(problems(withConfig({ layout: { kind: "custom", paths: { "apiserver.pem": "/etc/ssl/apiserver.pem", "ca.crt": "/etc/ssl/ca.pem" } } }))).toEqual([
-            'kube-pki:layout.paths["apiserver.pem"]: unknown file key; use one of ca.crt, ca.key, front-proxy-ca.crt, front-proxy-ca.key, etcd/ca.crt, etcd/ca.key, apiserver.crt, apiserver.key, apiserver-kubelet-client.crt, apiserver-kubelet-client.key, front-proxy-client.crt, front-proxy-client.key, etcd/server.crt, etcd/server.key, etcd/peer.crt, etcd/peer.key, etcd/healthcheck-client.crt, etcd/healthcheck-client.key, apiserver-etcd-client.crt, apiserver-etcd-client.key, sa.key, sa.pub, admin.conf, super-admin.conf, controller-manager.conf, scheduler.conf, kubelet.conf.',
+            'kube-pki:layout.paths["apiserver.pem"]: unknown file key; use one of ca.crt, ca.key, front-proxy-ca.crt, front-proxy-ca.key, etcd/ca.crt, etcd/ca.key, apiserver.crt, apiserver.key, apiserver-kubelet-client.crt, apiserver-kubelet-client.key, front-proxy-client.crt, front-proxy-client.key, etcd/server.crt, etcd/server.key, etcd/peer.crt, etcd/peer.key, etcd/healthcheck-client.crt, etcd/healthcheck-client.key, apiserver-etcd-client.crt, apiserver-etcd-client.key, sa.key, sa.pub, controller-manager.crt, controller-manager.key, scheduler.crt, scheduler.key, admin.conf, super-admin.conf, controller-manager.conf, scheduler.conf, kubelet.conf.',
         ]);
     });
 

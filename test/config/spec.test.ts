@@ -25,7 +25,7 @@ describe("defaults", () => {
             ],
             keyAlgorithm: "RSA-2048",
             validity: { caYears: 10, leafDays: 365, renewBeforeDays: 30, leafDaysOverrides: {} },
-            layout: { kind: "kubeadm", kubernetesDir: "/etc/kubernetes", paths: {}, restart: "static-pod" },
+            layout: { kind: "kubeadm", kubernetesDir: "/etc/kubernetes", paths: {}, restart: "static-pod", componentServingCerts: false },
             authorities: { ca: "adopt", frontProxyCa: "adopt", etcdCa: "adopt", serviceAccount: "adopt", adoptFrom: "master-1" },
             rollout: { restart: true, workerBatchSize: 5, componentTimeoutSeconds: 180, clockSkewToleranceSeconds: 30, keepBackups: 5 },
             drift: { enabled: true, unreachable: "warn", checkServed: true, concurrency: 8 },
@@ -105,7 +105,7 @@ describe("custom layout and external etcd", () => {
             fakeEnv(),
         );
         expect(spec.etcd.mode).toBe("external");
-        expect(spec.layout).toEqual({ kind: "custom", kubernetesDir: "/opt/k8s", paths: { "apiserver.crt": "/etc/ssl/k8s/apiserver.pem" }, restart: "systemd" });
+        expect(spec.layout).toEqual({ kind: "custom", kubernetesDir: "/opt/k8s", paths: { "apiserver.crt": "/etc/ssl/k8s/apiserver.pem" }, restart: "systemd", componentServingCerts: false });
         expect(spec.keyAlgorithm).toBe("ECDSA-P256");
     });
 });
