@@ -298,8 +298,17 @@ note_last_install() {
     printf '%s\n' "$1" >"$(backup_base)/last-install.tmp"
     mv -f "$(backup_base)/last-install.tmp" "$(backup_base)/last-install"
 }
+# `installed` records what this install put on the node (sha256 and path per line). Drift
+# detection compares the disk with it: a file edited, deleted or rolled back afterwards shows.
+record_installed() {
+    base=$(backup_base)
+    mkdir -p "$base" && chmod 700 "$base"
+    awk '{ print $2, $1 }' "$work/files" >"$base/installed.tmp"
+    mv -f "$base/installed.tmp" "$base/installed"
+}
 if [ "$changes" = 0 ]; then
     note_last_install none
+    record_installed
     cat "$work/plan"
     log "no changes: all $f_count files already in place; no backup taken"
     exit 0
@@ -348,5 +357,6 @@ while read -r verb path sha; do
         die "install failed at $path"
     fi
 done <"$work/plan"
+record_installed
 cat "$work/plan"
 log "backup $KP_BACKUP_DIR/$name"
