@@ -230,6 +230,7 @@ restart_component() {
             }
             if ! poll_until "$_rc_end" _no_running; then
                 mv -f "$_rc_park/$_rc_c.yaml" "$_rc_manifests/$_rc_c.yaml"
+                rmdir "$_rc_park" 2>/dev/null || true
                 KP_REASON="$_rc_c did not stop within $3 s after its manifest was moved out (manifest put back)"
                 return 1
             fi
@@ -237,6 +238,8 @@ restart_component() {
                 KP_REASON="cannot move $_rc_c.yaml back from /etc/kubernetes/kube-pki-parked"
                 return 1
             }
+            # The parking dir exists only while a manifest is out, so the managed tree stays as kubeadm made it.
+            rmdir "$_rc_park" 2>/dev/null || true
             ;;
         crictl)
             _rc_old=$(running_id "$_rc_c")

@@ -131,8 +131,10 @@ esac
 
 warn "node $node: $component: $what; rolling back to $KP_BACKUP_NODE"
 problems=''
+state="the files are NOT restored"
 restore_backup >&2 || problems="restore failed: $KP_REASON"
 if [ -z "$problems" ]; then
+    state="the old files are back on disk, but not every component runs on them"
     {
         grep -v "^$component " "$KP_BACKUP_REAL/restarted" 2>/dev/null || true
         printf '%s\n' "$record"
@@ -147,8 +149,8 @@ if [ -z "$problems" ]; then
     : >"$KP_BACKUP_REAL/restarted"
 fi
 if [ -n "$problems" ]; then
-    printf '%s: node %s: %s: %s; ROLLBACK INCOMPLETE (%s): the node is NOT as before; backup %s\n' \
-        "$KP_NAME" "$node" "$component" "$what" "$problems" "$KP_BACKUP_NODE" >&2
+    printf '%s: node %s: %s: %s; ROLLBACK INCOMPLETE [%s]: the node is NOT as before (%s); backup %s\n' \
+        "$KP_NAME" "$node" "$component" "$what" "$problems" "$state" "$KP_BACKUP_NODE" >&2
     exit 3
 fi
 die "node $node: $component: $what; rolled back to $KP_BACKUP_NODE; node is as before; fix $fix and run \`pulumi up\` again"
