@@ -184,7 +184,8 @@ describeLive("node scripts on a simulated master (install → rotate → verify 
         });
         const podsBefore = (await m1.ssh("crictl ps -q")).stdout;
         const t0 = Date.now();
-        const r = await rotate(["kubelet", "systemd", "-", "-", "--timeout", "30"]);
+        // The program passes the layout's strategy for every component; the kubelet is a systemd unit regardless.
+        const r = await rotate(["kubelet", "static-pod", "-", "-", "--timeout", "30"]);
         expect(r.code, r.stderr).toBe(0);
         expect(r.stdout).toContain("restarted kubelet (systemd unit active)");
         const restarts = eventsSince("kubelet", t0).filter((e) => e.event === "kubelet-restart");
