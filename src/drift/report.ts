@@ -167,15 +167,18 @@ function fileFindings(file: InventoryFile, opts: CompareOptions, served: ServedC
     return out;
 }
 
+const OPTIONAL_WITHOUT_SPEC = new Set(["super-admin.conf", "controller-manager.crt", "controller-manager.key", "scheduler.crt", "scheduler.key"]);
+
 /** Files that every node of a role must hold when there is no wanted list. */
 function expectedKeys(inventory: NodeInventory): string[] {
     if (inventory.role === "worker") return ["ca.crt", "kubelet.conf"];
     const present = new Set(inventory.files.filter((f) => f.exists).map((f) => f.key));
-    // No etcd file at all: external etcd, not ours to judge. super-admin.conf exists from 1.29 only.
+    // No etcd file at all: external etcd, not ours to judge. super-admin.conf exists from 1.29 only;
+    // controller-manager/scheduler serving certs only in hardened layouts (kubeadm self-signs in memory).
     const etcd = [...present].some((k) => k?.startsWith("etcd/"));
     return inventory.files
         .map((f) => f.key)
-        .filter((k): k is string => k !== undefined && k !== KUBELET_CLIENT_KEY && k !== "super-admin.conf")
+        .filter((k): k is string => k !== undefined && k !== KUBELET_CLIENT_KEY && !OPTIONAL_WITHOUT_SPEC.has(k))
         .filter((k) => etcd || !k.startsWith("etcd/"));
 }
 

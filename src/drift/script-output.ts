@@ -1,7 +1,10 @@
 /**
  * Parses the line records printed by src/scripts/inventory.sh into plain data. Pure: the records
- * carry only public material (certificates, digests, paths), never key content.
+ * carry only public material (certificates, public keys, digests, paths), never key content.
+ * Key matches are decided here: the script prints each private key's public half, and the
+ * certificate's public key is compared with it (both as SubjectPublicKeyInfo DER).
  */
+import { createPublicKey, X509Certificate } from "node:crypto";
 
 export interface RawFile {
     path: string;
@@ -17,6 +20,9 @@ export interface RawKubeconfig {
     caData?: string;
     clientData?: string;
     clientFile?: string;
+    /** Where the client key is: a file on the node, embedded (client-key-data), or nowhere. */
+    clientKeyFile?: string;
+    clientKeyEmbedded?: boolean;
     keyMatch?: "yes" | "no" | "error" | "none";
 }
 
@@ -34,6 +40,8 @@ export interface RawInventory {
     files: Map<string, RawFile>;
     /** "cert|key" → result. */
     pairs: Map<string, "yes" | "no" | "error">;
+    /** Public key PEM derived on the node from a key file (by path) or an embedded key ("kc:<path>"). */
+    pubs: Map<string, string>;
     kubeconfigs: Map<string, RawKubeconfig>;
     /** Symlink path → target (undefined when the path is not a link). */
     links: Map<string, string | undefined>;
@@ -54,8 +62,9 @@ function splitPems(lines: string[]): string[] {
 
 export function parseInventoryOutput(stdout: string): RawInventory {
     const out: RawInventory = {
-        files: new Map(), pairs: new Map(), kubeconfigs: new Map(), links: new Map(), served: [], complete: false,
+        files: new Map(), pairs: new Map(), pubs: new Map(), kubeconfigs: new Map(), links: new Map(), served: [], complete: false,
     };
+    const requestedPairs: Array<[string, string]> = [];
     const lines = stdout.split("\n");
     let sawHeader = false;
     for (let i = 0; i < lines.length; i++) {
@@ -78,8 +87,15 @@ export function parseInventoryOutput(stdout: string): RawInventory {
                 if (file) file.pems = splitPems(body.lines);
                 break;
             }
+            case "pub": {
+                const body = collectUntil(lines, i + 1, `endpub ${a}`);
+                i = body.next;
+                const pem = body.lines.join("\n").match(PUBLIC_KEY_BLOCK)?.[0];
+                if (pem) out.pubs.set(a, pem + "\n");
+                break;
+            }
             case "pair":
-                out.pairs.set(pairKey(a, b), c as "yes" | "no" | "error");
+                requestedPairs.push([a, b]);
                 break;
             case "kc": {
                 const kc = out.kubeconfigs.get(a) ?? {};
@@ -88,7 +104,8 @@ export function parseInventoryOutput(stdout: string): RawInventory {
                 else if (b === "ca-data") kc.caData = value;
                 else if (b === "client-data") kc.clientData = value;
                 else if (b === "client-file") kc.clientFile = value;
-                else if (b === "keymatch") kc.keyMatch = c as RawKubeconfig["keyMatch"];
+                else if (b === "client-key-file") kc.clientKeyFile = value;
+                else if (b === "client-key-data") kc.clientKeyEmbedded = true;
                 out.kubeconfigs.set(a, kc);
                 break;
             }
@@ -115,7 +132,41 @@ export function parseInventoryOutput(stdout: string): RawInventory {
                 break; // blank lines and anything a login banner adds
         }
     }
+    for (const [cert, key] of requestedPairs) {
+        out.pairs.set(pairKey(cert, key), samePublicKey(out.files.get(cert)?.pems[0] ?? out.pubs.get(cert), out.pubs.get(key)));
+    }
+    for (const [p, kc] of out.kubeconfigs) kc.keyMatch = kubeconfigKeyMatch(p, kc, out);
     return out;
+}
+
+const PUBLIC_KEY_BLOCK = /-----BEGIN PUBLIC KEY-----[\s\S]*?-----END PUBLIC KEY-----/;
+
+/** SubjectPublicKeyInfo DER of a certificate or public key PEM; undefined when it does not parse. */
+function spki(pem: string | undefined): Buffer | undefined {
+    if (!pem) return undefined;
+    try {
+        const key = pem.includes("BEGIN CERTIFICATE") ? new X509Certificate(pem).publicKey : createPublicKey(pem);
+        return key.export({ type: "spki", format: "der" });
+    } catch {
+        return undefined;
+    }
+}
+
+/** yes/no when both sides are usable public keys, error when either is missing or broken. */
+function samePublicKey(certOrPub: string | undefined, keyPub: string | undefined): "yes" | "no" | "error" {
+    const a = spki(certOrPub);
+    const b = spki(keyPub);
+    if (!a || !b) return "error";
+    return a.equals(b) ? "yes" : "no";
+}
+
+function kubeconfigKeyMatch(p: string, kc: RawKubeconfig, raw: RawInventory): RawKubeconfig["keyMatch"] {
+    const cert = kc.clientData ? Buffer.from(kc.clientData, "base64").toString("utf8")
+        : kc.clientFile ? raw.files.get(kc.clientFile)?.pems[0] ?? "" : undefined;
+    if (cert === undefined) return "none";
+    if (kc.clientKeyEmbedded) return samePublicKey(cert, raw.pubs.get(`kc:${p}`));
+    if (kc.clientKeyFile) return samePublicKey(cert, raw.pubs.get(kc.clientKeyFile));
+    return "none";
 }
 
 function collectUntil(lines: string[], from: number, end: string): { lines: string[]; next: number } {

@@ -3,8 +3,13 @@
 # prints it as line records (parsed by src/drift/script-output.ts). Self-contained, so it can be
 # sent on stdin of a single SSH command: `sh -s -- ARGS`.
 #
-# Secrets rule: private keys are only ever read by openssl through a file name or a pipe and
-# reduced to a digest or a public key; no key byte reaches stdout/stderr.
+# Secrets rule: private keys are only ever read by openssl (through a file name or a pipe) and
+# reduced to their public key; no private key byte reaches stdout/stderr.
+#
+# Cost: a node may hold ~40 files, so work is batched: one sha256sum and one stat for all files,
+# one awk for all certificate blocks, one awk for all kubeconfigs; openssl runs once per private
+# key only (it has no batch mode). Certificates' public keys are compared with the keys' public
+# halves by the caller, which already receives every certificate.
 #
 # ARGS (repeatable, in any order):
 #   --root DIR                  directory standing in for "/" (local transport)
@@ -17,15 +22,16 @@
 #   --served NAME HOST PORT CERT KEY   fetch the certificate served on HOST:PORT ("-" = no client cert)
 #
 # Records (one per line, fields separated by one space; paths never contain blanks):
-#   inventory 1                 | now EPOCH (printed last)
+#   inventory 1 | now EPOCH (printed last) | done
 #   file PATH present SHA256 MODE | file PATH absent | file PATH unreadable
 #   pem PATH  … PEM lines …  endpem PATH      (certificate blocks only)
-#   pair CERT KEY yes|no|error
+#   pub ID  … PUBLIC KEY PEM …  endpub ID     (ID: a key/pub file path, or kc:PATH for a
+#                                             kubeconfig's embedded key)
+#   pair CERT KEY               (both readable; the caller compares CERT's and KEY's public keys)
 #   kc PATH ca-data B64 | kc PATH client-data B64 | kc PATH client-file PATH | kc PATH server URL
-#   kc PATH keymatch yes|no|error|none
+#   kc PATH client-key-file PATH | kc PATH client-key-data   (the key itself is never printed)
 #   link PATH TARGET | link PATH none
 #   served NAME HOST PORT ok  … PEM …  endpem served:NAME | served NAME HOST PORT fail REASON
-#   done
 
 ROOT=''
 FILES=''
@@ -51,22 +57,18 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-# The real location of node path $1 on this run's filesystem. Symlinks are followed inside the
-# root (their absolute targets are node paths), at most 8 hops.
+# The real location of node path $1, in RP. Symlinks are followed inside the root (their
+# absolute targets are node paths), at most 8 hops. Sets a variable instead of printing, so
+# callers need no subshell.
 rp() {
-    _rp_p=$1
+    RP=$1
     _rp_hops=0
-    while [ -n "$ROOT" ] && [ -L "$ROOT$_rp_p" ] && [ $_rp_hops -lt 8 ]; do
-        _rp_t=$(readlink "$ROOT$_rp_p")
-        case $_rp_t in /*) _rp_p=$_rp_t ;; *) _rp_p=${_rp_p%/*}/$_rp_t ;; esac
+    while [ -n "$ROOT" ] && [ -L "$ROOT$RP" ] && [ $_rp_hops -lt 8 ]; do
+        _rp_t=$(readlink "$ROOT$RP")
+        case $_rp_t in /*) RP=$_rp_t ;; *) RP=${RP%/*}/$_rp_t ;; esac
         _rp_hops=$((_rp_hops + 1))
     done
-    printf '%s%s' "$ROOT" "$_rp_p"
-}
-
-sha256_stdin() {
-    if command -v sha256sum >/dev/null 2>&1; then sha256sum | cut -d' ' -f1
-    else openssl dgst -sha256 -r | cut -d' ' -f1; fi
+    RP=$ROOT$RP
 }
 
 bounded() {
@@ -75,135 +77,166 @@ bounded() {
     if command -v timeout >/dev/null 2>&1; then timeout "$_b_s" "$@"; else "$@"; fi
 }
 
-# Both sides print the public key as the same SubjectPublicKeyInfo PEM, so digests compare.
-# Normalises a public key PEM read on stdin (sa.pub may be in any PEM public key form).
-pub_digest() { openssl pkey -pubin -pubout 2>/dev/null | sha256_stdin; }
+# Files to report, with their real paths: "node real node real …" (PRESENT), certificate files
+# (CERT_ARGS, as awk "n=NODE REAL" operands) and kubeconfigs (CONF_ARGS, the same form).
+SEEN=' '
+PRESENT=''
+CERT_ARGS=''
+CONF_ARGS=''
 
-cert_pub_digest() { openssl x509 -noout -pubkey -in "$1" 2>/dev/null | sha256_stdin; }
-# The private key is read by openssl from the file; only its public half leaves openssl.
-key_pub_digest() { openssl pkey -in "$1" -pubout 2>/dev/null | sha256_stdin; }
-
-EMPTY_DIGEST=$(printf '' | sha256_stdin)
-
-# same_digest A B: yes when both are real digests and equal, error when either is unusable.
-same_digest() {
-    if [ "$1" = "$EMPTY_DIGEST" ] || [ "$2" = "$EMPTY_DIGEST" ]; then echo error
-    elif [ "$1" = "$2" ]; then echo yes
-    else echo no; fi
-}
-
-file_mode() { stat -c %a "$1" 2>/dev/null || echo '?'; }
-
-# Prints only the CERTIFICATE blocks of a PEM file (a kubelet .pem also holds its key).
-cert_blocks() { sed -n '/^-----BEGIN CERTIFICATE-----$/,/^-----END CERTIFICATE-----$/p' "$1"; }
-
-# kubeconfig value of a top-level-ish "name: value" line (first occurrence), quotes stripped.
-kc_value() {
-    sed -n "s/^[[:space:]]*$1:[[:space:]]*//p" "$2" | head -n 1 | tr -d "\"'\r"
-}
-
-report_kubeconfig() {
-    _k_node=$1
-    _k_real=$2
-    _k_server=$(kc_value server "$_k_real")
-    [ -z "$_k_server" ] || echo "kc $_k_node server $_k_server"
-    _k_ca=$(kc_value certificate-authority-data "$_k_real")
-    [ -z "$_k_ca" ] || echo "kc $_k_node ca-data $_k_ca"
-    _k_cd=$(kc_value client-certificate-data "$_k_real")
-    _k_cf=$(kc_value client-certificate "$_k_real")
-    _k_kf=$(kc_value client-key "$_k_real")
-    if [ -n "$_k_cd" ]; then
-        echo "kc $_k_node client-data $_k_cd"
-        _k_cert_digest=$(printf '%s' "$_k_cd" | base64 -d 2>/dev/null | openssl x509 -noout -pubkey 2>/dev/null | sha256_stdin)
-    elif [ -n "$_k_cf" ]; then
-        echo "kc $_k_node client-file $_k_cf"
-        report_file "$_k_cf"
-        _k_cert_digest=$(cert_pub_digest "$(rp "$_k_cf")")
-    else
-        echo "kc $_k_node keymatch none"
-        return 0
-    fi
-    # The embedded key goes straight from sed through base64 into openssl; only a digest comes out.
-    if grep -q '^[[:space:]]*client-key-data:' "$_k_real"; then
-        _k_key_digest=$(sed -n 's/^[[:space:]]*client-key-data:[[:space:]]*//p' "$_k_real" | head -n 1 | tr -d "\"'\r" |
-            base64 -d 2>/dev/null | openssl pkey -pubout 2>/dev/null | sha256_stdin)
-    elif [ -n "$_k_kf" ]; then
-        _k_key_digest=$(key_pub_digest "$(rp "$_k_kf")")
-    else
-        echo "kc $_k_node keymatch none"
-        return 0
-    fi
-    echo "kc $_k_node keymatch $(same_digest "$_k_cert_digest" "$_k_key_digest")"
-}
-
-# report_file NODE_PATH: existence, digest and public content of one file.
-report_file() {
-    _f_node=$1
-    _f_real=$(rp "$_f_node")
-    if [ ! -e "$_f_real" ]; then echo "file $_f_node absent"; return 0; fi
-    if [ ! -r "$_f_real" ] || [ -d "$_f_real" ]; then echo "file $_f_node unreadable"; return 0; fi
-    echo "file $_f_node present $(sha256_stdin <"$_f_real") $(file_mode "$_f_real")"
-    case $_f_node in
-        *.crt | *.pem)
-            echo "pem $_f_node"
-            cert_blocks "$_f_real"
-            echo "endpem $_f_node"
-            ;;
-        *.conf) report_kubeconfig "$_f_node" "$_f_real" ;;
+# add_file NODE_PATH: classify once; absent/unreadable are printed now, present files later.
+add_file() {
+    case $SEEN in *" $1 "*) return 0 ;; esac
+    SEEN="$SEEN$1 "
+    rp "$1"
+    if [ ! -e "$RP" ]; then echo "file $1 absent"; return 0; fi
+    if [ ! -r "$RP" ] || [ -d "$RP" ]; then echo "file $1 unreadable"; return 0; fi
+    PRESENT="$PRESENT $1 $RP"
+    case $1 in
+        *.crt | *.pem) CERT_ARGS="$CERT_ARGS n=$1 $RP" ;;
+        *.conf) CONF_ARGS="$CONF_ARGS n=$1 $RP" ;;
     esac
 }
 
+# KEYS: "ID:REAL" entries whose public half openssl prints; PUBS: public key files to normalise.
+KEYS=''
+PUBS=''
+add_key() { case " $KEYS " in *" $1:"*) ;; *) rp "$1"; [ -r "$RP" ] && KEYS="$KEYS $1:$RP" ;; esac; }
+
 echo "inventory 1"
 
-SEEN=' '
-for f in $FILES; do
-    case $SEEN in *" $f "*) continue ;; esac
-    SEEN="$SEEN$f "
-    report_file "$f"
-done
+for f in $FILES; do add_file "$f"; done
 
 # Stray certificates beside the named ones (e.g. a hand-made controller-manager.crt).
 for d in $SCANS; do
-    for real in "$(rp "$d")"/*.crt "$(rp "$d")"/*.pem; do
-        [ -f "$real" ] || continue
-        f=$d/${real##*/}
-        case $SEEN in *" $f "*) continue ;; esac
-        SEEN="$SEEN$f "
-        report_file "$f"
+    rp "$d"
+    for real in "$RP"/*.crt "$RP"/*.pem; do
+        [ -f "$real" ] && add_file "$d/${real##*/}"
     done
 done
+
+for l in $LINKS; do
+    if [ -L "$ROOT$l" ]; then
+        target=$(readlink "$ROOT$l")
+        case $target in /*) ;; *) target=${l%/*}/$target ;; esac
+        echo "link $l $target"
+        add_file "$target"
+        # kubelet keeps its cert and key in the one .pem file.
+        rp "$target"
+        if [ -r "$RP" ]; then echo "pair $target $target"; add_key "$target"; fi
+    else
+        echo "link $l none"
+        add_file "$l"
+    fi
+done
+
+# Kubeconfigs: one awk reads them all. It prints public fields only; for an embedded client key
+# it prints just the fact, and the key is piped to openssl below.
+KC=''
+if [ -n "$CONF_ARGS" ]; then
+    # shellcheck disable=SC2086 # word splitting of the operand list is intended
+    KC=$(awk '
+        FNR == 1 { split("", seen) }
+        {
+            line = $0
+            sub(/\r$/, "", line)
+            if (match(line, /^[ \t-]*(server|certificate-authority-data|client-certificate-data|client-certificate|client-key-data|client-key):[ \t]*/)) {
+                field = substr(line, 1, RLENGTH)
+                value = substr(line, RLENGTH + 1)
+                gsub(/^[ \t-]*|:[ \t]*$/, "", field)
+                gsub(/["'"'"']/, "", value)
+                if (value == "" || (field in seen)) next
+                seen[field] = 1
+                if (field == "server") print "kc " n " server " value
+                else if (field == "certificate-authority-data") print "kc " n " ca-data " value
+                else if (field == "client-certificate-data") print "kc " n " client-data " value
+                else if (field == "client-certificate") print "kc " n " client-file " value
+                else if (field == "client-key") print "kc " n " client-key-file " value
+                else print "kc " n " client-key-data"
+            }
+        }' $CONF_ARGS)
+    printf '%s\n' "$KC"
+fi
+EMBEDDED=''
+while read -r _tag kc field value; do
+    case $field in
+        client-file) add_file "$value" ;;
+        client-key-file) add_key "$value" ;;
+        client-key-data) EMBEDDED="$EMBEDDED $kc" ;;
+    esac
+done <<EOF
+$KC
+EOF
+
+# Digests and modes of every present file: one sha256sum and one stat for all of them.
+if [ -n "$PRESENT" ]; then
+    set -- $PRESENT
+    REALS=''
+    while [ $# -ge 2 ]; do REALS="$REALS $2"; shift 2; done
+    # shellcheck disable=SC2086
+    MODES=$(stat -c '%a' $REALS 2>/dev/null | tr '\n' ' ')
+    set -- $PRESENT
+    # shellcheck disable=SC2086
+    SUMS=$(sha256sum $REALS 2>/dev/null)
+    while read -r digest real; do
+        # Both lists follow PRESENT's order; a file that vanished meanwhile is skipped.
+        while [ $# -ge 2 ] && [ "$2" != "$real" ]; do echo "file $1 unreadable"; shift 2; MODES=${MODES#* }; done
+        [ $# -ge 2 ] || break
+        echo "file $1 present $digest ${MODES%% *}"
+        MODES=${MODES#* }
+        shift 2
+    done <<EOF
+$SUMS
+EOF
+fi
+
+# Certificate blocks of every certificate file (a kubelet .pem also holds its key: only the
+# CERTIFICATE blocks are printed).
+if [ -n "$CERT_ARGS" ]; then
+    # shellcheck disable=SC2086
+    awk '
+        FNR == 1 { if (open != "") print "endpem " open; open = n; print "pem " n }
+        /^-----BEGIN CERTIFICATE-----$/ { inside = 1 }
+        inside { print }
+        /^-----END CERTIFICATE-----$/ { inside = 0 }
+        END { if (open != "") print "endpem " open }' $CERT_ARGS
+fi
 
 for p in $PAIRS; do
     c=${p%%:*}
     k=${p#*:}
-    if [ -r "$(rp "$c")" ] && [ -r "$(rp "$k")" ]; then
-        echo "pair $c $k $(same_digest "$(cert_pub_digest "$(rp "$c")")" "$(key_pub_digest "$(rp "$k")")")"
-    fi
+    rp "$c"; c_real=$RP
+    rp "$k"
+    if [ -r "$c_real" ] && [ -r "$RP" ]; then echo "pair $c $k"; add_key "$k"; fi
 done
 
 for p in $PUBPAIRS; do
     k=${p%%:*}
     pub=${p#*:}
-    if [ -r "$(rp "$k")" ] && [ -r "$(rp "$pub")" ]; then
-        echo "pair $pub $k $(same_digest "$(pub_digest <"$(rp "$pub")")" "$(openssl pkey -in "$(rp "$k")" -pubout 2>/dev/null | pub_digest)")"
-    fi
+    rp "$pub"; pub_real=$RP
+    rp "$k"
+    if [ -r "$pub_real" ] && [ -r "$RP" ]; then echo "pair $pub $k"; add_key "$k"; PUBS="$PUBS $pub:$pub_real"; fi
 done
 
-for l in $LINKS; do
-    real=$ROOT$l
-    if [ -L "$real" ]; then
-        target=$(readlink "$real")
-        case $target in /*) ;; *) target=${l%/*}/$target ;; esac
-        echo "link $l $target"
-        report_file "$target"
-        # kubelet keeps its cert and key in the one .pem file.
-        if [ -r "$(rp "$target")" ]; then
-            echo "pair $target $target $(same_digest "$(cert_pub_digest "$(rp "$target")")" "$(key_pub_digest "$(rp "$target")")")"
-        fi
-    else
-        echo "link $l none"
-        report_file "$l"
-    fi
+# Public halves: openssl reads each private key itself and prints only the public key.
+for e in $KEYS; do
+    echo "pub ${e%%:*}"
+    openssl pkey -in "${e#*:}" -pubout 2>/dev/null
+    echo "endpub ${e%%:*}"
+done
+# A public key file may be in any PEM public key form; openssl prints it as SubjectPublicKeyInfo.
+for e in $PUBS; do
+    echo "pub ${e%%:*}"
+    openssl pkey -pubin -in "${e#*:}" -pubout 2>/dev/null
+    echo "endpub ${e%%:*}"
+done
+# An embedded client key goes straight from awk through base64 into openssl.
+for kc in $EMBEDDED; do
+    echo "pub kc:$kc"
+    rp "$kc"
+    awk '{ sub(/\r$/, "") } /^[ \t]*client-key-data:/ { sub(/^[ \t]*client-key-data:[ \t]*/, ""); gsub(/["'"'"']/, ""); print; exit }' "$RP" |
+        base64 -d 2>/dev/null | openssl pkey -pubout 2>/dev/null
+    echo "endpub kc:$kc"
 done
 
 for s in $SERVED; do
@@ -211,8 +244,10 @@ for s in $SERVED; do
 $s
 EOF
     set -- -connect "$host:$port"
-    if [ "$cert" != - ] && [ -r "$(rp "$cert")" ] && [ -r "$(rp "$key")" ]; then
-        set -- "$@" -cert "$(rp "$cert")" -key "$(rp "$key")"
+    rp "$cert"; cert_real=$RP
+    rp "$key"
+    if [ "$cert" != - ] && [ -r "$cert_real" ] && [ -r "$RP" ]; then
+        set -- "$@" -cert "$cert_real" -key "$RP"
     fi
     pem=$(bounded 5 openssl s_client "$@" </dev/null 2>/dev/null | openssl x509 2>/dev/null)
     if [ -n "$pem" ]; then
