@@ -9,6 +9,8 @@ import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { ConfigError } from "../config/errors";
 import { parseClusterSpec } from "../config/parse";
+import { wantedFromSpec } from "../drift/wanted";
+import type { WantedFileSummary } from "../drift/report";
 import { KUBEADM_LAYOUT } from "../pki/layout";
 import type { LayoutSpec, NodeRole, NodeSpec } from "../spec";
 import { CliError } from "./errors";
@@ -18,10 +20,14 @@ export interface CheckTargets {
     layout: LayoutSpec;
     checkServed: boolean;
     concurrency: number;
+    /** From a stack: what each node should hold (by node name), so spec changes are judged too. */
+    wanted?: Record<string, WantedFileSummary[]>;
 }
 
 export interface HostOptions {
     hosts: string[];
+    /** Worker nodes read over SSH (--worker), whatever --role says for --host. */
+    workers?: string[];
     locals: string[];
     sshKeyPath?: string;
     role: NodeRole;
@@ -48,13 +54,15 @@ function readKey(file: string): string {
 }
 
 export function targetsFromHosts(o: HostOptions): CheckTargets {
-    if (o.hosts.length === 0 && o.locals.length === 0) throw new CliError("give --stack <name>, or at least one --host user@ip[:port] (or --local <dir>)");
-    if (o.hosts.length > 0 && !o.sshKeyPath) throw new CliError("--host needs --ssh-key <path> (the private key to log in with)");
-    const privateKey = o.hosts.length > 0 ? readKey(o.sshKeyPath!) : "";
+    const workers = o.workers ?? [];
+    const sshHosts = [...o.hosts.map((h) => ({ h, role: o.role })), ...workers.map((h) => ({ h, role: "worker" as const }))];
+    if (sshHosts.length === 0 && o.locals.length === 0) throw new CliError("give --stack <name>, or at least one --host user@ip[:port] (or --worker, --local <dir>)");
+    if (sshHosts.length > 0 && !o.sshKeyPath) throw new CliError("--host/--worker need --ssh-key <path> (the private key to log in with)");
+    const privateKey = sshHosts.length > 0 ? readKey(o.sshKeyPath!) : "";
     const nodes: NodeSpec[] = [
-        ...o.hosts.map((h): NodeSpec => {
+        ...sshHosts.map(({ h, role }): NodeSpec => {
             const { user, host, port } = parseHost(h);
-            return { name: port === 22 ? host : `${host}:${port}`, role: o.role, advertiseAddress: host, transport: "ssh",
+            return { name: port === 22 ? host : `${host}:${port}`, role, advertiseAddress: host, transport: "ssh",
                 ssh: { host, port, user, privateKey } };
         }),
         ...o.locals.map((dir): NodeSpec => ({ name: path.basename(path.resolve(dir)), role: o.role, advertiseAddress: "127.0.0.1",
@@ -100,7 +108,7 @@ export function targetsFromStack(o: StackOptions): CheckTargets & { renewBeforeD
     try {
         const spec = parseClusterSpec(raw, { readFile: (f) => fs.readFileSync(f, "utf8"), cwd: o.cwd, home: os.homedir() });
         return { nodes: spec.nodes, layout: spec.layout, checkServed: spec.drift.checkServed, concurrency: spec.drift.concurrency,
-            renewBeforeDays: spec.validity.renewBeforeDays };
+            renewBeforeDays: spec.validity.renewBeforeDays, wanted: wantedFromSpec(spec) };
     } catch (err) {
         if (err instanceof ConfigError) throw new CliError(`stack ${o.stack} (${file}):\n${err.lines.map((l) => `  ${l}`).join("\n")}`);
         throw err;

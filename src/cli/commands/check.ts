@@ -18,6 +18,7 @@ export interface CheckOptions {
     stack?: string;
     stacksDir: string;
     host: string[];
+    worker: string[];
     local: string[];
     sshKey?: string;
     role: NodeRole;
@@ -27,6 +28,7 @@ export interface CheckOptions {
     warnDays?: number;
     served: boolean;
     concurrency?: number;
+    connectTimeout: number;
     now?: Date;
 }
 
@@ -40,7 +42,7 @@ Exit codes:
 
 Examples:
   kube-pki check --stack prod
-  kube-pki check --host root@10.0.0.11 --host root@10.0.0.12 --ssh-key ~/.ssh/id_ed25519 -o json
+  kube-pki check --host root@10.0.0.11 --host root@10.0.0.12 --worker root@10.0.0.21 --ssh-key ~/.ssh/id_ed25519 -o json
   kube-pki check --stack prod --prometheus /var/lib/node_exporter/textfile/kube_pki.prom`;
 
 function positiveInt(value: string): number {
@@ -63,6 +65,7 @@ export function checkCommand(io: CliIo, setExitCode: (code: number) => void): Co
         .option("--stack <name>", "read the nodes from stacks/Pulumi.<name>.yaml")
         .addOption(new Option("--stacks-dir <dir>", "directory of the stack files").default("stacks"))
         .option("--host <user@ip[:port]>", "a node to read over SSH (repeatable)", collect, [])
+        .option("--worker <user@ip[:port]>", "a worker node to read over SSH (repeatable; --host nodes take --role)", collect, [])
         .option("--local <dir>", "a local directory standing in for a node's / (repeatable)", collect, [])
         .option("--ssh-key <path>", "private key for --host nodes (or for a stack whose key is an encrypted secret)")
         .addOption(new Option("--role <role>", "role of --host/--local nodes").choices(["master", "worker"]).default("master"))
@@ -72,6 +75,7 @@ export function checkCommand(io: CliIo, setExitCode: (code: number) => void): Co
         .option("--warn-days <n>", "warn when a certificate expires within n days (default 30, or the stack's renewBeforeDays)", positiveInt)
         .option("--no-served", "do not read the certificates components serve")
         .option("--concurrency <n>", "nodes read at the same time", positiveInt)
+        .option("--connect-timeout <seconds>", "give up on an SSH connection after this long", positiveInt, 10)
         .addOption(new Option("--now <iso>", "judge as of this time (tests)").argParser(isoDate).hideHelp())
         .addHelpText("after", HELP_AFTER)
         .action(async (opts: CheckOptions) => {
@@ -81,10 +85,10 @@ export function checkCommand(io: CliIo, setExitCode: (code: number) => void): Co
 
 function resolveTargets(opts: CheckOptions, io: CliIo): CheckTargets & { renewBeforeDays?: number } {
     if (opts.stack) {
-        if (opts.host.length || opts.local.length) throw new CliError("--stack and --host/--local do not mix");
+        if (opts.host.length || opts.worker.length || opts.local.length) throw new CliError("--stack and --host/--worker/--local do not mix");
         return targetsFromStack({ stack: opts.stack, stacksDir: opts.stacksDir, sshKeyPath: opts.sshKey, cwd: io.cwd });
     }
-    return targetsFromHosts({ hosts: opts.host, locals: opts.local, sshKeyPath: opts.sshKey, role: opts.role,
+    return targetsFromHosts({ hosts: opts.host, workers: opts.worker, locals: opts.local, sshKeyPath: opts.sshKey, role: opts.role,
         layoutDir: opts.layoutDir, checkServed: opts.served, concurrency: opts.concurrency ?? 8 });
 }
 
@@ -96,10 +100,11 @@ export async function runCheck(opts: CheckOptions, io: CliIo): Promise<number> {
     const inventories = await readInventories(targets.nodes, targets.layout, {
         checkServed: opts.served && targets.checkServed,
         concurrency: opts.concurrency ?? targets.concurrency,
+        connectTimeoutMs: Math.max(1, opts.connectTimeout) * 1000,
         // Progress goes to stderr, so stdout stays pure JSON/table.
         onProgress: many ? (done, total, inv) => io.stderr(`[${done}/${total}] ${inv.node}: ${inv.reachable ? "read" : `unreachable (${inv.error})`}\n`) : undefined,
     });
-    const results = inventories.map((inv) => compareNode(undefined, inv, { now, renewBeforeDays: warnDays }));
+    const results = inventories.map((inv) => compareNode(targets.wanted?.[inv.node], inv, { now, renewBeforeDays: warnDays }));
     const nodes = checkRows(results);
     const severity = overallSeverity(nodes);
     const exitCode = EXIT_CODES[severity];
