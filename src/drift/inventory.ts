@@ -244,7 +244,7 @@ export async function readInventory(node: NodeSpec, layout: LayoutSpec, opts: In
         const why = result.stderr.trim().split("\n")[0] || `exit code ${result.code}`;
         return { ...base, reachable: false, error: `inventory did not complete (${why})` };
     }
-    // The node printed its clock right at the start; compare with the midpoint of our wait.
+    // The node prints its clock as its last record; compare with the midpoint of our wait.
     const ourTime = (started + clock().getTime()) / 2;
     const nodeTime = new Date(raw.now * 1000);
     const files = assembleFiles(raw, layout);
