@@ -69,12 +69,15 @@ async function runOnce(program: Program, opts: RunProgramOptions): Promise<RunRe
     try {
         try {
             const returned = (await program()) ?? {};
-            await settle(monitor, deadline);
-            outputs = await resolveOutputs(returned);
-            await settle(monitor, deadline);
+            await settle(monitor, deadline, () => stray.length > 0);
+            // Outputs downstream of a failed resource never resolve; the run has failed anyway.
+            if (monitor.failures.length === 0 && stray.length === 0) {
+                outputs = await resolveOutputs(returned);
+                await settle(monitor, deadline, () => stray.length > 0);
+            }
         } catch (err) {
             programError = err;
-            await settle(monitor, deadline).catch(() => undefined);
+            await settle(monitor, deadline, () => true).catch(() => undefined);
         }
         await new Promise((r) => setImmediate(r));
     } finally {
@@ -103,12 +106,23 @@ function encodeConfig(config: Record<string, unknown>): Record<string, string> {
 }
 
 /** Waits until no registration is pending in the SDK or inside the mocks, twice in a row. */
-async function settle(monitor: RecordingMonitor, deadline: number): Promise<void> {
+async function settle(monitor: RecordingMonitor, deadline: number, failed: () => boolean = () => false): Promise<void> {
     let quietRounds = 0;
     while (quietRounds < 2) {
         if (Date.now() > deadline) throw new Error(`runProgram: resources still registering at the deadline (${monitor.inFlight} in flight)`);
         const before = monitor.activity;
-        await settings.waitForRPCs();
+        // After a failed registration the SDK never settles the RPCs of resources that depend on
+        // it; the engine would end the update there. So once something failed, stop waiting for
+        // the SDK and only wait until the mocks are idle.
+        const sleep = () => new Promise<string>((r) => setTimeout(() => r("tick"), 250));
+        if (monitor.failures.length > 0 || failed()) {
+            await sleep();
+        } else {
+            const rpcs = settings.waitForRPCs().then(() => "done");
+            while ((await Promise.race([rpcs, sleep()])) === "tick" && monitor.failures.length === 0 && !failed()) {
+                if (Date.now() > deadline) throw new Error(`runProgram: resources still registering at the deadline (${monitor.inFlight} in flight)`);
+            }
+        }
         await new Promise((r) => setImmediate(r));
         quietRounds = monitor.inFlight === 0 && monitor.activity === before ? quietRounds + 1 : 0;
     }

@@ -90,6 +90,14 @@ function execute(client: Client, run: RemoteRun, deadline: number): Promise<Comm
             client.end();
             reject(new Error(`ssh: command did not finish in time: ${JSON.stringify(run.command)}`));
         }, Math.max(1, deadline - Date.now()));
+        // A cut connection may close the client without ever closing the channel: fail at once,
+        // as the provider does, instead of waiting for the deadline.
+        const lost = (why: string) => {
+            clearTimeout(timer);
+            reject(new Error(`ssh: connection lost while running the command (${why})`));
+        };
+        client.once("close", () => lost("closed"));
+        client.once("error", (e: Error) => lost(e.message));
         client.exec(run.command, { env: run.environment }, (err, stream) => {
             if (err) {
                 clearTimeout(timer);
