@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { readInventories, type NodeInventory } from "./drift/inventory";
 import { compareNode, nodeDrifted, renderDriftTable, REPUSH_REASONS, type NodeDriftResult, type WantedFileSummary } from "./drift/report";
 import { COMPONENT_ORDER, consumersOf, type Component } from "./pki/catalog";
-import type { NodePki } from "./pki/cluster-pki";
+import { wantedFromSpec } from "./drift/wanted";
 import type { FileKey } from "./pki/layout";
 import type { NodeRepair } from "./rollout";
 import type { ClusterSpec } from "./spec";
@@ -34,9 +34,16 @@ export function clockProblems(inventories: readonly NodeInventory[], toleranceSe
             `be valid there yet. Fix time sync (chrony/NTP) on the node and run again.`);
 }
 
-/** The Pulumi-free view of a node's wanted files that the drift report compares against. */
-export function wantedSummary(pki: NodePki): WantedFileSummary[] {
-    return pki.files.map((f) => ({ key: f.key, path: f.path, ...(f.expected ? { expected: f.expected } : {}) }));
+/**
+ * The node's wanted files, with the content kube-pki last installed there as the wanted hash:
+ * a file edited, deleted or rolled back since then shows as drift, while a file the stack is
+ * about to replace anyway does not (this run's install handles it).
+ */
+export function wantedWithInstalled(wanted: readonly WantedFileSummary[], inventory: NodeInventory): WantedFileSummary[] {
+    return wanted.map((w) => {
+        const sha256 = inventory.installed?.[w.path];
+        return sha256 ? { ...w, sha256 } : w;
+    });
 }
 
 /** "expiring: expires in 9d" — the reason column of the `certificates` output. */
@@ -75,7 +82,7 @@ export function findingsFrom(results: readonly NodeDriftResult[]): ClusterFindin
     return { reasons, repairs, report: renderDriftTable(results) };
 }
 
-export async function inspectCluster(cluster: ClusterSpec, wanted: Record<string, NodePki>): Promise<ClusterFindings> {
+export async function inspectCluster(cluster: ClusterSpec): Promise<ClusterFindings> {
     if (!cluster.drift.enabled) return { reasons: {}, repairs: {}, report: "drift detection disabled (kube-pki:drift.enabled)" };
     const inventories = await readInventories(cluster.nodes, cluster.layout, {
         checkServed: cluster.drift.checkServed,
@@ -92,7 +99,8 @@ export async function inspectCluster(cluster: ClusterSpec, wanted: Record<string
         pulumi.log.warn(message);
     }
     const now = new Date();
-    const results = inventories.map((inv) => compareNode(wantedSummary(wanted[inv.node]), inv, {
+    const wanted = wantedFromSpec(cluster);
+    const results = inventories.map((inv) => compareNode(wantedWithInstalled(wanted[inv.node] ?? [], inv), inv, {
         now, renewBeforeDays: cluster.validity.renewBeforeDays,
     }));
     const findings = findingsFrom(results);

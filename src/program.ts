@@ -13,7 +13,7 @@ export interface KubePkiOptions {
     /** The cluster to manage; read from the stack config when omitted. */
     readonly spec?: ClusterSpec;
     /** Overrides how nodes are inspected at program time (tests). */
-    readonly inspect?: (cluster: ClusterSpec, wanted: ClusterPki["nodes"]) => Promise<ClusterFindings>;
+    readonly inspect?: (cluster: ClusterSpec) => Promise<ClusterFindings>;
 }
 
 /** One row of the `certificates` stack output. */
@@ -26,10 +26,9 @@ export interface CertificateRow {
 
 export async function kubePki(options: KubePkiOptions = {}) {
     const cluster = options.spec ?? loadClusterSpec();
-    // The PKI is declared first (no node is touched by that), so drift can compare against it;
-    // the rollout, which does touch nodes, is declared only after inspection passed.
+    // Nodes are inspected (read-only, clock guard first) before any resource is declared.
+    const findings = await (options.inspect ?? inspectCluster)(cluster);
     const pki = new ClusterPki(cluster.name, { cluster });
-    const findings = await (options.inspect ?? inspectCluster)(cluster, pki.nodes);
     const rollout = new Rollout(`${cluster.name}-rollout`, { cluster, pki, repairs: findings.repairs });
 
     const certificates: Record<string, Record<string, pulumi.Output<CertificateRow>>> = {};

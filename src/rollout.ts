@@ -11,6 +11,7 @@ import { scriptCommand, shellQuote } from "./node/scripts";
 import { nodeCommand, type NodeCommand } from "./node/transport";
 import type { Component } from "./pki/catalog";
 import type { ClusterPki } from "./pki/cluster-pki";
+import { LAST_INSTALL_NOTE } from "./pki/layout";
 import { componentsToRestart, rolloutStages, rotateArgs, verifyArgs } from "./rollout-plan";
 import type { ClusterSpec, NodeSpec } from "./spec";
 
@@ -101,32 +102,37 @@ function rolloutNode(
 
     const repair = args.repairs?.[node.name];
     if (repair) {
-        const repairCommand = nodeCommand(`${name}-${node.name}-repair`, node, {
-            create: repairScript(node, cluster, installArgs, repair.components),
+        // One command per step: each node command inlines its scripts, and a command line must
+        // stay under the kernel's limit for a single argument (128 KiB).
+        let last: pulumi.Resource = nodeCommand(`${name}-${node.name}-repair`, node, {
+            create: scriptCommand("install", installArgs),
             stdin: bundle,
             triggers: [repair.signature],
         }, { parent, dependsOn: [previous] });
-        resources.push(repairCommand);
+        resources.push(last);
+        for (const component of cluster.rollout.restart ? repair.components : []) {
+            last = nodeCommand(`${name}-${node.name}-repair-${component}`, node, {
+                create: repairStep(node, cluster, component),
+                triggers: [repair.signature],
+            }, { parent, dependsOn: [last] });
+            resources.push(last);
+        }
     }
     return { install, resources, served: pulumi.output(served) };
 }
 
 /**
- * Re-push, then restart + verify a drifted component only when the re-push changed files on the
- * node or it still serves something other than its file. Drift seen before this run's own
- * install (which may already have fixed it) thus costs no restart.
+ * After the repair's re-push: restart + verify a drifted component only when the re-push changed
+ * files on the node or it still serves something other than its file. Drift seen before this
+ * run's own install (which may already have fixed it) thus costs no restart.
  */
-function repairScript(node: NodeSpec, cluster: ClusterSpec, installArgs: string[], components: readonly Component[]): string {
-    const install = scriptCommand("install", installArgs);
-    if (!cluster.rollout.restart) return install;
-    const lastInstall = `${node.localRoot ?? ""}/var/lib/kube-pki/backups/last-install`;
+function repairStep(node: NodeSpec, cluster: ClusterSpec, component: Component): string {
+    const lastInstall = `${node.localRoot ?? ""}${LAST_INSTALL_NOTE}`;
     const changed = `[ "$(cat ${shellQuote(lastInstall)} 2>/dev/null)" != none ]`;
-    const steps = components.map((c) => {
-        const verify = verifyArgs(c, node, cluster, 5);
-        const stale = verify ? ` || ! ${scriptCommand("verify-served", verify)} >/dev/null 2>&1` : "";
-        return `if ${changed}${stale}; then ${scriptCommand("rotate", rotateArgs(c, node, cluster))}; else echo "repair: ${c} unchanged and serving its file"; fi`;
-    });
-    return [install, ...steps].join(" && ");
+    const verify = verifyArgs(component, node, cluster, 5);
+    const stale = verify ? ` || ! ${scriptCommand("verify-served", verify)} >/dev/null 2>&1` : "";
+    return `if ${changed}${stale}; then ${scriptCommand("rotate", rotateArgs(component, node, cluster))}; ` +
+        `else echo "repair: ${component} unchanged and serving its file"; fi`;
 }
 
 /** The fingerprint rotate.sh reports on its `served <component> sha256:<hex>` line. */

@@ -164,3 +164,22 @@ describe("versions and etcd modes", () => {
         expect(res.resources.some((r) => r.name === "prod-rollout-master-1-etcd")).toBe(false);
     });
 });
+
+describe("drift repair", () => {
+    it("adds repair commands only for drifted nodes, one per step, each within the kernel's argument limit", async () => {
+        const spec = haCluster("1.30.4", 1);
+        const res = await runProgram(() => kubePki({
+            spec,
+            inspect: async () => ({ reasons: {}, repairs: { "master-2": { components: ["etcd", "kube-apiserver"], signature: "abc" } }, report: "" }),
+        }), { mocks: echoWithAdoption(), stack: "prod" });
+        const repairs = res.ofType(COMMAND).filter((c) => c.name.includes("-repair"));
+        expect(repairs.map((r) => r.name)).toEqual([
+            "prod-rollout-master-2-repair", "prod-rollout-master-2-repair-etcd", "prod-rollout-master-2-repair-kube-apiserver",
+        ]);
+        expect(repairs[0].secretInputs).toContain("stdin");
+        expect(repairs[1].dependencies).toContain(repairs[0].urn);
+        expect(repairs[0].dependencies).toContain(res.get("prod-rollout-master-2-kubelet", COMMAND).urn);
+        for (const r of repairs) expect(r.inputs.triggers).toEqual(["abc"]);
+        for (const c of res.ofType(COMMAND)) expect(String(c.inputs.create).length).toBeLessThan(128 * 1024);
+    });
+});

@@ -46,6 +46,8 @@ export interface RawInventory {
     /** Symlink path → target (undefined when the path is not a link). */
     links: Map<string, string | undefined>;
     served: RawServed[];
+    /** kube-pki's record of its last install: node path → sha256 (hex). */
+    installed: Map<string, string>;
     /** The script reached its end (a cut connection leaves this false). */
     complete: boolean;
 }
@@ -62,7 +64,7 @@ function splitPems(lines: string[]): string[] {
 
 export function parseInventoryOutput(stdout: string): RawInventory {
     const out: RawInventory = {
-        files: new Map(), pairs: new Map(), pubs: new Map(), kubeconfigs: new Map(), links: new Map(), served: [], complete: false,
+        files: new Map(), pairs: new Map(), pubs: new Map(), kubeconfigs: new Map(), links: new Map(), served: [], installed: new Map(), complete: false,
     };
     const requestedPairs: Array<[string, string]> = [];
     const lines = stdout.split("\n");
@@ -125,6 +127,9 @@ export function parseInventoryOutput(stdout: string): RawInventory {
                 out.served.push(served);
                 break;
             }
+            case "installed":
+                out.installed.set(b, a);
+                break;
             case "done":
                 out.complete = sawHeader;
                 break;

@@ -44,6 +44,13 @@ export const KUBEADM_LAYOUT: LayoutSpec = {
     componentServingCerts: false,
 };
 
+/** Where install.sh keeps backups and its records (install.sh --backup-dir default). */
+export const BACKUP_DIR = "/var/lib/kube-pki/backups";
+/** install.sh's record of what it installed last: "sha256 path" per line. */
+export const INSTALLED_RECORD = `${BACKUP_DIR}/installed`;
+/** install.sh's note of its last backup ("none" when it changed nothing). */
+export const LAST_INSTALL_NOTE = `${BACKUP_DIR}/last-install`;
+
 /** The kubelet's own rotated client certificate (read by drift, never written by us). */
 export const KUBELET_CLIENT_CURRENT = "/var/lib/kubelet/pki/kubelet-client-current.pem";
 

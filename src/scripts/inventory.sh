@@ -20,6 +20,7 @@
 #   --pubpair KEY PUB           does KEY belong to the public key file PUB (sa.key / sa.pub)?
 #   --link PATH                 a symlink (kubelet-client-current.pem): its target and content
 #   --served NAME HOST PORT CERT KEY   fetch the certificate served on HOST:PORT ("-" = no client cert)
+#   --installed PATH            kube-pki's record of what its last install put on the node
 #
 # Records (one per line, fields separated by one space; paths never contain blanks):
 #   inventory 1 | now EPOCH (printed last) | done
@@ -32,6 +33,7 @@
 #   kc PATH client-key-file PATH | kc PATH client-key-data   (the key itself is never printed)
 #   link PATH TARGET | link PATH none
 #   served NAME HOST PORT ok  … PEM …  endpem served:NAME | served NAME HOST PORT fail REASON
+#   installed SHA256 PATH       (one per file of the last install; none when there is no record)
 
 ROOT=''
 FILES=''
@@ -40,6 +42,7 @@ PAIRS=''
 PUBPAIRS=''
 LINKS=''
 SERVED=''
+INSTALLED=''
 
 usage_error() { printf 'inventory.sh: %s\n' "$1" >&2; exit 2; }
 
@@ -53,6 +56,7 @@ while [ $# -gt 0 ]; do
         --link) [ $# -ge 2 ] || usage_error "--link needs a path"; LINKS="$LINKS $2"; shift 2 ;;
         --served) [ $# -ge 6 ] || usage_error "--served needs NAME HOST PORT CERT KEY"
             SERVED="$SERVED $2,$3,$4,$5,$6"; shift 6 ;;
+        --installed) [ $# -ge 2 ] || usage_error "--installed needs a path"; INSTALLED=$2; shift 2 ;;
         *) usage_error "unknown argument '$1'" ;;
     esac
 done
@@ -261,4 +265,12 @@ done
 
 # The clock is read last, so the caller compares it with the moment the output arrived.
 echo "now $(date -u +%s)"
+# What kube-pki installed last: the disk differing from it means edited, deleted or rolled back.
+if [ -n "$INSTALLED" ]; then
+    rp "$INSTALLED"
+    if [ -r "$RP" ]; then
+        while read -r sha path; do echo "installed $sha $path"; done <"$RP"
+    fi
+fi
+
 echo "done"
