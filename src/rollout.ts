@@ -80,8 +80,10 @@ function rolloutNode(
     const files = args.pki.nodes[node.name].files;
     const bundle = nodeBundle(args.pki.nodes[node.name]);
     const installArgs = [...rootArgs(node), "--keep", String(cluster.rollout.keepBackups)];
+    // A local-directory node (dev) starts empty: its root is created, as a machine's "/" exists.
+    const makeRoot = node.localRoot ? `mkdir -p ${shellQuote(node.localRoot)} && ` : "";
     const install = nodeCommand(`${name}-${node.name}-install`, node, {
-        create: scriptCommand("install", installArgs),
+        create: makeRoot + scriptCommand("install", installArgs),
         stdin: bundle,
         triggers: [fileFingerprints(files)],
     }, { parent, dependsOn: after });
