@@ -3,7 +3,7 @@
  * program (executing mocks), timed, while every 100 ms each apiserver is asked for /healthz.
  * Prints the wall time and the longest window in which no apiserver answered.
  *
- *   node bench/ts.js bench/rotation.ts        (root, Debian packages as for the live tests)
+ *   node bench/run.js bench/rotation.ts       (root, Debian packages as for the live tests)
  */
 import * as https from "node:https";
 import { kubePki } from "../src/program";

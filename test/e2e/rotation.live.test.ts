@@ -14,7 +14,7 @@ import { kubePki } from "../../src/program";
 import type { ClusterSpec } from "../../src/spec";
 import { createExecutingMocks, MockStateStore, runProgram, type RunResult } from "../harness/mocks";
 import { describeLive, issueCert, SimCluster, type SimEvent } from "../harness/sim";
-import { etcdctl, fileFingerprint, servedFingerprint, specFor, treeDigest } from "./sim-spec";
+import { etcdctl, fileFingerprint, quorumWrite, servedFingerprint, specFor, treeDigest } from "./sim-spec";
 
 const run = promisify(execFile);
 const COMMAND = "command:remote:Command";
@@ -51,9 +51,8 @@ describeLive("rotation of a seeded 3-master cluster", () => {
         const probe = (async () => {
             while (probing) {
                 quorumProbes++;
-                // A write needs a quorum of members.
-                await etcdctl(sim, probeCerts, ["put", "kube-pki-probe", String(quorumProbes)])
-                    .catch((e) => quorumFailures.push(`${new Date().toISOString()} ${String(e.stderr ?? e).slice(0, 200)}`));
+                const failure = await quorumWrite(sim, probeCerts, String(quorumProbes));
+                if (failure) quorumFailures.push(`${new Date().toISOString()} ${failure}`);
                 for (const m of sim.masters) {
                     processSnapshots.push((await m.exec("ps -eo args", { timeoutMs: 5000 })).stdout);
                 }

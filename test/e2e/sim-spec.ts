@@ -71,3 +71,16 @@ export async function etcdctl(sim: SimCluster, certs: { ca: string; cert: string
     return run("/usr/bin/etcdctl", ["--endpoints", endpoints, "--cacert", certs.ca, "--cert", certs.cert, "--key", certs.key,
         "--dial-timeout", "2s", "--command-timeout", "3s", ...args], { env: { ...process.env, ETCDCTL_API: "3" }, timeout: 10_000 });
 }
+
+/**
+ * One quorum probe: a write offered to every member at once. etcd accepts a write only with a
+ * quorum, so any member accepting it proves the cluster had one (a member that is restarting
+ * just refuses its copy).
+ */
+export async function quorumWrite(sim: SimCluster, certs: { ca: string; cert: string; key: string }, value: string): Promise<string | undefined> {
+    const attempts = sim.masters.map((m) => run("/usr/bin/etcdctl", ["--endpoints", `https://${m.ip}:2379`, "--cacert", certs.ca,
+        "--cert", certs.cert, "--key", certs.key, "--dial-timeout", "2s", "--command-timeout", "4s", "put", "kube-pki-probe", value],
+    { env: { ...process.env, ETCDCTL_API: "3" }, timeout: 10_000 }).then(() => undefined, (e) => `${m.name}: ${String(e.stderr ?? e).slice(0, 160)}`));
+    const results = await Promise.all(attempts);
+    return results.some((r) => r === undefined) ? undefined : results.join(" | ");
+}
