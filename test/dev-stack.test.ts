@@ -75,6 +75,13 @@ describe("pulumi up --stack dev (local transport)", () => {
         await runProgram(() => kubePki({ spec: parseDev() }), { mocks: createExecutingMocks({ store }), stack: "dev" });
         expect(store.lastRun.executions).toEqual([]);
         fs.rmSync(pki("front-proxy-client.crt"));
+        // Preview: the reason and the repair show, and nothing runs.
+        const preview = await runProgram(() => kubePki({ spec: parseDev() }), { mocks: createExecutingMocks({ store }), stack: "dev", preview: true });
+        expect(preview.outputs.certificates.value["dev-master"]["front-proxy-client.crt"].reason).toBe("missing: not on node");
+        expect(preview.outputs.certificates.value["dev-master"]["apiserver.crt"].reason).toBe("ok");
+        expect(preview.resources.map((r) => r.name).filter((n) => n.includes("repair"))).toEqual(["dev-rollout-dev-master-repair"]);
+        expect(store.lastRun.executions).toEqual([]);
+        expect(fs.existsSync(pki("front-proxy-client.crt"))).toBe(false);
         const repaired = await runProgram(() => kubePki({ spec: parseDev() }), { mocks: createExecutingMocks({ store }), stack: "dev" });
         expect(repaired.outputs.certificates.value["dev-master"]["front-proxy-client.crt"].reason).toMatch(/^missing/);
         expect(repaired.resources.map((r) => r.name)).toContain("dev-rollout-dev-master-repair");
