@@ -55,9 +55,13 @@ function reasonText(reason: string, detail: string): string {
  * A drifted node gets a repair: the wanted files again, then a restart + verification of every
  * component whose files drifted or that serves something other than its file.
  */
-export function repairFor(result: NodeDriftResult): NodeRepair | undefined {
+export function repairFor(result: NodeDriftResult, installedBefore = true): NodeRepair | undefined {
     if (!nodeDrifted(result)) return undefined;
-    const drifted = result.files.filter((f) => f.managed && f.reasons.some((r) => REPUSH_REASONS.includes(r)));
+    // Before kube-pki's first install on a node, its own install replaces every file anyway; a
+    // subject that differs from the stack (a kubeadm-made cert) is no drift to repair yet.
+    const repush = installedBefore ? REPUSH_REASONS : REPUSH_REASONS.filter((r) => r !== "spec-changed");
+    const drifted = result.files.filter((f) => f.managed && f.reasons.some((r) => repush.includes(r)));
+    if (drifted.length === 0) return undefined;
     const components = new Set<Component>();
     for (const f of drifted) {
         for (const c of consumersOf(f.key as FileKey)) components.add(c);
@@ -71,12 +75,12 @@ export function repairFor(result: NodeDriftResult): NodeRepair | undefined {
 }
 
 /** Turn per-node drift results into reasons, repairs and the printed table. */
-export function findingsFrom(results: readonly NodeDriftResult[]): ClusterFindings {
+export function findingsFrom(results: readonly NodeDriftResult[], installedBefore: ReadonlySet<string> = new Set(results.map((r) => r.node))): ClusterFindings {
     const reasons: ClusterFindings["reasons"] = {};
     const repairs: ClusterFindings["repairs"] = {};
     for (const result of results) {
         reasons[result.node] = Object.fromEntries(result.files.filter((f) => f.managed).map((f) => [f.key, reasonText(f.reason, f.detail)]));
-        const repair = repairFor(result);
+        const repair = repairFor(result, installedBefore.has(result.node));
         if (repair) repairs[result.node] = repair;
     }
     return { reasons, repairs, report: renderDriftTable(results) };
@@ -103,7 +107,7 @@ export async function inspectCluster(cluster: ClusterSpec): Promise<ClusterFindi
     const results = inventories.map((inv) => compareNode(wantedWithInstalled(wanted[inv.node] ?? [], inv), inv, {
         now, renewBeforeDays: cluster.validity.renewBeforeDays,
     }));
-    const findings = findingsFrom(results);
+    const findings = findingsFrom(results, new Set(inventories.filter((inv) => inv.installed).map((inv) => inv.node)));
     pulumi.log.info(`kube-pki drift report\n${findings.report}`);
     for (const [node, repair] of Object.entries(findings.repairs)) {
         pulumi.log.warn(`node "${node}" drifted from the stack: its files will be pushed again` +

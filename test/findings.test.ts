@@ -49,6 +49,13 @@ describe("drift → repairs and reasons", () => {
         expect(repairFor(result("w", "worker", [verdict("ca.crt", "differs")]))?.components).toEqual(["kubelet"]);
     });
 
+    it("on a node kube-pki never installed to, a kubeadm-made subject is no drift (the first install replaces it)", () => {
+        const files = [verdict("controller-manager.crt", "spec-changed"), verdict("ca.crt", "ok")];
+        expect(repairFor(result("m", "master", files), false)).toBeUndefined();
+        expect(repairFor(result("m", "master", files), true)?.components).toEqual(["kube-controller-manager"]);
+        expect(repairFor(result("m", "master", [verdict("scheduler.conf", "missing")]), false)?.components).toEqual(["kube-scheduler"]);
+    });
+
     it("keeps the same signature for the same drift, so the repair does not flip between runs", () => {
         const files = [verdict("scheduler.conf", "missing")];
         expect(repairFor(result("m", "master", files))?.signature).toBe(repairFor(result("m", "master", files))?.signature);
