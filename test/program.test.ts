@@ -183,3 +183,27 @@ describe("drift repair", () => {
         for (const c of res.ofType(COMMAND)) expect(String(c.inputs.create).length).toBeLessThan(128 * 1024);
     });
 });
+
+describe("one catalogue, two derivations", () => {
+    it("drift's wantedFromSpec lists exactly the files, paths and expected subjects ClusterPki declares", async () => {
+        const { wantedFromSpec } = await import("../src/drift/wanted");
+        const { ClusterPki } = await import("../src/pki/cluster-pki");
+        for (const spec of [haCluster("1.30.4", 1), haCluster("1.28.9", 1, { etcd: { mode: "external", serverCertSans: [], peerCertSans: [] } })]) {
+            let declared: Record<string, { key: string; path: string; expected?: unknown }[]> = {};
+            await runProgram(() => {
+                const pki = new ClusterPki(spec.name, { cluster: spec });
+                declared = Object.fromEntries(Object.entries(pki.nodes).map(([n, p]) =>
+                    [n, p.files.map((f) => ({ key: f.key, path: f.path, ...(f.expected ? { expected: f.expected } : {}) }))]));
+                return {};
+            }, { mocks: "echo" });
+            const strip = (e: any) => e && { subject: e.subject, issuerCommonName: e.issuerCommonName, caPath: e.caPath };
+            const fromSpec = wantedFromSpec(spec);
+            expect(Object.keys(declared).sort()).toEqual(["master-1", "master-2", "master-3", "worker-1"]);
+            expect(declared["master-1"].length).toBeGreaterThan(20);
+            for (const node of Object.keys(declared)) {
+                expect(fromSpec[node].map((w) => [w.key, w.path, strip(w.expected)]).sort())
+                    .toEqual(declared[node].map((w) => [w.key, w.path, strip(w.expected)]).sort());
+            }
+        }
+    });
+});
