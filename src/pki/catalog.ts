@@ -7,7 +7,7 @@
 import type { ClusterSpec, NodeRole, NodeSpec } from "../spec";
 import type { FileKey, KubeconfigFileKey } from "./layout";
 import { firstServiceIp, isIpAddress } from "./net";
-import { parseKubernetesVersion } from "./versions";
+import { clusterAdminsOrg, etcdClientOrg, hasSuperAdminKubeconfig, kubeletClientOrg } from "./versions";
 
 /** Components that read PKI files, in the order they are restarted. */
 export const COMPONENT_ORDER = [
@@ -93,30 +93,8 @@ export interface KeyPairEntry {
 
 export type CatalogEntry = CaEntry | LeafEntry | KubeconfigEntry | KeyPairEntry;
 
-/** The O of kubeadm's super-user client certs: system:masters until 1.28, then kubeadm:cluster-admins. */
-function adminOrganization(version: string): string {
-    return minorOf(version) <= 28 ? "system:masters" : "kubeadm:cluster-admins";
-}
-
-/**
- * apiserver-kubelet-client lost its O in kubeadm 1.35.5 / 1.36.1 (an RBAC binding to
- * system:kubelet-api-admin replaces it); between 1.29 and that it is kubeadm:cluster-admins.
- */
-export function kubeletClientOrganizations(version: string): string[] {
-    const { minor, patch } = parseKubernetesVersion(version);
-    if (minor <= 28) return ["system:masters"];
-    const dropped = minor >= 37 || (minor === 36 && patch >= 1) || (minor === 35 && patch >= 5);
-    return dropped ? [] : ["kubeadm:cluster-admins"];
-}
-
-/** True when apiserver-kubelet-client has no O, so RBAC must bind it to system:kubelet-api-admin. */
-export function kubeletClientNeedsRbacBinding(version: string): boolean {
-    return kubeletClientOrganizations(version).length === 0;
-}
-
-function minorOf(version: string): number {
-    return parseKubernetesVersion(version).minor;
-}
+/** A version-dependent O (from src/pki/versions.ts, the one place these rules live) as a list. */
+const orgs = (o: string | undefined): string[] => (o ? [o] : []);
 
 const CAS: readonly CaEntry[] = [
     { kind: "ca", id: "ca", longName: "self-signed Kubernetes CA for all other Kubernetes-related certificates",
@@ -128,13 +106,13 @@ const CAS: readonly CaEntry[] = [
 ];
 
 function leaves(version: string): LeafEntry[] {
-    const etcdClientOrg = minorOf(version) <= 28 ? ["system:masters"] : [];
+    const etcdClientO = orgs(etcdClientOrg(version));
     return [
         { kind: "leaf", id: "apiserver", longName: "certificate for serving the Kubernetes API",
           signer: "ca", commonName: "kube-apiserver", organizations: [], usages: [...SERVER_USAGES],
           sans: "apiserver", certFile: "apiserver.crt", keyFile: "apiserver.key" },
         { kind: "leaf", id: "apiserver-kubelet-client", longName: "certificate for the API server to connect to kubelet",
-          signer: "ca", commonName: "kube-apiserver-kubelet-client", organizations: kubeletClientOrganizations(version),
+          signer: "ca", commonName: "kube-apiserver-kubelet-client", organizations: orgs(kubeletClientOrg(version)),
           usages: [...CLIENT_USAGES], sans: "none",
           certFile: "apiserver-kubelet-client.crt", keyFile: "apiserver-kubelet-client.key" },
         { kind: "leaf", id: "front-proxy-client", longName: "certificate for the front proxy client",
@@ -147,11 +125,11 @@ function leaves(version: string): LeafEntry[] {
           signer: "etcd-ca", organizations: [], usages: [...PEER_USAGES], sans: "etcd-peer",
           certFile: "etcd/peer.crt", keyFile: "etcd/peer.key" },
         { kind: "leaf", id: "etcd-healthcheck-client", longName: "certificate for liveness probes to healthcheck etcd",
-          signer: "etcd-ca", commonName: "kube-etcd-healthcheck-client", organizations: etcdClientOrg,
+          signer: "etcd-ca", commonName: "kube-etcd-healthcheck-client", organizations: etcdClientO,
           usages: [...CLIENT_USAGES], sans: "none",
           certFile: "etcd/healthcheck-client.crt", keyFile: "etcd/healthcheck-client.key" },
         { kind: "leaf", id: "apiserver-etcd-client", longName: "certificate the apiserver uses to access etcd",
-          signer: "etcd-ca", commonName: "kube-apiserver-etcd-client", organizations: etcdClientOrg,
+          signer: "etcd-ca", commonName: "kube-apiserver-etcd-client", organizations: etcdClientO,
           usages: [...CLIENT_USAGES], sans: "none",
           certFile: "apiserver-etcd-client.crt", keyFile: "apiserver-etcd-client.key" },
     ];
@@ -178,7 +156,7 @@ const SERVICE_ACCOUNT: KeyPairEntry = {
 function kubeconfigs(version: string): KubeconfigEntry[] {
     const entries: KubeconfigEntry[] = [
         { kind: "kubeconfig", id: "admin.conf", file: "admin.conf", longName: "kubeconfig for the admin to use",
-          signer: "ca", commonName: "kubernetes-admin", organizations: [adminOrganization(version)],
+          signer: "ca", commonName: "kubernetes-admin", organizations: [clusterAdminsOrg(version)],
           user: "kubernetes-admin", server: "endpoint", roles: ["master"] },
         { kind: "kubeconfig", id: "super-admin.conf", file: "super-admin.conf",
           longName: "kubeconfig for the super-admin (break-glass, bypasses RBAC)",
@@ -197,7 +175,7 @@ function kubeconfigs(version: string): KubeconfigEntry[] {
           user: "kubelet", server: "endpoint", roles: ["master", "worker"] },
     ];
     // super-admin.conf exists from kubeadm 1.29 on, when admin.conf stopped being system:masters.
-    return minorOf(version) >= 29 ? entries : entries.filter((e) => e.id !== "super-admin.conf");
+    return hasSuperAdminKubeconfig(version) ? entries : entries.filter((e) => e.id !== "super-admin.conf");
 }
 
 /**
