@@ -29,8 +29,8 @@ function echoWithAdoption() {
     const echo = createEchoMocks();
     return {
         ...echo,
-        newResource(args: any) {
-            const result = echo.newResource(args) as { id: string; state: Record<string, unknown> };
+        async newResource(args: any) {
+            const result = await echo.newResource(args) as { id: string; state: Record<string, unknown> };
             if (args.name.endsWith("-adopt") && !args.preview) result.state.stdout = adoptedPem;
             return result;
         },
@@ -137,7 +137,7 @@ describe("adoption", () => {
     let res: RunResult;
     beforeAll(async () => {
         res = await run(haCluster("1.30.4", 0, {
-            authorities: { ca: "adopt", frontProxyCa: "adopt", etcdCa: "adopt", serviceAccount: "adopt", adoptFrom: "master-2" },
+            authorities: { ca: "adopt", frontProxyCa: "adopt", etcdCa: "adopt", serviceAccount: "adopt", adoptFrom: "master-2", keyAlgorithm: "RSA-2048" },
         }));
     });
 

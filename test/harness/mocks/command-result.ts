@@ -1,14 +1,19 @@
 /** The outcome of one command, and the error @pulumi/command raises when it fails. */
+import { commandErrorText } from "./provider-contract";
+
 export interface CommandOutcome {
     /** Trailing newline trimmed, as the provider stores it. */
     stdout: string;
     stderr: string;
 }
 
+/**
+ * The provider's error: `<cause>: running "<command>":\n<stdout and stderr as they arrived>`
+ * (provider-contract.ts, fact command.errorText), whatever `logging` says.
+ */
 export class CommandFailedError extends Error {
-    constructor(readonly exitStatus: number | string, readonly command: string, readonly stdout: string, readonly stderr: string) {
-        // Same shape as the provider: "<exit error>: running "<cmd>":\n<stdout+stderr>".
-        super(`Process exited with status ${exitStatus}: running ${JSON.stringify(command)}:\n${stdout}${stderr}`);
+    constructor(readonly cause: string, readonly command: string, readonly stdout: string, readonly stderr: string, combined: string) {
+        super(commandErrorText(cause, command, combined));
         this.name = "CommandFailedError";
     }
 }

@@ -2,9 +2,13 @@
  * Fast mocks without crypto or I/O: each resource echoes its inputs plus outputs shaped like
  * the real provider's, filled with deterministic, recognizable fake text. Fake key material
  * reads `FAKE-PRIVATE-KEY:<name>` so a test can search every non-secret value for it.
+ * They plan like the executing mocks (provider-contract.ts via planned-mocks.ts); with a
+ * MockStateStore two echo runs behave like successive `pulumi up`s, without one every run
+ * starts from an empty stack.
  */
-import type { MockCallArgs, MockResourceResult } from "@pulumi/pulumi/runtime/mocks";
-import type { RecordedResourceArgs, RunAwareMocks } from "./records";
+import type { MockStateStore } from "./state-store";
+import { goTimeText, TYPES } from "./provider-contract";
+import { createPlannedMocks, type PlannedMocks } from "./planned-mocks";
 
 export const FAKE_KEY_MARK = "FAKE-PRIVATE-KEY:";
 
@@ -12,10 +16,11 @@ function pem(label: string, body: string): string {
     return `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`;
 }
 
-/** Fixed clock so echo outputs are deterministic across runs. */
-const ECHO_START = "2025-01-01T00:00:00Z";
+/** Fixed clock so echo outputs are deterministic across runs (sub-second part as Go keeps it). */
+const ECHO_START = new Date("2025-01-01T00:00:00.123Z");
+const ECHO_NANOS = 456_789;
 
-function fakeOutputs(type: string, name: string, inputs: Record<string, any>): Record<string, unknown> {
+function fakeOutputs(type: string, name: string, inputs: Record<string, any>, now: Date): Record<string, unknown> {
     switch (type) {
         case "tls:index/privateKey:PrivateKey": {
             const secret = `${FAKE_KEY_MARK}${name}`;
@@ -32,11 +37,10 @@ function fakeOutputs(type: string, name: string, inputs: Record<string, any>): R
         case "tls:index/selfSignedCert:SelfSignedCert":
         case "tls:index/locallySignedCert:LocallySignedCert": {
             const hours = Number(inputs.validityPeriodHours ?? 0);
-            const end = new Date(Date.parse(ECHO_START) + hours * 3_600_000).toISOString().replace(/\.\d{3}Z$/, "Z");
             return {
                 certPem: pem("CERTIFICATE", `FAKE-CERTIFICATE:${name}`),
-                validityStartTime: ECHO_START,
-                validityEndTime: end,
+                validityStartTime: goTimeText(now, ECHO_NANOS),
+                validityEndTime: goTimeText(new Date(now.getTime() + hours * 3_600_000), ECHO_NANOS),
                 readyForRenewal: false,
             };
         }
@@ -50,16 +54,25 @@ function fakeOutputs(type: string, name: string, inputs: Record<string, any>): R
     }
 }
 
-export function createEchoMocks(): RunAwareMocks {
-    return {
-        newResource(args: RecordedResourceArgs | any): MockResourceResult {
-            if (args.custom === false) return { id: undefined, state: {} };
-            // Previews: outputs stay unknown (left out), as the engine reports for creates.
-            const outputs = args.preview ? {} : fakeOutputs(args.type, args.name, args.inputs);
-            return { id: `${args.name}-id`, state: { ...args.inputs, ...outputs } };
+export interface EchoMocksOptions {
+    /** Keeps state between runs (like successive `pulumi up`s); without it every run creates everything. */
+    store?: MockStateStore;
+    /** Clock for validity times and renewal decisions (default: a fixed 2025-01-01 instant). */
+    now?: () => Date;
+}
+
+export function createEchoMocks(opts: EchoMocksOptions = {}): PlannedMocks {
+    const now = opts.now ?? (() => ECHO_START);
+    return createPlannedMocks({
+        store: opts.store,
+        now,
+        executor: {
+            async execute(ctx) {
+                // In-place tls updates issue nothing; a command update "runs" and replaces stdout/stderr.
+                if (ctx.op === "update" && ctx.type !== TYPES.remote && ctx.type !== TYPES.local) return {};
+                const out = fakeOutputs(ctx.type, ctx.name, ctx.inputs, ctx.now);
+                return ctx.type === TYPES.privateKey ? { ...out, id: `${ctx.name}-id` } : { ...out, id: ctx.op === "update" ? undefined : `${ctx.name}-id` };
+            },
         },
-        call(args: MockCallArgs): Record<string, any> {
-            throw new Error(`Mock not implemented: ${args.token}`);
-        },
-    };
+    });
 }

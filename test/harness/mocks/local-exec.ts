@@ -1,6 +1,7 @@
 /** Runs a `command:local:Command` script on this machine, as @pulumi/command does (interpreter + stdin). */
 import { spawn } from "node:child_process";
 import { CommandFailedError, trimOneNewline, type CommandOutcome } from "./command-result";
+import { localExitCause } from "./provider-contract";
 
 export interface LocalRun {
     command: string;
@@ -10,7 +11,8 @@ export interface LocalRun {
     dir?: string;
     /** Default ["/bin/sh", "-c"]. */
     interpreter?: string[];
-    timeoutMs: number;
+    /** Optional test bound (the provider has none). */
+    timeoutMs?: number;
 }
 
 export function runLocalCommand(run: LocalRun): Promise<CommandOutcome> {
@@ -21,16 +23,17 @@ export function runLocalCommand(run: LocalRun): Promise<CommandOutcome> {
         });
         const out: Buffer[] = [];
         const err: Buffer[] = [];
-        child.stdout.on("data", (b: Buffer) => out.push(b));
-        child.stderr.on("data", (b: Buffer) => err.push(b));
-        const timer = setTimeout(() => child.kill("SIGKILL"), run.timeoutMs);
+        const both: Buffer[] = [];
+        child.stdout.on("data", (b: Buffer) => { out.push(b); both.push(b); });
+        child.stderr.on("data", (b: Buffer) => { err.push(b); both.push(b); });
+        const timer = run.timeoutMs === undefined ? undefined : setTimeout(() => child.kill("SIGKILL"), run.timeoutMs);
         child.on("error", (e) => { clearTimeout(timer); reject(new Error(`cannot start ${exe}: ${e.message}`)); });
         child.on("close", (code, signal) => {
             clearTimeout(timer);
             const stdout = Buffer.concat(out).toString();
             const stderr = Buffer.concat(err).toString();
             if (code === 0) resolve({ stdout: trimOneNewline(stdout), stderr: trimOneNewline(stderr) });
-            else reject(new CommandFailedError(code ?? `signal ${signal}${signal === "SIGKILL" ? " (timeout?)" : ""}`, run.command, stdout, stderr));
+            else reject(new CommandFailedError(localExitCause(code, signal), run.command, stdout, stderr, Buffer.concat(both).toString()));
         });
         // The script may exit without reading stdin; ignore EPIPE.
         child.stdin.on("error", () => undefined);

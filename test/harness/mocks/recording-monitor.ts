@@ -64,11 +64,13 @@ export class RecordingMonitor extends MockMonitor {
             ignoreChanges: [...req.getIgnorechangesList()],
             deleteBeforeReplace: req.getDeletebeforereplace(),
             replaceOnChanges,
+            protect: req.getProtect() ?? false,
         };
         try {
             const args: RecordedResourceArgs = {
                 type, name, inputs: wireInputs, provider: req.getProvider(), custom,
                 id: req.getImportid(), urn, preview: this.preview, replaceOnChanges,
+                ignoreChanges: base.ignoreChanges, protect: base.protect, deleteBeforeReplace: base.deleteBeforeReplace,
             };
             const result = await this.mocks.newResource(args);
             const state: Record<string, any> = { ...(result.state ?? {}) };

@@ -22,6 +22,7 @@ export interface ResourceRecord {
     ignoreChanges: string[];
     deleteBeforeReplace: boolean;
     replaceOnChanges: string[];
+    protect: boolean;
     /** Resource state as the program sees it (plain). */
     outputs: Record<string, any>;
     /** Top-level output keys the program receives as secrets. */
@@ -56,6 +57,9 @@ export interface RecordedResourceArgs extends MockResourceArgs {
     urn: string;
     preview: boolean;
     replaceOnChanges: string[];
+    ignoreChanges: string[];
+    protect: boolean;
+    deleteBeforeReplace: boolean;
 }
 
 /** Mocks that want to know where a program run starts and ends (e.g. to keep state between runs). */

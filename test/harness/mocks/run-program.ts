@@ -85,10 +85,15 @@ async function runOnce(program: Program, opts: RunProgramOptions): Promise<RunRe
     }
     const strayLines = [...new Set(stray.map(errorText))];
     const failed = programError !== undefined || monitor.failures.length > 0 || strayLines.length > 0;
-    await mocks.endRun?.({ preview, registeredUrns: monitor.records.filter((r) => !r.error).map((r) => r.urn), failed });
+    try {
+        await mocks.endRun?.({ preview, registeredUrns: monitor.records.filter((r) => !r.error).map((r) => r.urn), failed });
+    } catch (err) {
+        // Deletes at the end of the run (removed or replaced resources) failed: the run fails.
+        strayLines.push(errorText(err));
+    }
 
     const result = buildResult(monitor, outputs);
-    if (failed) {
+    if (failed || strayLines.length > 0) {
         const lines = monitor.failures.map((f) => `${f.urn}: ${f.message}`);
         if (programError !== undefined && !isRegistrationEcho(programError, monitor)) {
             lines.unshift(`program: ${errorText(programError)}`);

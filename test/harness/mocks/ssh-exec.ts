@@ -5,6 +5,7 @@
  */
 import { Client, type ConnectConfig } from "ssh2";
 import { CommandFailedError, trimOneNewline, type CommandOutcome } from "./command-result";
+import { sshExitCause } from "./provider-contract";
 
 /** The `connection` input (after @pulumi/command's defaults: port 22, user root, dialErrorLimit 10, perDialTimeout 15). */
 export interface SshConnection {
@@ -25,12 +26,12 @@ export interface RemoteRun {
     command: string;
     stdin?: string;
     environment?: Record<string, string>;
-    /** Bound for dialing + running. */
-    timeoutMs: number;
+    /** Optional test bound for dialing + running (the provider has none). */
+    timeoutMs?: number;
 }
 
 export async function runRemoteCommand(conn: SshConnection, run: RemoteRun): Promise<CommandOutcome> {
-    const deadline = Date.now() + run.timeoutMs;
+    const deadline = run.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + run.timeoutMs;
     const client = await dial(conn, deadline);
     try {
         return await execute(client, run, deadline);
@@ -86,7 +87,7 @@ function connectOnce(conn: SshConnection, timeoutMs: number): Promise<Client> {
 
 function execute(client: Client, run: RemoteRun, deadline: number): Promise<CommandOutcome> {
     return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
+        const timer = deadline === Number.POSITIVE_INFINITY ? undefined : setTimeout(() => {
             client.end();
             reject(new Error(`ssh: command did not finish in time: ${JSON.stringify(run.command)}`));
         }, Math.max(1, deadline - Date.now()));
@@ -106,16 +107,17 @@ function execute(client: Client, run: RemoteRun, deadline: number): Promise<Comm
             }
             const out: Buffer[] = [];
             const errOut: Buffer[] = [];
-            let exit: { code?: number; signal?: string } = {};
-            stream.on("data", (b: Buffer) => out.push(b));
-            stream.stderr.on("data", (b: Buffer) => errOut.push(b));
-            stream.on("exit", (code: number | null, signal?: string) => { exit = { code: code ?? undefined, signal }; });
+            const both: Buffer[] = [];
+            let exit: { code?: number; signal?: string; desc?: string } = {};
+            stream.on("data", (b: Buffer) => { out.push(b); both.push(b); });
+            stream.stderr.on("data", (b: Buffer) => { errOut.push(b); both.push(b); });
+            stream.on("exit", (code: number | null, signal?: string, _dump?: boolean, desc?: string) => { exit = { code: code ?? undefined, signal, desc }; });
             stream.on("close", () => {
                 clearTimeout(timer);
                 const stdout = Buffer.concat(out).toString();
                 const stderr = Buffer.concat(errOut).toString();
                 if (exit.code === 0) resolve({ stdout: trimOneNewline(stdout), stderr: trimOneNewline(stderr) });
-                else reject(new CommandFailedError(exit.code ?? `signal ${exit.signal ?? "unknown (connection lost?)"}`, run.command, stdout, stderr));
+                else reject(new CommandFailedError(sshExitCause(exit.code, exit.signal, exit.desc), run.command, stdout, stderr, Buffer.concat(both).toString()));
             });
             stream.end(run.stdin && run.stdin.length > 0 ? run.stdin : undefined);
         });

@@ -15,6 +15,8 @@ export interface StoredResource {
     inputs: Record<string, any>;
     /** State as returned to the runtime, secret wrappers kept. */
     state: Record<string, any>;
+    /** The `protect` option it was last deployed with (the engine refuses to replace or delete it). */
+    protect?: boolean;
 }
 
 export interface ExecutionEvent {

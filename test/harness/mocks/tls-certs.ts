@@ -1,6 +1,7 @@
 /**
  * X.509 certificates and CSRs with terraform-provider-tls semantics (which @pulumi/tls wraps):
- * notBefore = now (no backdating), notAfter = now + validityPeriodHours, 128-bit random serial,
+ * notBefore = now (no backdating), notAfter = now + validityPeriodHours (validity times written
+ * as Go's MarshalText: nanoseconds, local offset), 128-bit random serial,
  * snake_case allowedUses → KeyUsage (critical) / ExtKeyUsage, basicConstraints always present
  * and critical, CA certs get a subject key id, locally signed certs copy subject and SANs from
  * the CSR and get the CA's key id as authority key id (Go's x509.CreateCertificate does that).
@@ -10,6 +11,9 @@ import * as crypto from "node:crypto";
 import * as net from "node:net";
 import * as x509 from "@peculiar/x509";
 import { keyAlgorithmOf } from "./tls-keys";
+import { goTimeText, isReadyForRenewal } from "./provider-contract";
+
+export { isReadyForRenewal };
 
 x509.cryptoProvider.set(crypto.webcrypto as any);
 type WebAlgorithm = crypto.webcrypto.Algorithm | crypto.webcrypto.EcdsaParams | crypto.webcrypto.RsaHashedImportParams | crypto.webcrypto.EcKeyImportParams;
@@ -79,13 +83,6 @@ export interface CertOutputs {
     validityStartTime: string;
     validityEndTime: string;
     readyForRenewal: boolean;
-}
-
-/** The provider's rule: due once now ≥ notAfter − earlyRenewalHours. */
-export function isReadyForRenewal(validityEndTime: string, earlyRenewalHours: number | undefined, now: Date): boolean {
-    const end = Date.parse(validityEndTime);
-    if (Number.isNaN(end)) return false;
-    return now.getTime() >= end - (earlyRenewalHours ?? 0) * 3_600_000;
 }
 
 export async function createSelfSignedCert(inputs: SelfSignedCertInputs, now: Date): Promise<CertOutputs & { keyAlgorithm: string }> {
@@ -262,10 +259,6 @@ function randomSerial(): string {
     return bytes.toString("hex");
 }
 
-function rfc3339(d: Date): string {
-    return d.toISOString().replace(/\.\d{3}Z$/, "Z");
-}
-
 function withNewline(pem: string): string {
     const unix = pem.replace(/\r\n/g, "\n");
     return unix.endsWith("\n") ? unix : `${unix}\n`;
@@ -280,8 +273,12 @@ async function issue(p: {
     if (p.inputs.isCaCertificate && (Array.isArray(p.subject) ? p.subject.length === 0 : p.subject.toJSON().length === 0)) {
         throw new Error("Invalid Certificate Subject: Must contain at least one Distinguished Name when creating Certificate Authority (CA)");
     }
-    const notBefore = new Date(Math.floor(p.now.getTime() / 1000) * 1000);
-    const notAfter = new Date(notBefore.getTime() + hours * 3_600_000);
+    // time.Now() keeps nanoseconds; the certificate keeps whole seconds (provider-contract: tls.cert.timeFormat).
+    const nanos = Number(process.hrtime.bigint() % 1_000_000n);
+    const start = p.now;
+    const end = new Date(start.getTime() + hours * 3_600_000);
+    const notBefore = new Date(Math.floor(start.getTime() / 1000) * 1000);
+    const notAfter = new Date(Math.floor(end.getTime() / 1000) * 1000);
     const { privateKey } = await webKeys(p.signer);
     const spki = p.publicKey.export({ type: "spki", format: "der" });
     const cert = await x509.X509CertificateGenerator.create({
@@ -292,10 +289,10 @@ async function issue(p: {
         signingAlgorithm: signingAlgorithm(p.signer),
         extensions: p.extensions,
     });
-    const validityEndTime = rfc3339(notAfter);
+    const validityEndTime = goTimeText(end, nanos);
     return {
         certPem: withNewline(cert.toString("pem")),
-        validityStartTime: rfc3339(notBefore),
+        validityStartTime: goTimeText(start, nanos),
         validityEndTime,
         readyForRenewal: isReadyForRenewal(validityEndTime, p.inputs.earlyRenewalHours, p.now),
     };
