@@ -9,6 +9,7 @@ import { readInventories, type NodeInventory } from "./drift/inventory";
 import { compareNode, nodeDrifted, renderDriftTable, REPUSH_REASONS, type NodeDriftResult, type WantedFileSummary } from "./drift/report";
 import { COMPONENT_ORDER, consumersOf, type Component } from "./pki/catalog";
 import { wantedFromSpec } from "./drift/wanted";
+import { caEndingWarnings, knownCas, leafOutlivesCaProblems } from "./drift/ca-lifetime";
 import type { FileKey } from "./pki/layout";
 import type { NodeRepair } from "./rollout";
 import type { ClusterSpec } from "./spec";
@@ -20,6 +21,10 @@ export interface ClusterFindings {
     repairs: Record<string, NodeRepair>;
     /** The drift table as printed in the preview diagnostics. */
     report: string;
+    /** Per node: how many times a failed run rolled it back (read even with drift off). */
+    rollbacks?: Record<string, number>;
+    /** What was read from each node (for the per-file actions of the `certificates` output). */
+    inventories?: readonly NodeInventory[];
 }
 
 /**
@@ -86,10 +91,19 @@ export function findingsFrom(results: readonly NodeDriftResult[], installedBefor
     return { reasons, repairs, report: renderDriftTable(results) };
 }
 
+/**
+ * Reads every node, even with drift detection off: the clock guard, the rollback count and the CA
+ * lifetimes are needed for correctness. Turning drift off silences only the report and the repair
+ * of hand edits.
+ */
+/** Nodes with a rollback counter, by name (from the inventories). */
+export function rollbackCounts(inventories: readonly NodeInventory[]): Record<string, number> {
+    return Object.fromEntries(inventories.filter((inv) => (inv.rollbacks ?? 0) > 0).map((inv) => [inv.node, inv.rollbacks!]));
+}
+
 export async function inspectCluster(cluster: ClusterSpec): Promise<ClusterFindings> {
-    if (!cluster.drift.enabled) return { reasons: {}, repairs: {}, report: "drift detection disabled (kube-pki:drift.enabled)" };
     const inventories = await readInventories(cluster.nodes, cluster.layout, {
-        checkServed: cluster.drift.checkServed,
+        checkServed: cluster.drift.enabled && cluster.drift.checkServed,
         concurrency: cluster.drift.concurrency,
     });
     const clock = clockProblems(inventories, cluster.rollout.clockSkewToleranceSeconds);
@@ -103,11 +117,21 @@ export async function inspectCluster(cluster: ClusterSpec): Promise<ClusterFindi
         pulumi.log.warn(message);
     }
     const now = new Date();
+    const cas = knownCas(cluster, inventories);
+    const outlived = leafOutlivesCaProblems(cluster, cas, now);
+    if (outlived.length > 0) throw new Error(outlived.join("\n"));
+    for (const warning of caEndingWarnings(cluster, cas, now)) pulumi.log.warn(warning);
+    const rollbacks = rollbackCounts(inventories);
+    for (const [node, count] of Object.entries(rollbacks)) {
+        pulumi.log.info(`node "${node}" was rolled back ${count} time(s) by failed runs; if its install is not ` +
+            `verified yet, this run installs and restarts it again`);
+    }
+    if (!cluster.drift.enabled) return { reasons: {}, repairs: {}, rollbacks, inventories, report: "drift detection disabled (kube-pki:drift.enabled)" };
     const wanted = wantedFromSpec(cluster);
     const results = inventories.map((inv) => compareNode(wantedWithInstalled(wanted[inv.node] ?? [], inv), inv, {
         now, renewBeforeDays: cluster.validity.renewBeforeDays,
     }));
-    const findings = findingsFrom(results, new Set(inventories.filter((inv) => inv.installed).map((inv) => inv.node)));
+    const findings = { ...findingsFrom(results, new Set(inventories.filter((inv) => inv.installed).map((inv) => inv.node))), rollbacks, inventories };
     pulumi.log.info(`kube-pki drift report\n${findings.report}`);
     for (const [node, repair] of Object.entries(findings.repairs)) {
         pulumi.log.warn(`node "${node}" drifted from the stack: its files will be pushed again` +

@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { loadClusterSpec } from "./config";
+import { planFileActions, renderFileActions, type FileAction } from "./drift/actions";
 import { inspectCluster, type ClusterFindings } from "./findings";
 import { ClusterPki } from "./pki/cluster-pki";
 import { Rollout } from "./rollout";
@@ -16,12 +17,17 @@ export interface KubePkiOptions {
     readonly inspect?: (cluster: ClusterSpec) => Promise<ClusterFindings>;
 }
 
-/** One row of the `certificates` stack output. */
+/** One row of the `certificates` stack output (src/drift/actions.ts decides it at program time). */
 export interface CertificateRow {
-    /** notAfter of the certificate the stack declares (unknown in preview until issued). */
-    expires: string;
-    /** Why the file is (re)issued or re-pushed, or "ok". */
+    /** What the run does to the file: keep, reissue, re-push, restart only. */
+    action: FileAction;
+    /** Why, with the values ("expires in 25 d, inside renew-before 30 d", "validity 365 d → 730 d"). */
     reason: string;
+    /**
+     * notAfter (ISO 8601). Preview: the disk's for kept files, now + validity for reissued ones, ""
+     * when not known before the push. After `up`: the issued certificate's, from state.
+     */
+    expires: string;
 }
 
 export async function kubePki(options: KubePkiOptions = {}) {
@@ -29,15 +35,20 @@ export async function kubePki(options: KubePkiOptions = {}) {
     // Nodes are inspected (read-only, clock guard first) before any resource is declared.
     const findings = await (options.inspect ?? inspectCluster)(cluster);
     const pki = new ClusterPki(cluster.name, { cluster });
-    const rollout = new Rollout(`${cluster.name}-rollout`, { cluster, pki, repairs: findings.repairs });
+    const rollout = new Rollout(`${cluster.name}-rollout`, { cluster, pki, repairs: findings.repairs, rollbacks: findings.rollbacks });
 
-    const certificates: Record<string, Record<string, pulumi.Output<CertificateRow>>> = {};
+    // Decided from the inventories, so preview knows every value; `up` takes notAfter from state.
+    const plan = planFileActions(cluster, findings.inventories, {
+        now: new Date(), repairedNodes: new Set(Object.keys(findings.repairs)), notInspected: "no inventory read",
+    });
+    pulumi.log.info(`kube-pki certificates\n${renderFileActions(plan)}`);
+    const certificates: Record<string, Record<string, pulumi.Input<CertificateRow>>> = {};
     for (const [nodeName, nodePki] of Object.entries(pki.nodes)) {
         certificates[nodeName] = {};
         for (const file of nodePki.files) {
-            if (!file.notAfter) continue;
-            const reason = findings.reasons[nodeName]?.[file.key] ?? "not inspected";
-            certificates[nodeName][file.key] = file.notAfter.apply((expires) => ({ expires, reason }));
+            const row = plan[nodeName]?.[file.key];
+            if (!file.notAfter || !row) continue;
+            certificates[nodeName][file.key] = pulumi.runtime.isDryRun() ? row : file.notAfter.apply((expires) => ({ ...row, expires }));
         }
     }
     return {

@@ -28,6 +28,8 @@ export interface RolloutArgs {
     readonly pki: ClusterPki;
     /** Nodes to repair, by node name (from drift detection at program time). */
     readonly repairs?: Readonly<Record<string, NodeRepair>>;
+    /** Per node: how many times a failed run rolled it back (from the inventory; absent = 0). */
+    readonly rollbacks?: Readonly<Record<string, number>>;
 }
 
 export class Rollout extends pulumi.ComponentResource {
@@ -82,10 +84,16 @@ function rolloutNode(
     const installArgs = [...rootArgs(node), "--keep", String(cluster.rollout.keepBackups)];
     // A local-directory node (dev) starts empty: its root is created, as a machine's "/" exists.
     const makeRoot = node.localRoot ? `mkdir -p ${shellQuote(node.localRoot)} && ` : "";
+    // A rolled-back node holds the old files while state says the install is done: the count of
+    // rollbacks joins the triggers, so the node is installed and restarted again until verified.
+    // Absent (0) it adds nothing, so stacks that never rolled back keep their triggers.
+    const rollbacks = args.rollbacks?.[node.name] ?? 0;
+    const epoch = rollbacks > 0 ? [`rollbacks:${rollbacks}`] : [];
     const install = nodeCommand(`${name}-${node.name}-install`, node, {
         create: makeRoot + scriptCommand("install", installArgs),
+        update: SETTINGS_ONLY_INSTALL,
         stdin: bundle,
-        triggers: [fileFingerprints(files)],
+        triggers: [fileFingerprints(files), ...epoch],
     }, { parent, dependsOn: after });
 
     const resources: pulumi.Resource[] = [install];
@@ -95,7 +103,8 @@ function rolloutNode(
     for (const component of components) {
         const restart = nodeCommand(`${name}-${node.name}-${component}`, node, {
             create: scriptCommand("rotate", rotateArgs(component, node, cluster)),
-            triggers: [fileFingerprints(filesReadBy(component, files))],
+            update: checkWithoutRestart(component, node, cluster),
+            triggers: [fileFingerprints(filesReadBy(component, files)), ...epoch],
         }, { parent, dependsOn: [install, previous] });
         served[component] = restart.stdout.apply((out) => servedFingerprint(out, component));
         resources.push(restart);
@@ -103,6 +112,7 @@ function rolloutNode(
     }
 
     const repair = args.repairs?.[node.name];
+    const repaired: Partial<Record<Component, NodeCommand>> = {};
     if (repair) {
         // One command per step: each node command inlines its scripts, and a command line must
         // stay under the kernel's limit for a single argument (128 KiB).
@@ -113,15 +123,41 @@ function rolloutNode(
         }, { parent, dependsOn: [previous] });
         resources.push(last);
         for (const component of cluster.rollout.restart ? repair.components : []) {
-            last = nodeCommand(`${name}-${node.name}-repair-${component}`, node, {
+            const step = nodeCommand(`${name}-${node.name}-repair-${component}`, node, {
                 create: repairStep(node, cluster, component),
                 triggers: [repair.signature],
             }, { parent, dependsOn: [last] });
-            resources.push(last);
+            repaired[component] = step;
+            resources.push(step);
+            last = step;
         }
+    }
+    // What a component serves now: the repair's check when it ran this time, else its restart's.
+    for (const [component, step] of Object.entries(repaired) as [Component, NodeCommand][]) {
+        const before = served[component] ?? pulumi.output("");
+        served[component] = pulumi.all([step.stdout, before]).apply(([out, prev]) => servedFingerprint(out, component) || prev);
     }
     return { install, resources, served: pulumi.output(served) };
 }
+
+/** What an install runs when only its settings changed: its files are its triggers, so none changed. */
+const SETTINGS_ONLY_INSTALL = `echo "install: settings changed, files unchanged; nothing pushed"`;
+
+/**
+ * What a restart command runs when only its settings changed (timeouts, SSH details, scripts): no
+ * restart, only a bounded check of what the component serves, printing the same `served` line
+ * as rotate.sh so the `served` output stays true. A mismatch is left to drift detection's repair
+ * (the check fails soft: this run must not stop before the repair it scheduled).
+ */
+export function checkWithoutRestart(component: Component, node: NodeSpec, cluster: ClusterSpec): string {
+    const verify = verifyArgs(component, node, cluster, SETTINGS_CHECK_SECONDS);
+    const skip = `echo "${component}: settings changed, not restarted"`;
+    if (!verify) return skip;
+    return `${skip}; ${scriptCommand("verify-served", verify)} || ` +
+        `echo "${component} does not serve its file: not reported as served; drift detection repairs it"`;
+}
+
+const SETTINGS_CHECK_SECONDS = 10;
 
 /**
  * After the repair's re-push: restart + verify a drifted component only when the re-push changed
@@ -132,9 +168,11 @@ function repairStep(node: NodeSpec, cluster: ClusterSpec, component: Component):
     const lastInstall = `${node.localRoot ?? ""}${LAST_INSTALL_NOTE}`;
     const changed = `[ "$(cat ${shellQuote(lastInstall)} 2>/dev/null)" != none ]`;
     const verify = verifyArgs(component, node, cluster, 5);
-    const stale = verify ? ` || ! ${scriptCommand("verify-served", verify)} >/dev/null 2>&1` : "";
-    return `if ${changed}${stale}; then ${scriptCommand("rotate", rotateArgs(component, node, cluster))}; ` +
-        `else echo "repair: ${component} unchanged and serving its file"; fi`;
+    const rotate = scriptCommand("rotate", rotateArgs(component, node, cluster));
+    if (!verify) return `if ${changed}; then ${rotate}; else echo "repair: ${component} unchanged"; fi`;
+    // Unchanged and serving its file: print the check's `served` line, so the output stays true.
+    return `if ! ${changed} && served=$(${scriptCommand("verify-served", verify)} 2>/dev/null); then ` +
+        `printf '%s\n' "$served" "repair: ${component} unchanged and serving its file"; else ${rotate}; fi`;
 }
 
 /** The fingerprint rotate.sh reports on its `served <component> sha256:<hex>` line. */

@@ -48,6 +48,8 @@ export interface RawInventory {
     served: RawServed[];
     /** kube-pki's record of its last install: node path → sha256 (hex). */
     installed: Map<string, string>;
+    /** How many times rotate.sh rolled the node back (0 without a counter). */
+    rollbacks: number;
     /** The script reached its end (a cut connection leaves this false). */
     complete: boolean;
 }
@@ -64,7 +66,7 @@ function splitPems(lines: string[]): string[] {
 
 export function parseInventoryOutput(stdout: string): RawInventory {
     const out: RawInventory = {
-        files: new Map(), pairs: new Map(), pubs: new Map(), kubeconfigs: new Map(), links: new Map(), served: [], installed: new Map(), complete: false,
+        files: new Map(), pairs: new Map(), pubs: new Map(), kubeconfigs: new Map(), links: new Map(), served: [], installed: new Map(), rollbacks: 0, complete: false,
     };
     const requestedPairs: Array<[string, string]> = [];
     const lines = stdout.split("\n");
@@ -129,6 +131,9 @@ export function parseInventoryOutput(stdout: string): RawInventory {
             }
             case "installed":
                 out.installed.set(b, a);
+                break;
+            case "rollbacks":
+                out.rollbacks = Number(a) || 0;
                 break;
             case "done":
                 out.complete = sawHeader;

@@ -11,6 +11,12 @@ import type { NodeSpec } from "../spec";
 export interface NodeCommandArgs {
     /** The command line (scripts are inlined by src/node/scripts.ts). Never carries secrets. */
     create: pulumi.Input<string>;
+    /**
+     * Runs instead of `create` when an input other than `triggers` changes (SSH details, timeouts,
+     * a new kube-pki version): the provider re-runs `create` when no `update` is set, and what
+     * runs replaces stdout/stderr. Never disruptive.
+     */
+    update?: pulumi.Input<string>;
     /** Sent on stdin; always stored as a secret. */
     stdin?: pulumi.Input<string>;
     /** Replacement triggers (fingerprints, never content). */
@@ -43,6 +49,7 @@ export function nodeCommand(
     const secretOutputs = args.secretOutput ? ["stdout", "stderr", "stdin"] : ["stdin"];
     const common = {
         create: args.create,
+        ...(args.update === undefined ? {} : { update: args.update }),
         stdin: args.stdin === undefined ? undefined : pulumi.secret(args.stdin),
         triggers: args.triggers,
         // The provider would otherwise put the previous stdout into the next run's environment.

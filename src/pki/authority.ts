@@ -10,7 +10,7 @@ import type { KeyAlgorithm, KeySource, NodeSpec } from "../spec";
 import { nodeCommand } from "../node/transport";
 import { scriptCommand } from "../node/scripts";
 import { CA_USAGES, type CaId } from "./catalog";
-import { certNotAfter, newPrivateKey, pemBlocks, yearsToHours } from "./keys";
+import { certNotAfter, KEEP_CA_CERT, KEEP_KEY, newPrivateKey, pemBlocks, yearsToHours } from "./keys";
 
 export interface CertificateAuthorityArgs {
     /** Catalogue id ("ca", "front-proxy-ca", "etcd-ca"): names the resources and the files. */
@@ -19,7 +19,7 @@ export interface CertificateAuthorityArgs {
     readonly commonName: string;
     /** "generate" a new CA, or "adopt" the one found on `adoptFrom`. */
     readonly source: KeySource;
-    /** Key algorithm of a generated CA. */
+    /** Key algorithm of a generated CA (kube-pki:authorities.keyAlgorithm; never changes an existing CA). */
     readonly keyAlgorithm: KeyAlgorithm;
     /** Validity of a generated CA in years. Ignored when adopting. */
     readonly validityYears: number;
@@ -62,7 +62,7 @@ interface CaMaterial {
 }
 
 function generate(name: string, args: CertificateAuthorityArgs, parent: pulumi.Resource): CaMaterial {
-    const key = newPrivateKey(`${name}-key`, args.keyAlgorithm, { parent });
+    const key = newPrivateKey(`${name}-key`, args.keyAlgorithm, { parent, ...KEEP_KEY });
     const cert = new tls.SelfSignedCert(`${name}-cert`, {
         privateKeyPem: key.privateKeyPem,
         subject: { commonName: args.commonName },
@@ -70,7 +70,7 @@ function generate(name: string, args: CertificateAuthorityArgs, parent: pulumi.R
         setSubjectKeyId: true,
         validityPeriodHours: yearsToHours(args.validityYears),
         allowedUses: [...CA_USAGES],
-    }, { parent: key });
+    }, { parent: key, ...KEEP_CA_CERT });
     return { certPem: cert.certPem, privateKeyPem: key.privateKeyPem, validityEndTime: cert.validityEndTime };
 }
 
@@ -92,7 +92,9 @@ export function adoptFiles(
         secretOutput: true,
     }, {
         parent,
-        ignoreChanges: ["create", "connection", "interpreter", "triggers", "stdin", "logging"],
+        // Protected like a generated CA: deleting this reading would drop the CA from state.
+        protect: true,
+        ignoreChanges: ["create", "update", "connection", "interpreter", "triggers", "stdin", "logging"],
     });
     return pulumi.secret(read.stdout);
 }

@@ -21,6 +21,18 @@ export function newPrivateKey(name: string, algorithm: KeyAlgorithm, opts: pulum
     return new tls.PrivateKey(name, privateKeyArgs(algorithm), opts);
 }
 
+/**
+ * Options that keep a CA or the service-account pair as it is: a change of the key algorithm, the
+ * CA validity or kube-pki's CA template must never replace them (every PrivateKey/SelfSignedCert
+ * input replaces), and `protect` makes any replacement or deletion fail the run instead, e.g. a
+ * generated CA reaching its end. Only an explicit rotation changes them.
+ */
+export const KEEP_KEY: pulumi.CustomResourceOptions = { protect: true, ignoreChanges: ["algorithm", "rsaBits", "ecdsaCurve"] };
+export const KEEP_CA_CERT: pulumi.CustomResourceOptions = {
+    protect: true,
+    ignoreChanges: ["validityPeriodHours", "allowedUses", "subject", "isCaCertificate", "setSubjectKeyId", "earlyRenewalHours"],
+};
+
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]+?-----END \1-----\n?/g;
 
 /** Split text holding several PEM blocks into them, by block type. */

@@ -48,6 +48,8 @@ export const KUBEADM_LAYOUT: LayoutSpec = {
 export const BACKUP_DIR = "/var/lib/kube-pki/backups";
 /** install.sh's record of what it installed last: "sha256 path" per line. */
 export const INSTALLED_RECORD = `${BACKUP_DIR}/installed`;
+/** rotate.sh's count of rollbacks on this node (the program re-runs a node when it grows). */
+export const ROLLBACK_COUNTER = `${BACKUP_DIR}/rollbacks`;
 /** install.sh's note of its last backup ("none" when it changed nothing). */
 export const LAST_INSTALL_NOTE = `${BACKUP_DIR}/last-install`;
 

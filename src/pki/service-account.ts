@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { KeyAlgorithm, KeySource, NodeSpec } from "../spec";
 import { adoptFiles } from "./authority";
-import { newPrivateKey, pemBlocks } from "./keys";
+import { KEEP_KEY, newPrivateKey, pemBlocks } from "./keys";
 
 export interface ServiceAccountKeysArgs {
     readonly source: KeySource;
@@ -30,7 +30,7 @@ export class ServiceAccountKeys extends pulumi.ComponentResource {
     constructor(name: string, args: ServiceAccountKeysArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kube-pki:index:ServiceAccountKeys", name, {}, opts);
         if (args.source === "generate") {
-            const key = newPrivateKey(`${name}-key`, args.keyAlgorithm, { parent: this });
+            const key = newPrivateKey(`${name}-key`, args.keyAlgorithm, { parent: this, ...KEEP_KEY });
             this.privateKeyPem = pulumi.secret(key.privateKeyPem);
             this.publicKeyPem = key.publicKeyPem;
         } else {

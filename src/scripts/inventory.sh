@@ -21,6 +21,7 @@
 #   --link PATH                 a symlink (kubelet-client-current.pem): its target and content
 #   --served NAME HOST PORT CERT KEY   fetch the certificate served on HOST:PORT ("-" = no client cert)
 #   --installed PATH            kube-pki's record of what its last install put on the node
+#   --rollbacks PATH            how many times rotate.sh rolled this node back (a counter file)
 #
 # Records (one per line, fields separated by one space; paths never contain blanks):
 #   inventory 1 | now EPOCH (printed last) | done
@@ -34,6 +35,7 @@
 #   link PATH TARGET | link PATH none
 #   served NAME HOST PORT ok  … PEM …  endpem served:NAME | served NAME HOST PORT fail REASON
 #   installed SHA256 PATH       (one per file of the last install; none when there is no record)
+#   rollbacks N                 (only when the counter file exists)
 
 ROOT=''
 FILES=''
@@ -43,6 +45,7 @@ PUBPAIRS=''
 LINKS=''
 SERVED=''
 INSTALLED=''
+ROLLBACKS=''
 
 usage_error() { printf 'inventory.sh: %s\n' "$1" >&2; exit 2; }
 
@@ -57,6 +60,7 @@ while [ $# -gt 0 ]; do
         --served) [ $# -ge 6 ] || usage_error "--served needs NAME HOST PORT CERT KEY"
             SERVED="$SERVED $2,$3,$4,$5,$6"; shift 6 ;;
         --installed) [ $# -ge 2 ] || usage_error "--installed needs a path"; INSTALLED=$2; shift 2 ;;
+        --rollbacks) [ $# -ge 2 ] || usage_error "--rollbacks needs a path"; ROLLBACKS=$2; shift 2 ;;
         *) usage_error "unknown argument '$1'" ;;
     esac
 done
@@ -270,6 +274,14 @@ if [ -n "$INSTALLED" ]; then
     rp "$INSTALLED"
     if [ -r "$RP" ]; then
         while read -r sha path; do echo "installed $sha $path"; done <"$RP"
+    fi
+fi
+# Rollbacks since kube-pki first installed here: the program re-runs the node when it grows.
+if [ -n "$ROLLBACKS" ]; then
+    rp "$ROLLBACKS"
+    if [ -r "$RP" ]; then
+        read -r count <"$RP" || count=''
+        case $count in '' | *[!0-9]*) ;; *) echo "rollbacks $count" ;; esac
     fi
 fi
 

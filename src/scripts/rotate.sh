@@ -129,10 +129,27 @@ case $what in
 esac
 [ "$have_backup" = 1 ] || die "node $node: $component: $what; no backup to roll back to, node keeps the new files; fix $fix and run \`pulumi up\` again"
 
+# After a rollback the node no longer holds what the last install put there, while Pulumi's
+# state says it was installed. Count rollbacks (the program folds the count into the node's
+# triggers, so the next run installs and restarts that node again until it is verified) and let
+# the install record say what is on disk again, so drift does not report the rollback as a hand edit.
+note_rollback() {
+    _nr_base=$(backup_base)
+    _nr_n=$(cat "$_nr_base/rollbacks" 2>/dev/null || true)
+    is_uint "${_nr_n:-x}" || _nr_n=0
+    printf '%s\n' "$((_nr_n + 1))" >"$_nr_base/rollbacks.tmp" && mv -f "$_nr_base/rollbacks.tmp" "$_nr_base/rollbacks"
+    [ -f "$_nr_base/installed" ] || return 0
+    while read -r _nr_sha _nr_path; do
+        if [ -f "$(rp "$_nr_path")" ]; then printf '%s %s\n' "$(sha256_file "$(rp "$_nr_path")")" "$_nr_path"; fi
+    done <"$_nr_base/installed" >"$_nr_base/installed.tmp"
+    mv -f "$_nr_base/installed.tmp" "$_nr_base/installed"
+}
+
 warn "node $node: $component: $what; rolling back to $KP_BACKUP_NODE"
 problems=''
 state="the files are NOT restored"
 restore_backup >&2 || problems="restore failed: $KP_REASON"
+note_rollback || warn "could not record the rollback in $KP_BACKUP_DIR"
 if [ -z "$problems" ]; then
     state="the old files are back on disk, but not every component runs on them"
     {
