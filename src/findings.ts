@@ -101,8 +101,8 @@ export function rollbackCounts(inventories: readonly NodeInventory[]): Record<st
     return Object.fromEntries(inventories.filter((inv) => (inv.rollbacks ?? 0) > 0).map((inv) => [inv.node, inv.rollbacks!]));
 }
 
-export async function inspectCluster(cluster: ClusterSpec): Promise<ClusterFindings> {
-    const inventories = await readInventories(cluster.nodes, cluster.layout, {
+export async function inspectCluster(cluster: ClusterSpec, read: typeof readInventories = readInventories): Promise<ClusterFindings> {
+    const inventories = await read(cluster.nodes, cluster.layout, {
         checkServed: cluster.drift.enabled && cluster.drift.checkServed,
         concurrency: cluster.drift.concurrency,
     });
