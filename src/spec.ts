@@ -24,8 +24,17 @@ export interface SshSpec {
     user: string;
     /** OpenSSH/PEM private key text used to log in. Held in memory only, passed as a secret. */
     privateKey: string;
-    /** The node's host public key ("ssh-ed25519 AAAA…"); when set, the connection pins it. */
+    /**
+     * The node's host public key ("ssh-ed25519 AAAA…", or ECDSA; never RSA). Every connection
+     * (program-time reads, commands, `kube-pki check`) pins it.
+     */
     hostKey?: string;
+    /**
+     * Set only when the node has no hostKey and the stack opted out with
+     * `kube-pki:ssh.insecureIgnoreHostKeys: true`: connections then accept any host key. A node
+     * with neither is refused by every SSH read.
+     */
+    insecureIgnoreHostKey?: true;
 }
 
 export interface NodeSpec {
@@ -87,6 +96,11 @@ export interface AuthoritySourcesSpec {
     serviceAccount: KeySource;
     /** The master the adopted CAs/sa are read from (once, on the first `up`). */
     adoptFrom: string;
+    /**
+     * Key algorithm of generated CAs and the generated sa pair (`kube-pki:authorities.keyAlgorithm`).
+     * Apart from `keyAlgorithm`, which is for leaves only.
+     */
+    keyAlgorithm: KeyAlgorithm;
 }
 
 export interface RolloutSpec {
@@ -126,6 +140,7 @@ export interface ClusterSpec {
     apiServerCertSans: string[];
     etcd: EtcdSpec;
     nodes: NodeSpec[];
+    /** Key algorithm of leaf certificates and kubeconfig client keys (not CAs: see authorities.keyAlgorithm). */
     keyAlgorithm: KeyAlgorithm;
     validity: ValiditySpec;
     layout: LayoutSpec;

@@ -81,7 +81,8 @@ export interface StackOptions {
 /** A secret config value as a stack file holds it: encrypted, readable only by Pulumi. */
 const isEncrypted = (v: unknown) => typeof v === "object" && v !== null && "secure" in v;
 
-export function targetsFromStack(o: StackOptions): CheckTargets & { renewBeforeDays: number } {
+/** The kube-pki:* values of stacks/Pulumi.<stack>.yaml, without the namespace, as Pulumi would hand them over. */
+export function readStackConfig(o: { stack: string; stacksDir: string; cwd: string }): { file: string; raw: Record<string, unknown> } {
     const file = path.resolve(o.cwd, o.stacksDir, `Pulumi.${o.stack}.yaml`);
     let doc: unknown;
     try {
@@ -94,6 +95,16 @@ export function targetsFromStack(o: StackOptions): CheckTargets & { renewBeforeD
     for (const [key, value] of Object.entries(config)) {
         if (key.startsWith("kube-pki:")) raw[key.slice("kube-pki:".length)] = value;
     }
+    return { file, raw };
+}
+
+/** A ConfigError of a stack file as the CLI reports it (exit 3). */
+export function stackConfigError(stack: string, file: string, err: ConfigError): CliError {
+    return new CliError(`stack ${stack} (${file}):\n${err.lines.map((l) => `  ${l}`).join("\n")}`);
+}
+
+export function targetsFromStack(o: StackOptions): CheckTargets & { renewBeforeDays: number } {
+    const { file, raw } = readStackConfig(o);
     const ssh = { ...((raw.ssh as Record<string, unknown> | undefined) ?? {}) };
     if (isEncrypted(raw.sshPrivateKey)) {
         delete raw.sshPrivateKey;
@@ -106,11 +117,11 @@ export function targetsFromStack(o: StackOptions): CheckTargets & { renewBeforeD
         raw.ssh = ssh;
     }
     try {
-        const spec = parseClusterSpec(raw, { readFile: (f) => fs.readFileSync(f, "utf8"), cwd: o.cwd, home: os.homedir() });
+        const spec = parseClusterSpec(raw, { readFile: (f) => fs.readFileSync(f, "utf8"), cwd: o.cwd, home: os.homedir(), stack: o.stack });
         return { nodes: spec.nodes, layout: spec.layout, checkServed: spec.drift.checkServed, concurrency: spec.drift.concurrency,
             renewBeforeDays: spec.validity.renewBeforeDays, wanted: wantedFromSpec(spec) };
     } catch (err) {
-        if (err instanceof ConfigError) throw new CliError(`stack ${o.stack} (${file}):\n${err.lines.map((l) => `  ${l}`).join("\n")}`);
+        if (err instanceof ConfigError) throw stackConfigError(o.stack, file, err);
         throw err;
     }
 }

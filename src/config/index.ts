@@ -4,7 +4,7 @@
  */
 export { ConfigError, configKey } from "./errors";
 export type { ConfigIssue } from "./errors";
-export { parseClusterSpec, processEnv, DEFAULT_SSH_PORT, DEFAULT_SSH_USER } from "./parse";
-export type { ConfigEnv, RawConfig } from "./parse";
-export { loadClusterSpec, readRawConfig } from "./pulumi-config";
+export { parseClusterSpec, parseSshEndpoints, processEnv, DEFAULT_SSH_PORT, DEFAULT_SSH_USER } from "./parse";
+export type { ConfigEnv, RawConfig, SshEndpoint } from "./parse";
+export { loadClusterSpec, readRawConfig, unpinnedWarnings } from "./pulumi-config";
 export { KEY_ALGORITHMS, CONFIG_KEY_NAMES } from "./schema";

@@ -15,12 +15,13 @@ import type { ConfigKeyName, ParsedConfig } from "./schema";
 import { CONFIG_KEY_NAMES, keySchemas } from "./schema";
 import type { KeyFileReader } from "./ssh-key";
 import { KeyFileCache, SET_SECRET_KEY_HINT, checkSecretKey } from "./ssh-key";
+import { hostKeyIssue, unpinnedIssue } from "./host-key-rules";
 
 /** The `kube-pki:*` config values without the namespace, already JSON-parsed (as Pulumi's getObject returns them). */
 export type RawConfig = Partial<Record<string, unknown>>;
 
-/** What parsing needs from the outside world: key files, the project directory, $HOME. */
-export type ConfigEnv = KeyFileReader;
+/** What parsing needs from the outside world: key files, the project directory, $HOME, and the stack name for messages. */
+export type ConfigEnv = KeyFileReader & { stack?: string };
 
 export const DEFAULT_SSH_PORT = 22;
 export const DEFAULT_SSH_USER = "root";
@@ -50,10 +51,40 @@ export function parseClusterSpec(raw: RawConfig, env: ConfigEnv = processEnv()):
     checkTransportFields(input.nodes, issues);
     checkNodeSet(input.nodes, issues);
     checkAdoptFrom(input.nodes, parsed, issues);
+    checkHostKeys(parsed, env, issues);
     const keys = resolvePrivateKeys(parsed, env, issues);
 
     if (issues.length > 0) throw new ConfigError(inKeyOrder(issues));
     return buildSpec(parsed as ParsedConfig, keys, env);
+}
+
+/** Where each node's sshd is, without needing login keys or pins (for `kube-pki host-keys`, which fetches the pins). */
+export interface SshEndpoint {
+    index: number;
+    name: string;
+    transport: "ssh" | "local";
+    host: string;
+    port: number;
+    user: string;
+    hostKey?: string;
+}
+
+/** The nodes' SSH endpoints from kube-pki:nodes and kube-pki:ssh alone; throws ConfigError for problems in those keys. */
+export function parseSshEndpoints(raw: RawConfig): SshEndpoint[] {
+    const input = withoutNulls(raw) as RawConfig;
+    const nodes = keySchemas.nodes.safeParse(input.nodes);
+    const ssh = keySchemas.ssh.safeParse(input.ssh);
+    const issues = [...(nodes.success ? [] : toIssues("nodes", nodes.error.issues)), ...(ssh.success ? [] : toIssues("ssh", ssh.error.issues))];
+    if (!nodes.success || !ssh.success) throw new ConfigError(issues);
+    return nodes.data.map((node, index) => ({
+        index,
+        name: node.name,
+        transport: node.transport,
+        host: node.ssh?.host ?? node.address,
+        port: node.ssh?.port ?? ssh.data?.port ?? DEFAULT_SSH_PORT,
+        user: node.ssh?.user ?? ssh.data?.user ?? DEFAULT_SSH_USER,
+        ...(node.ssh?.hostKey !== undefined ? { hostKey: node.ssh.hostKey.trim() } : {}),
+    }));
 }
 
 /** Groups problems by top-level key (unknown keys first, then the order of keySchemas), keeping their order within a key. */
@@ -155,6 +186,19 @@ function checkNodeSet(nodes: unknown, issues: ConfigIssue[]): void {
     }
 }
 
+/** Every SSH node pins an ed25519/ECDSA host key, unless the stack opted out with kube-pki:ssh.insecureIgnoreHostKeys. */
+function checkHostKeys(parsed: Partial<ParsedConfig>, env: ConfigEnv, issues: ConfigIssue[]): void {
+    if (!parsed.nodes || !("ssh" in parsed)) return; // which rule applies is unknown until those parse
+    const optedOut = parsed.ssh?.insecureIgnoreHostKeys ?? false;
+    parsed.nodes.forEach((node, index) => {
+        if (node.transport !== "ssh") return;
+        const at: ConfigPath = ["nodes", index, "ssh", "hostKey"];
+        const pin = node.ssh?.hostKey;
+        const message = pin === undefined ? (optedOut ? undefined : unpinnedIssue(node.name, env.stack)) : hostKeyIssue(pin, node.name, env.stack);
+        if (message) issues.push({ key: configKey(at), message });
+    });
+}
+
 function checkAdoptFrom(nodes: unknown, parsed: Partial<ParsedConfig>, issues: ConfigIssue[]): void {
     const adoptFrom = parsed.authorities?.adoptFrom;
     if (adoptFrom === undefined || !Array.isArray(nodes)) return;
@@ -225,7 +269,7 @@ function buildSpec(config: ParsedConfig, privateKeys: Map<number, string>, env: 
                 port: node.ssh?.port ?? config.ssh?.port ?? DEFAULT_SSH_PORT,
                 user: node.ssh?.user ?? config.ssh?.user ?? DEFAULT_SSH_USER,
                 privateKey: privateKeys.get(index)!,
-                ...(node.ssh?.hostKey !== undefined ? { hostKey: node.ssh.hostKey.trim() } : {}),
+                ...(node.ssh?.hostKey !== undefined ? { hostKey: node.ssh.hostKey.trim() } : { insecureIgnoreHostKey: true as const }),
             };
         } else {
             spec.localRoot = resolveUserPath(node.localRoot!, env);

@@ -10,6 +10,7 @@ import { sentence } from "./fields";
 import type { ConfigEnv, RawConfig } from "./parse";
 import { parseClusterSpec, processEnv } from "./parse";
 import { CONFIG_KEY_NAMES } from "./schema";
+import { OPT_OUT_KEY, hostKeysCommand } from "./host-key-rules";
 
 // Keys whose value is a plain string; every other key is structured (an object or a list).
 const STRING_KEYS = new Set(["keyAlgorithm", "sshPrivateKey"]);
@@ -47,8 +48,8 @@ export function readRawConfig(config: pulumi.Config = new pulumi.Config(CONFIG_N
     return { raw, issues };
 }
 
-/** The validated spec of the current stack; throws ConfigError listing every problem. */
-export function loadClusterSpec(env: ConfigEnv = processEnv()): ClusterSpec {
+/** The validated spec of the current stack; throws ConfigError listing every problem. Warns per node that is not pinned. */
+export function loadClusterSpec(env: ConfigEnv = { ...processEnv(), stack: pulumi.getStack() }): ClusterSpec {
     const { raw, issues } = readRawConfig();
     let parseIssues: readonly ConfigIssue[] = [];
     let spec: ClusterSpec | undefined;
@@ -61,5 +62,16 @@ export function loadClusterSpec(env: ConfigEnv = processEnv()): ClusterSpec {
         parseIssues = err.issues.filter((i) => !broken.has(i.key));
     }
     if (issues.length > 0 || parseIssues.length > 0) throw new ConfigError([...issues, ...parseIssues]);
+    for (const warning of unpinnedWarnings(spec!, env.stack)) void pulumi.log.warn(warning);
     return spec!;
+}
+
+/** One loud line per SSH node reached without checking its host key (the opt-out is in use). */
+export function unpinnedWarnings(spec: ClusterSpec, stack: string | undefined): string[] {
+    return spec.nodes
+        .filter((n) => n.ssh?.insecureIgnoreHostKey)
+        .map((n) =>
+            `INSECURE: ${OPT_OUT_KEY} is true and node "${n.name}" has no ssh.hostKey: kube-pki accepts ANY SSH host key at ` +
+            `${n.ssh!.host}:${n.ssh!.port} and will push its keys to whoever answers there. Pin it: run ${hostKeysCommand(stack)} ` +
+            `and paste the ssh.hostKey it prints.`);
 }

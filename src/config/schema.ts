@@ -24,7 +24,6 @@ import {
     stringWithDefault,
     wholeNumberWithDefault,
 } from "./fields";
-import { hostKeyProblem } from "./ssh-key";
 import { isDnsLabel, isDnsName, isSan, networkOf, parseEndpoint, serviceCidrProblem, SERVICE_PREFIX_LIMITS } from "./names";
 
 const SAN_FIX = 'use an IP address (e.g. "10.0.0.100") or a lowercase DNS name (e.g. "k8s-api.example.com"; wildcards like "*.example.com" are allowed)';
@@ -123,7 +122,7 @@ export const clusterSchema = section(
     'set at least the cluster\'s name and Kubernetes version, e.g. `pulumi config set --path kube-pki:cluster.name prod` and `pulumi config set --path kube-pki:cluster.kubernetesVersion 1.30.4`',
 );
 
-const HOST_KEY_FIX =
+export const HOST_KEY_FIX =
     'set the node\'s SSH host public key as in its /etc/ssh/ssh_host_ed25519_key.pub (e.g. "ssh-ed25519 AAAA…")';
 const PORT_FIX = "set the SSH port as a number from 1 to 65535 (default 22)";
 const KEY_PATH_FIX = 'set the path of an SSH private key file (e.g. "~/.ssh/id_ed25519")';
@@ -138,11 +137,8 @@ const sshSection = section(
         port: optionalWholeNumber({ min: 1, max: 65535 }, PORT_FIX),
         user: optionalString('set the login user (default kube-pki:ssh.user, else "root")', nonEmpty('set the login user (default kube-pki:ssh.user, else "root")')),
         privateKeyPath: optionalString(KEY_PATH_FIX, nonEmpty(KEY_PATH_FIX)),
-        hostKey: optionalString(HOST_KEY_FIX, (v) => {
-            const problem = hostKeyProblem(v);
-            // Never echo the value: a private key pasted here by mistake must not reach the logs.
-            return problem ? sentence(`is not an SSH public key (${problem})`, HOST_KEY_FIX) : undefined;
-        }),
+        // Checked in parse.ts, where the node's name and the opt-out are known.
+        hostKey: optionalString(HOST_KEY_FIX),
     },
     "set how to reach this node over SSH: host, port, user, privateKeyPath, hostKey",
 );
@@ -188,8 +184,12 @@ export const sshDefaultsSchema = section(
         user: optionalString('set the default login user (e.g. "root")', nonEmpty('set the default login user (e.g. "root")')),
         privateKeyPath: optionalString(KEY_PATH_FIX, nonEmpty(KEY_PATH_FIX)),
         port: optionalWholeNumber({ min: 1, max: 65535 }, PORT_FIX),
+        insecureIgnoreHostKeys: flagWithDefault(
+            false,
+            "set true only to accept any SSH host key on nodes without ssh.hostKey (default false: every SSH node needs a pin)",
+        ),
     },
-    "set defaults for SSH nodes: user, privateKeyPath, port",
+    "set defaults for SSH nodes: user, privateKeyPath, port, insecureIgnoreHostKeys",
 ).optional();
 
 // The value is secret: messages describe its type only, never echo it.
@@ -301,8 +301,11 @@ export const authoritiesSchema = section(
         etcdCa: choiceWithDefault(["adopt", "generate"], "adopt"),
         serviceAccount: choiceWithDefault(["adopt", "generate"], "adopt"),
         adoptFrom: optionalString("name the master the existing CAs and sa key are read from (default: the first master)"),
+        // Generated CAs and the sa pair only; kube-pki:keyAlgorithm is for leaves. Its own key, so
+        // changing the leaves' algorithm never replaces a CA key.
+        keyAlgorithm: choiceWithDefault(KEY_ALGORITHMS, "RSA-2048", "is not supported"),
     },
-    'set each of ca, frontProxyCa, etcdCa, serviceAccount to "adopt" or "generate"',
+    'set each of ca, frontProxyCa, etcdCa, serviceAccount to "adopt" or "generate", and keyAlgorithm for generated ones',
 ).prefault({});
 
 export const rolloutSchema = section(

@@ -71,10 +71,3 @@ export function checkSecretKey(text: string, issues: ConfigIssue[]): string | un
     });
     return undefined;
 }
-
-/** Why a host key pin is unusable, or undefined when it is an SSH public key. */
-export function hostKeyProblem(text: string): string | undefined {
-    const parsed = utils.parseKey(text);
-    if (parsed instanceof Error) return parsed.message;
-    return parsed.isPrivateKey() ? "it is a private key" : undefined;
-}

@@ -2,9 +2,10 @@
  * Every config mistake named in the design produces one exact, actionable line
  * ("kube-pki:<key>: <problem>; <fix>.") and all of them are reported together.
  */
+import { utils } from "ssh2";
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseClusterSpec } from "../../src/config";
-import { fakeEnv, minimalConfig, problems, realPrivateKey, realPublicKey, withConfig } from "./helpers";
+import { fakeEnv, minimalConfig, pinnedConfig, problems, realHostKey, realPrivateKey, realPublicKey, realRsaHostKey, withConfig } from "./helpers";
 
 const VALID_IDS =
     "apiserver, apiserver-kubelet-client, front-proxy-client, etcd-server, etcd-peer, etcd-healthcheck-client, apiserver-etcd-client, controller-manager-server, scheduler-server, admin.conf, super-admin.conf, controller-manager.conf, scheduler.conf, kubelet.conf";
@@ -105,15 +106,64 @@ describe("nodes", () => {
             "kube-pki:nodes[0].adress: unknown key; valid keys here are name, role, address, transport, ssh, localRoot.",
         ]);
     });
+});
+
+const UNPINNED = (node: string, stack = "<stack>") =>
+    `node "${node}" has no pinned SSH host key, so kube-pki would push keys to whatever answers at its address; run \`npx kube-pki host-keys --stack ${stack}\` and paste the ssh.hostKey it prints for "${node}", or accept any host key on unpinned nodes with kube-pki:ssh.insecureIgnoreHostKeys: true (insecure; the program then warns at every run).`;
+
+describe("host keys", () => {
+    const twoNodes = (ssh1: object, ssh2?: object) => [
+        { name: "master-1", role: "master", address: "10.0.0.11", ssh: ssh1 },
+        { name: "worker-1", role: "worker", address: "10.0.0.21", ...(ssh2 ? { ssh: ssh2 } : {}) },
+    ];
+
+    it("requires a pin on every SSH node, naming the key, the node, the stack and both fixes", () => {
+        expect(problems({ ...pinnedConfig(), nodes: twoNodes({ port: 2222 }) }, { ...fakeEnv(), stack: "prod" })).toEqual([
+            `kube-pki:nodes[0].ssh.hostKey: ${UNPINNED("master-1", "prod")}`,
+            `kube-pki:nodes[1].ssh.hostKey: ${UNPINNED("worker-1", "prod")}`,
+        ]);
+        // Without a known stack name the command shows where it goes.
+        expect(problems({ ...pinnedConfig(), nodes: twoNodes({ hostKey: realHostKey }) })).toEqual([`kube-pki:nodes[1].ssh.hostKey: ${UNPINNED("worker-1")}`]);
+    });
+
+    it("needs no pin for a local node", () => {
+        const nodes = [{ name: "dev", role: "master", address: "127.0.0.1", transport: "local", localRoot: ".dev" }];
+        expect(parseClusterSpec({ ...pinnedConfig(), nodes }, fakeEnv()).nodes[0].ssh).toBeUndefined();
+    });
+
+    it("accepts unpinned nodes only with the loud opt-out, and marks exactly those nodes", () => {
+        const spec = parseClusterSpec({ ...pinnedConfig(), nodes: twoNodes({ hostKey: realHostKey }), ssh: { insecureIgnoreHostKeys: "true" } }, fakeEnv());
+        expect(spec.nodes[0].ssh).toEqual({ host: "10.0.0.11", port: 22, user: "root", privateKey: realPrivateKey, hostKey: realHostKey });
+        expect(spec.nodes[1].ssh).toEqual({ host: "10.0.0.21", port: 22, user: "root", privateKey: realPrivateKey, insecureIgnoreHostKey: true });
+        expect(problems({ ...pinnedConfig(), ssh: { insecureIgnoreHostKeys: "yes" } })).toEqual([
+            'kube-pki:ssh.insecureIgnoreHostKeys: must be true or false, got "yes"; set true only to accept any SSH host key on nodes without ssh.hostKey (default false: every SSH node needs a pin).',
+        ]);
+    });
+
+    it("refuses an RSA pin, saying why, and asks for the ed25519 or ECDSA key", () => {
+        expect(problems({ ...pinnedConfig(), nodes: twoNodes({ hostKey: realHostKey }, { hostKey: realRsaHostKey }) }, { ...fakeEnv(), stack: "prod" })).toEqual([
+            "kube-pki:nodes[1].ssh.hostKey: is an RSA host key: pulumi-command pins with HostKeyAlgorithms=[the pin's type], so it would offer only ssh-rsa (SHA-1 signatures), which OpenSSH 8.8 and later refuse, and every command on the node would fail; pin node \"worker-1\"'s ed25519 or ECDSA host key instead (its /etc/ssh/ssh_host_ed25519_key.pub; `npx kube-pki host-keys --stack prod` prints it).",
+        ]);
+        // The opt-out does not excuse an RSA pin: the pin would still be used.
+        expect(problems({ ...minimalConfig(), nodes: twoNodes({ hostKey: realRsaHostKey }) })).toHaveLength(1);
+    });
+
+    it("accepts ECDSA pins of every curve, with a comment", () => {
+        for (const bits of [256, 384, 521] as const) {
+            const pin = `${utils.generateKeyPairSync("ecdsa", { bits }).public} root@master-1`;
+            expect(parseClusterSpec({ ...pinnedConfig(), nodes: twoNodes({ hostKey: pin }, { hostKey: ` ${realHostKey}\n` }) }, fakeEnv()).nodes.map((n) => n.ssh?.hostKey))
+                .toEqual([pin, realHostKey]);
+        }
+    });
 
     it("rejects a host key that is not an SSH public key, without echoing it", () => {
         const nodes = [{ name: "master-1", role: "master", address: "10.0.0.11", ssh: { hostKey: realPrivateKey } }];
-        const lines = problems(withConfig({ nodes }));
+        const lines = problems({ ...pinnedConfig(), nodes });
         expect(lines).toEqual([
             'kube-pki:nodes[0].ssh.hostKey: is not an SSH public key (it is a private key); set the node\'s SSH host public key as in its /etc/ssh/ssh_host_ed25519_key.pub (e.g. "ssh-ed25519 AAAA…").',
         ]);
         expect(lines.join("\n")).not.toContain(realPrivateKey.split("\n")[1]);
-        const ok = parseClusterSpec(withConfig({ nodes: [{ name: "master-1", role: "master", address: "10.0.0.11", ssh: { hostKey: realPublicKey } }] }), fakeEnv());
+        const ok = parseClusterSpec({ ...pinnedConfig(), nodes: [{ name: "master-1", role: "master", address: "10.0.0.11", ssh: { hostKey: realPublicKey } }] }, fakeEnv());
         expect(ok.nodes[0].ssh?.hostKey).toBe(realPublicKey);
     });
 });
@@ -193,6 +243,16 @@ describe("keyAlgorithm", () => {
         expect(problems(withConfig({ keyAlgorithm: "RSA-1024" }))).toEqual([
             'kube-pki:keyAlgorithm: "RSA-1024" is not supported; use one of "RSA-2048", "RSA-3072", "RSA-4096", "ECDSA-P256".',
         ]);
+    });
+
+    it("sets generated authorities apart from leaves: authorities.keyAlgorithm, default RSA-2048, same choices", () => {
+        expect(problems(withConfig({ authorities: { keyAlgorithm: "ED25519" } }))).toEqual([
+            'kube-pki:authorities.keyAlgorithm: "ED25519" is not supported; use one of "RSA-2048", "RSA-3072", "RSA-4096", "ECDSA-P256".',
+        ]);
+        const leavesOnly = parseClusterSpec(withConfig({ keyAlgorithm: "ECDSA-P256" }), fakeEnv());
+        expect([leavesOnly.keyAlgorithm, leavesOnly.authorities.keyAlgorithm]).toEqual(["ECDSA-P256", "RSA-2048"]);
+        const both = parseClusterSpec(withConfig({ authorities: { ca: "generate", keyAlgorithm: "RSA-4096" } }), fakeEnv());
+        expect([both.keyAlgorithm, both.authorities.keyAlgorithm]).toEqual(["RSA-2048", "RSA-4096"]);
     });
 });
 
@@ -299,7 +359,7 @@ describe("SSH private keys", () => {
 
     it("reports an unreadable key file with its expanded path, once", () => {
         const env = fakeEnv();
-        expect(problems({ ...minimalConfig(), sshPrivateKey: undefined, nodes: sshNodes, ssh: { privateKeyPath: "~/.ssh/missing" } }, env)).toEqual([
+        expect(problems({ ...minimalConfig(), sshPrivateKey: undefined, nodes: sshNodes, ssh: { privateKeyPath: "~/.ssh/missing", insecureIgnoreHostKeys: true } }, env)).toEqual([
             'kube-pki:ssh.privateKeyPath: cannot read "/home/op/.ssh/missing" (ENOENT); point it at a readable private key file, or store the key with `pulumi config set --secret kube-pki:sshPrivateKey < ~/.ssh/id_ed25519`.',
         ]);
         expect(env.reads).toEqual(["/home/op/.ssh/missing"]);
@@ -307,7 +367,7 @@ describe("SSH private keys", () => {
 
     it("rejects unusable key text without echoing it", () => {
         const pub = "/home/op/.ssh/id_ed25519.pub";
-        expect(problems({ ...minimalConfig(), sshPrivateKey: undefined, ssh: { privateKeyPath: pub } }, fakeEnv({ [pub]: realPublicKey }))).toEqual([
+        expect(problems({ ...minimalConfig(), sshPrivateKey: undefined, ssh: { privateKeyPath: pub, insecureIgnoreHostKeys: true } }, fakeEnv({ [pub]: realPublicKey }))).toEqual([
             'kube-pki:ssh.privateKeyPath: "/home/op/.ssh/id_ed25519.pub" is not a usable SSH private key (it is a public key); point it at an unencrypted private key file (not the .pub).',
         ]);
         const lines = problems({ ...minimalConfig(), sshPrivateKey: "hunter2-not-a-key" });

@@ -22,13 +22,26 @@ export function fakeEnv(files: Record<string, string> = {}, home = "/home/op", c
     };
 }
 
-/** The smallest valid config: one SSH master with its key as a secret. */
-export function minimalConfig(): RawConfig {
+/** A node's ed25519 host public key, as a pin ("ssh-ed25519 AAAA…"). */
+export const realHostKey = utils.generateKeyPairSync("ed25519").public;
+/** The same node's RSA host key, which must never be accepted as a pin. */
+export const realRsaHostKey = utils.generateKeyPairSync("rsa", { bits: 2048 }).public;
+
+/** The smallest valid config: one SSH master, pinned, with its login key as a secret. */
+export function pinnedConfig(): RawConfig {
     return {
         cluster: { name: "lab", kubernetesVersion: "1.30.4" },
-        nodes: [{ name: "master-1", role: "master", address: "10.0.0.11" }],
+        nodes: [{ name: "master-1", role: "master", address: "10.0.0.11", ssh: { hostKey: realHostKey } }],
         sshPrivateKey: realPrivateKey,
     };
+}
+
+/**
+ * pinnedConfig for tests that are not about host keys: they replace `nodes` freely, so the stack
+ * opts out of pinning (kube-pki:ssh.insecureIgnoreHostKeys) instead of pinning every node.
+ */
+export function minimalConfig(): RawConfig {
+    return { ...pinnedConfig(), ssh: { insecureIgnoreHostKeys: true } };
 }
 
 /** The "key: message" lines of the ConfigError that parsing `raw` must throw. */

@@ -1,11 +1,11 @@
 /** What a valid config turns into: defaults, derived values, key sources and path resolution. */
 import { describe, expect, it } from "vitest";
 import { parseClusterSpec } from "../../src/config";
-import { fakeEnv, minimalConfig, realPrivateKey, withConfig } from "./helpers";
+import { fakeEnv, pinnedConfig, realHostKey, realPrivateKey, withConfig } from "./helpers";
 
 describe("defaults", () => {
     it("fills every optional key with the documented default", () => {
-        const spec = parseClusterSpec(minimalConfig(), fakeEnv());
+        const spec = parseClusterSpec(pinnedConfig(), fakeEnv());
         expect(spec).toEqual({
             name: "lab",
             kubernetesVersion: "1.30.4",
@@ -20,13 +20,13 @@ describe("defaults", () => {
                     role: "master",
                     advertiseAddress: "10.0.0.11",
                     transport: "ssh",
-                    ssh: { host: "10.0.0.11", port: 22, user: "root", privateKey: realPrivateKey },
+                    ssh: { host: "10.0.0.11", port: 22, user: "root", privateKey: realPrivateKey, hostKey: realHostKey },
                 },
             ],
             keyAlgorithm: "RSA-2048",
             validity: { caYears: 10, leafDays: 365, renewBeforeDays: 30, leafDaysOverrides: {} },
             layout: { kind: "kubeadm", kubernetesDir: "/etc/kubernetes", paths: {}, restart: "static-pod", componentServingCerts: false },
-            authorities: { ca: "adopt", frontProxyCa: "adopt", etcdCa: "adopt", serviceAccount: "adopt", adoptFrom: "master-1" },
+            authorities: { ca: "adopt", frontProxyCa: "adopt", etcdCa: "adopt", serviceAccount: "adopt", adoptFrom: "master-1", keyAlgorithm: "RSA-2048" },
             rollout: { restart: true, workerBatchSize: 5, componentTimeoutSeconds: 180, clockSkewToleranceSeconds: 30, keepBackups: 5 },
             drift: { enabled: true, unreachable: "warn", checkServed: true, concurrency: 8 },
         });
@@ -56,14 +56,14 @@ describe("SSH settings", () => {
                 cluster: { name: "lab", kubernetesVersion: "1.29.1" },
                 ssh: { user: "ops", port: 2222, privateKeyPath: "~/.ssh/fleet" },
                 nodes: [
-                    { name: "master-1", role: "master", address: "10.0.0.11" },
-                    { name: "worker-1", role: "worker", address: "10.0.0.21", ssh: { host: "worker-1.lab", port: 22, user: "root", privateKeyPath: "keys/special" } },
+                    { name: "master-1", role: "master", address: "10.0.0.11", ssh: { hostKey: realHostKey } },
+                    { name: "worker-1", role: "worker", address: "10.0.0.21", ssh: { host: "worker-1.lab", port: 22, user: "root", privateKeyPath: "keys/special", hostKey: realHostKey } },
                 ],
             },
             env,
         );
-        expect(spec.nodes[0].ssh).toEqual({ host: "10.0.0.11", port: 2222, user: "ops", privateKey: realPrivateKey });
-        expect(spec.nodes[1].ssh).toEqual({ host: "worker-1.lab", port: 22, user: "root", privateKey: realPrivateKey });
+        expect(spec.nodes[0].ssh).toEqual({ host: "10.0.0.11", port: 2222, user: "ops", privateKey: realPrivateKey, hostKey: realHostKey });
+        expect(spec.nodes[1].ssh).toEqual({ host: "worker-1.lab", port: 22, user: "root", privateKey: realPrivateKey, hostKey: realHostKey });
         expect(env.reads.sort()).toEqual(["/home/op/.ssh/fleet", "/srv/kube-pki/keys/special"]);
     });
 

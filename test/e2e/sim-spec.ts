@@ -29,7 +29,7 @@ export function specFor(sim: SimCluster, overrides: Partial<ClusterSpec> = {}): 
         keyAlgorithm: "ECDSA-P256",
         validity: { caYears: 10, leafDays: 365, renewBeforeDays: 30, leafDaysOverrides: {} },
         layout: { kind: "kubeadm", kubernetesDir: "/etc/kubernetes", paths: {}, restart: "static-pod", componentServingCerts: true },
-        authorities: { ca: "adopt", frontProxyCa: "adopt", etcdCa: "adopt", serviceAccount: "adopt", adoptFrom: sim.masters[0].name },
+        authorities: { ca: "adopt", frontProxyCa: "adopt", etcdCa: "adopt", serviceAccount: "adopt", adoptFrom: sim.masters[0].name, keyAlgorithm: "RSA-2048" },
         rollout: { restart: true, workerBatchSize: 2, componentTimeoutSeconds: 60, clockSkewToleranceSeconds: 30, keepBackups: 3 },
         drift: { enabled: true, unreachable: "warn", checkServed: true, concurrency: 8 },
         ...overrides,
