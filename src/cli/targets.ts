@@ -14,6 +14,7 @@ import type { WantedFileSummary } from "../drift/report";
 import { KUBEADM_LAYOUT } from "../pki/layout";
 import type { LayoutSpec, NodeRole, NodeSpec } from "../spec";
 import { CliError } from "./errors";
+import { knownHostsName, pinFromKnownHosts } from "./known-hosts";
 
 export interface CheckTargets {
     nodes: NodeSpec[];
@@ -34,6 +35,10 @@ export interface HostOptions {
     layoutDir: string;
     checkServed: boolean;
     concurrency: number;
+    /** An OpenSSH known_hosts file whose ed25519/ECDSA keys pin the hosts. */
+    knownHostsPath?: string;
+    /** Accept any host key on hosts the known_hosts file does not pin (the config's opt-out). */
+    insecureIgnoreHostKeys?: boolean;
 }
 
 /** "user@host[:port]" (IPv6 as "[::1]:22"); the user defaults to root, the port to 22. */
@@ -45,12 +50,31 @@ export function parseHost(text: string): { user: string; host: string; port: num
     return { user: m[1] ?? "root", host: m[2].replace(/^\[|\]$/g, ""), port };
 }
 
-function readKey(file: string): string {
+function readFlagFile(flag: string, file: string): string {
     try {
         return fs.readFileSync(file, "utf8");
     } catch (err) {
-        throw new CliError(`cannot read --ssh-key ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+        throw new CliError(`cannot read ${flag} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
+}
+
+/** The same rule as the stack config: every SSH host is pinned, or the operator opts out loudly. */
+function pinHosts(nodes: NodeSpec[], o: HostOptions): void {
+    const knownHosts = o.knownHostsPath ? readFlagFile("--known-hosts", o.knownHostsPath) : undefined;
+    const unpinned: string[] = [];
+    for (const node of nodes) {
+        if (!node.ssh) continue;
+        const pin = knownHosts === undefined ? undefined : pinFromKnownHosts(knownHosts, node.ssh.host, node.ssh.port);
+        if (pin) node.ssh.hostKey = pin;
+        else if (o.insecureIgnoreHostKeys) node.ssh.insecureIgnoreHostKey = true;
+        else unpinned.push(knownHostsName(node.ssh.host, node.ssh.port));
+    }
+    if (unpinned.length === 0) return;
+    const where = knownHosts === undefined ? "no --known-hosts file was given" : `${o.knownHostsPath} has no ed25519 or ECDSA key for them (RSA is never used)`;
+    const list = unpinned.map((h) => `--host ${h}`).join(" ");
+    throw new CliError(`no SSH host key pinned for ${unpinned.join(", ")}: ${where}. ` +
+        `Read the keys with \`kube-pki host-keys ${list} -o known-hosts > pins\`, compare their fingerprints with the nodes', ` +
+        "and pass --known-hosts pins (or your ~/.ssh/known_hosts); or accept any host key with --insecure-ignore-host-keys");
 }
 
 export function targetsFromHosts(o: HostOptions): CheckTargets {
@@ -58,7 +82,7 @@ export function targetsFromHosts(o: HostOptions): CheckTargets {
     const sshHosts = [...o.hosts.map((h) => ({ h, role: o.role })), ...workers.map((h) => ({ h, role: "worker" as const }))];
     if (sshHosts.length === 0 && o.locals.length === 0) throw new CliError("give --stack <name>, or at least one --host user@ip[:port] (or --worker, --local <dir>)");
     if (sshHosts.length > 0 && !o.sshKeyPath) throw new CliError("--host/--worker need --ssh-key <path> (the private key to log in with)");
-    const privateKey = sshHosts.length > 0 ? readKey(o.sshKeyPath!) : "";
+    const privateKey = sshHosts.length > 0 ? readFlagFile("--ssh-key", o.sshKeyPath!) : "";
     const nodes: NodeSpec[] = [
         ...sshHosts.map(({ h, role }): NodeSpec => {
             const { user, host, port } = parseHost(h);
@@ -68,6 +92,7 @@ export function targetsFromHosts(o: HostOptions): CheckTargets {
         ...o.locals.map((dir): NodeSpec => ({ name: path.basename(path.resolve(dir)), role: o.role, advertiseAddress: "127.0.0.1",
             transport: "local", localRoot: path.resolve(dir) })),
     ];
+    pinHosts(nodes, o);
     return { nodes, layout: { ...KUBEADM_LAYOUT, kubernetesDir: o.layoutDir }, checkServed: o.checkServed, concurrency: o.concurrency };
 }
 

@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { ConfigError, loadClusterSpec } from "../../src/config";
 import { fakeEnv, realPrivateKey } from "./helpers";
@@ -38,6 +38,26 @@ describe("loadClusterSpec", () => {
         const spec = loadClusterSpec(env);
         expect(spec.nodes.map((n) => n.ssh?.privateKey === realPrivateKey)).toEqual([true, true, true]);
         expect(env.reads).toEqual([]);
+    });
+
+    it("warns loudly at run time for each node reached without a host key check", () => {
+        const config = engineConfig("staging");
+        const nodes = JSON.parse(config["kube-pki:nodes"]) as Array<Record<string, unknown>>;
+        delete nodes[1].ssh; // staging-worker-1 unpinned; the others keep their pins
+        config["kube-pki:nodes"] = JSON.stringify(nodes);
+        config["kube-pki:ssh"] = JSON.stringify({ user: "root", insecureIgnoreHostKeys: true });
+        config["kube-pki:sshPrivateKey"] = realPrivateKey;
+        pulumi.runtime.setAllConfig(config, ["kube-pki:sshPrivateKey"]);
+        const warn = vi.spyOn(pulumi.log, "warn").mockImplementation(() => Promise.resolve());
+        try {
+            const spec = loadClusterSpec({ ...fakeEnv(), stack: "staging" });
+            expect(spec.nodes.map((n) => n.ssh?.insecureIgnoreHostKey ?? false)).toEqual([false, true, false]);
+            expect(warn.mock.calls.map((c) => c[0])).toEqual([
+                'INSECURE: kube-pki:ssh.insecureIgnoreHostKeys is true and node "staging-worker-1" has no ssh.hostKey: kube-pki accepts ANY SSH host key at 10.20.0.21:22 and will push its keys to whoever answers there. Pin it: run `npx kube-pki host-keys --stack staging` and paste the ssh.hostKey it prints.',
+            ]);
+        } finally {
+            warn.mockRestore();
+        }
     });
 
     it("reports unknown kube-pki keys, config that is not JSON, and the other problems together", () => {

@@ -45,7 +45,7 @@ describe("shipped stacks", () => {
         ]);
         expect(spec.kubernetesVersion).toMatch(/^1\.30\.\d+$/);
         expect(spec.controlPlaneEndpoint).toEqual({ host: "127.0.0.1", port: 6443 });
-        expect(spec.authorities).toEqual({ ca: "generate", frontProxyCa: "generate", etcdCa: "generate", serviceAccount: "generate", adoptFrom: "dev-master" });
+        expect(spec.authorities).toEqual({ ca: "generate", frontProxyCa: "generate", etcdCa: "generate", serviceAccount: "generate", adoptFrom: "dev-master", keyAlgorithm: "RSA-2048" });
         expect(spec.rollout.restart).toBe(false);
     });
 
@@ -60,7 +60,7 @@ describe("shipped stacks", () => {
         ]);
         for (const node of spec.nodes) {
             expect(node.advertiseAddress).toMatch(/^10\.20\.0\.\d+$/);
-            expect(node.ssh).toEqual({ host: node.advertiseAddress, port: 22, user: "root", privateKey: realPrivateKey });
+            expect(node.ssh).toEqual({ host: node.advertiseAddress, port: 22, user: "root", privateKey: realPrivateKey, hostKey: expect.stringMatching(/^ssh-ed25519 AAAA/) });
         }
         expect(spec.authorities).toMatchObject({ ca: "adopt", frontProxyCa: "adopt", etcdCa: "adopt", serviceAccount: "adopt", adoptFrom: "staging-master-1" });
         expect(spec.rollout.restart).toBe(true);
@@ -78,6 +78,29 @@ describe("shipped stacks", () => {
         expect(spec.rollout.workerBatchSize).toBe(2);
         expect(spec.authorities.adoptFrom).toBe("prod-master-1");
     });
+
+    for (const stack of ["staging", "prod"]) {
+        it(`${stack}: pins every node with its own ed25519 example key and says how to get the real ones`, () => {
+            const text = fs.readFileSync(path.join(STACKS_DIR, `Pulumi.${stack}.yaml`), "utf8");
+            expect(text).toContain(`npx kube-pki host-keys --stack ${stack}`);
+            expect(text).toMatch(/EXAMPLES/);
+            const spec = parseClusterSpec(stackConfig(stack), fakeEnv(keyFiles, HOME));
+            const pins = spec.nodes.map((n) => n.ssh?.hostKey);
+            expect(pins.every((p) => /^ssh-ed25519 AAAAC3NzaC1lZDI1NTE5\S+$/.test(p ?? ""))).toBe(true);
+            expect(new Set(pins).size).toBe(spec.nodes.length);
+            expect(spec.nodes.some((n) => n.ssh?.insecureIgnoreHostKey)).toBe(false);
+            // Without the pins (and without the opt-out) the stack is refused, naming each node and this stack.
+            const raw = stackConfig(stack);
+            raw.nodes = (raw.nodes as Array<Record<string, unknown>>).map(({ ssh: _ssh, ...rest }) => rest);
+            const lines = (() => {
+                try { parseClusterSpec(raw, { ...fakeEnv(keyFiles, HOME), stack }); } catch (err) { return (err as Error).message.split("\n").slice(1); }
+                return [];
+            })();
+            expect(lines).toHaveLength(spec.nodes.length);
+            spec.nodes.forEach((n, i) => expect(lines[i]).toContain(`kube-pki:nodes[${i}].ssh.hostKey: node "${n.name}" has no pinned SSH host key`));
+            expect(lines[0]).toContain(`\`npx kube-pki host-keys --stack ${stack}\``);
+        });
+    }
 
     it("staging and prod fail at preview with a clear line when their key file is missing", () => {
         expect(() => parseClusterSpec(stackConfig("prod"), fakeEnv({}, HOME))).toThrow(

@@ -29,6 +29,8 @@ export interface CheckOptions {
     served: boolean;
     concurrency?: number;
     connectTimeout: number;
+    knownHosts?: string;
+    insecureIgnoreHostKeys: boolean;
     now?: Date;
 }
 
@@ -43,7 +45,10 @@ Exit codes:
 Examples:
   kube-pki check --stack prod
   kube-pki check --host root@10.0.0.11 --host root@10.0.0.12 --worker root@10.0.0.21 --ssh-key ~/.ssh/id_ed25519 -o json
-  kube-pki check --stack prod --prometheus /var/lib/node_exporter/textfile/kube_pki.prom`;
+  kube-pki check --stack prod --prometheus /var/lib/node_exporter/textfile/kube_pki.prom
+
+Host keys: --stack nodes are pinned by their ssh.hostKey (kube-pki:ssh.insecureIgnoreHostKeys opts
+out); --host/--worker nodes by --known-hosts, else --insecure-ignore-host-keys is required.`;
 
 function positiveInt(value: string): number {
     const n = Number(value);
@@ -68,6 +73,8 @@ export function checkCommand(io: CliIo, setExitCode: (code: number) => void): Co
         .option("--worker <user@ip[:port]>", "a worker node to read over SSH (repeatable; --host nodes take --role)", collect, [])
         .option("--local <dir>", "a local directory standing in for a node's / (repeatable)", collect, [])
         .option("--ssh-key <path>", "private key for --host nodes (or for a stack whose key is an encrypted secret)")
+        .option("--known-hosts <file>", "OpenSSH known_hosts file pinning the --host/--worker nodes' host keys (kube-pki host-keys -o known-hosts writes one)")
+        .option("--insecure-ignore-host-keys", "accept any host key on --host/--worker nodes the --known-hosts file does not pin", false)
         .addOption(new Option("--role <role>", "role of --host/--local nodes").choices(["master", "worker"]).default("master"))
         .option("--layout-dir <dir>", "Kubernetes config dir on --host/--local nodes", "/etc/kubernetes")
         .addOption(new Option("-o, --output <format>", "output format").choices(["table", "json"]).default("table"))
@@ -86,14 +93,19 @@ export function checkCommand(io: CliIo, setExitCode: (code: number) => void): Co
 function resolveTargets(opts: CheckOptions, io: CliIo): CheckTargets & { renewBeforeDays?: number } {
     if (opts.stack) {
         if (opts.host.length || opts.worker.length || opts.local.length) throw new CliError("--stack and --host/--worker/--local do not mix");
+        if (opts.knownHosts || opts.insecureIgnoreHostKeys) throw new CliError("--known-hosts and --insecure-ignore-host-keys are for --host/--worker: a stack pins its nodes with ssh.hostKey");
         return targetsFromStack({ stack: opts.stack, stacksDir: opts.stacksDir, sshKeyPath: opts.sshKey, cwd: io.cwd });
     }
     return targetsFromHosts({ hosts: opts.host, workers: opts.worker, locals: opts.local, sshKeyPath: opts.sshKey, role: opts.role,
-        layoutDir: opts.layoutDir, checkServed: opts.served, concurrency: opts.concurrency ?? 8 });
+        layoutDir: opts.layoutDir, checkServed: opts.served, concurrency: opts.concurrency ?? 8,
+        knownHostsPath: opts.knownHosts, insecureIgnoreHostKeys: opts.insecureIgnoreHostKeys });
 }
 
 export async function runCheck(opts: CheckOptions, io: CliIo): Promise<number> {
     const targets = resolveTargets(opts, io);
+    for (const n of targets.nodes.filter((node) => node.ssh?.insecureIgnoreHostKey)) {
+        io.stderr(`kube-pki: INSECURE: ${n.name} (${n.ssh!.host}:${n.ssh!.port}) is read without checking its SSH host key\n`);
+    }
     const now = opts.now ?? io.now();
     const warnDays = opts.warnDays ?? targets.renewBeforeDays ?? 30;
     const many = targets.nodes.length > 1;
