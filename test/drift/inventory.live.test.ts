@@ -74,7 +74,7 @@ describeLive("kube-pki check against the simulated cluster", () => {
     it("reports exactly the seeded mix in JSON, table and textfile, exit 2", async () => {
         const prom = path.join(dir, "kube_pki.prom");
         const args = ["--host", `root@${m1.ip}`, "--host", `root@${m2.ip}`, "--worker", `root@${w1.ip}`,
-            "--ssh-key", cluster.clientPrivateKeyPath, "--warn-days", "30"];
+            "--ssh-key", cluster.clientPrivateKeyPath, "--insecure-ignore-host-keys", "--warn-days", "30"];
         const started = Date.now();
         const json = await cli([...args, "--output", "json", "--prometheus", prom]);
         const elapsed = Date.now() - started;
@@ -147,7 +147,7 @@ describeLive("kube-pki check against the simulated cluster", () => {
         expect((await m1.ssh(`/usr/local/sbin/crictl stop ${id}`)).code).toBe(0);
         await waitFor("apiserver restarted", () => m1.events().some((e) => e.component === "kube-apiserver" && e.event === "start" && e.keptOldCert), 20_000, 200);
 
-        const res = await cli(["--host", `root@${m1.ip}`, "--ssh-key", cluster.clientPrivateKeyPath, "--warn-days", "30", "-o", "json"]);
+        const res = await cli(["--host", `root@${m1.ip}`, "--ssh-key", cluster.clientPrivateKeyPath, "--insecure-ignore-host-keys", "--warn-days", "30", "-o", "json"]);
         expect(res.code).toBe(2);
         const apiserver = JSON.parse(res.stdout).nodes[m1.ip].certificates.apiserver;
         expect(apiserver).toMatchObject({ served: "MISMATCH", status: "served-mismatch", sha256: certSha256(fs.readFileSync(out.cert, "utf8")) });
