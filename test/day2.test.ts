@@ -1,0 +1,139 @@
+/**
+ * Day 2 under the provider contract (test/harness/mocks/provider-contract.ts): successive runs of
+ * the program against one state store, planned as the real engine plans them. Settings that
+ * change no file restart nothing, generated CAs and the sa pair never change implicitly, a
+ * rolled-back node is installed and restarted again, and a stack deployed by the last landed
+ * program moves to this one without a replacement.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { kubePki } from "../src/program";
+import type { ClusterSpec } from "../src/spec";
+import { haCluster } from "./fixtures/cluster";
+import { createEchoMocks } from "./harness/mocks/echo-mocks";
+import { runProgram } from "./harness/mocks/run-program";
+import { MockStateStore, type RunReport } from "./harness/mocks/state-store";
+
+const noDrift = (rollbacks: Record<string, number> = {}) => async () => ({ reasons: {}, repairs: {}, report: "", rollbacks });
+const COMMAND = "command:remote:Command";
+
+async function up(store: MockStateStore, spec: ClusterSpec, rollbacks: Record<string, number> = {}): Promise<RunReport> {
+    await runProgram(() => kubePki({ spec, inspect: noDrift(rollbacks) }), { mocks: createEchoMocks({ store }), stack: "prod" });
+    return store.lastRun;
+}
+
+const byOp = (report: RunReport, pattern: RegExp) =>
+    Object.entries(report.operations).filter(([urn]) => pattern.test(urn)).map(([urn, op]) => `${op} ${urn.split("::").pop()}`);
+
+/** The command text each command resource of the last run would run (create or update). */
+function commandsRun(store: MockStateStore, report: RunReport): { name: string; op: string; script: string }[] {
+    return Object.entries(report.operations)
+        .filter(([urn, op]) => urn.includes(COMMAND) && op !== "same")
+        .map(([urn, op]) => {
+            const inputs = store.get(urn)!.inputs;
+            return { name: urn.split("::").pop()!, op, script: String(op === "update" ? inputs.update ?? inputs.create : inputs.create) };
+        });
+}
+
+describe("changes that touch no file restart nothing", () => {
+    const changes: Array<[string, (s: ClusterSpec) => ClusterSpec]> = [
+        ["component timeout", (s) => ({ ...s, rollout: { ...s.rollout, componentTimeoutSeconds: 300 } })],
+        ["SSH port and user", (s) => ({ ...s, nodes: s.nodes.map((n) => ({ ...n, ssh: { ...n.ssh!, port: 2222, user: "kube-pki" } })) })],
+        ["SSH login key", (s) => ({ ...s, nodes: s.nodes.map((n) => ({ ...n, ssh: { ...n.ssh!, privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nOTHER\n-----END OPENSSH PRIVATE KEY-----\n" } })) })],
+        ["host-key pins", (s) => ({ ...s, nodes: s.nodes.map((n) => ({ ...n, ssh: { ...n.ssh!, hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEFOzRZ/KWQqZ5V5kLq/2Cj0b0v2jKZ5V5kLq/2Cj0b0" } })) })],
+        ["backup count (every install's arguments)", (s) => ({ ...s, rollout: { ...s.rollout, keepBackups: 9 } })],
+    ];
+    for (const [what, change] of changes) {
+        it(`${what}: no replacement, every update only checks`, async () => {
+            const store = new MockStateStore();
+            const spec = haCluster("1.30.4", 1);
+            await up(store, spec);
+            const report = await up(store, change(spec));
+            expect(report.replaced).toEqual([]);
+            expect(report.created).toEqual([]);
+            expect(byOp(report, /tls:/).filter((l) => !l.startsWith("same"))).toEqual([]);
+            for (const run of commandsRun(store, report)) {
+                expect(run.op, run.name).toBe("update");
+                // Neither a restart (rotate.sh) nor a push (install.sh) runs on an update.
+                expect(run.script, run.name).not.toMatch(/kube-pki-rotate|kube-pki-install/);
+            }
+        });
+    }
+});
+
+describe("generated CAs and the sa pair never change implicitly", () => {
+    it("keyAlgorithm, authorities.keyAlgorithm and caYears: leaves reissued, every CA and sa key kept", async () => {
+        const store = new MockStateStore();
+        const spec = haCluster("1.30.4", 1);
+        await up(store, spec);
+        const keep = /prod-(ca|front-proxy-ca|etcd-ca)-(key|cert)$|prod-sa-key$/;
+        const before = Object.fromEntries(store.urns().filter((u) => keep.test(u)).map((u) => [u, store.get(u)!.id]));
+        expect(Object.keys(before)).toHaveLength(7);
+        const report = await up(store, {
+            ...spec, keyAlgorithm: "ECDSA-P256",
+            authorities: { ...spec.authorities, keyAlgorithm: "RSA-4096" },
+            validity: { ...spec.validity, caYears: 20 },
+        });
+        for (const [urn, id] of Object.entries(before)) {
+            expect(report.operations[urn], urn).toBe("same");
+            expect(store.get(urn)!.id).toBe(id);
+            expect(store.get(urn)!.protect, urn).toBe(true);
+        }
+        const leafKeys = byOp(report, /LeafCertificate.*privateKey:PrivateKey::/);
+        expect(leafKeys.length).toBeGreaterThan(10);
+        expect(leafKeys.every((l) => l.startsWith("replace"))).toBe(true);
+    });
+
+    it("a generated CA due for renewal fails the run instead of being replaced", async () => {
+        let now = new Date("2025-01-01T00:00:00Z");
+        const store = new MockStateStore();
+        const spec = haCluster("1.30.4", 0, { validity: { caYears: 1, leafDays: 100, renewBeforeDays: 30, leafDaysOverrides: {} } });
+        const run = () => runProgram(() => kubePki({ spec, inspect: noDrift() }), { mocks: createEchoMocks({ store, now: () => now }), stack: "prod" });
+        await run();
+        now = new Date("2026-01-02T00:00:00Z");
+        await expect(run()).rejects.toThrow(/unable to replace resource .*prod-ca-cert.*\nas it is currently marked for protection/);
+    });
+});
+
+describe("a rolled-back node is installed and restarted again", () => {
+    it("a new rollback count replaces that node's install and restarts only, once", async () => {
+        const store = new MockStateStore();
+        const spec = haCluster("1.30.4", 1);
+        await up(store, spec);
+        const report = await up(store, spec, { "master-2": 1 });
+        const replaced = report.replaced.map((u) => u.split("::").pop()).sort();
+        expect(replaced).toEqual([
+            "prod-rollout-master-2-etcd", "prod-rollout-master-2-install", "prod-rollout-master-2-kube-apiserver",
+            "prod-rollout-master-2-kube-controller-manager", "prod-rollout-master-2-kube-scheduler", "prod-rollout-master-2-kubelet",
+        ]);
+        expect((await up(store, spec, { "master-2": 1 })).replaced).toEqual([]);
+    });
+});
+
+// The last program that landed before this work: a stack it deployed must move over without a
+// replacement or a restart.
+const BASELINE = "6ead50f";
+
+describe(`upgrade from the program at ${BASELINE}`, () => {
+    it("replaces nothing; commands only update, and their updates neither push nor restart", async () => {
+        const dir = join(__dirname, ".baseline", BASELINE);
+        if (!existsSync(join(dir, "src", "program.ts"))) {
+            mkdirSync(dir, { recursive: true });
+            execFileSync("sh", ["-c", `git archive ${BASELINE} src | tar -x -C '${dir}'`], { cwd: join(__dirname, "..") });
+        }
+        const old = await import(join(dir, "src", "program.ts"));
+        const store = new MockStateStore();
+        const spec = haCluster("1.30.4", 1);
+        await runProgram(() => old.kubePki({ spec, inspect: noDrift() }), { mocks: createEchoMocks({ store }), stack: "prod" });
+        const report = await up(store, spec);
+        expect(report.replaced).toEqual([]);
+        expect(report.created).toEqual([]);
+        expect(report.deleted).toEqual([]);
+        for (const run of commandsRun(store, report)) {
+            expect(run.op, run.name).toBe("update");
+            expect(run.script, run.name).not.toMatch(/kube-pki-rotate|kube-pki-install/);
+        }
+    });
+});
