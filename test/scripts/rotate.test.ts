@@ -8,6 +8,7 @@
 import { execFileSync, spawnSync } from "child_process";
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "fs";
 import { join } from "path";
+import { createHash } from "node:crypto";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { serializeBundle, type Bundle } from "../../src/node/bundle-format";
 import { scriptPath } from "../../src/node/scripts";
@@ -43,6 +44,10 @@ function bundle(leaf: KeyCert): string {
         checks: [{ cert: "/etc/kubernetes/pki/apiserver.crt", key: "/etc/kubernetes/pki/apiserver.key", ca: "/etc/kubernetes/pki/ca.crt", sans: ["IP:127.0.0.1"], purpose: "sslserver" }],
     };
     return serializeBundle(b);
+}
+
+function sha256(text: string): string {
+    return createHash("sha256").update(text).digest("hex");
 }
 
 function fp(pem: string): string {
@@ -95,5 +100,13 @@ describe("rotate.sh (systemd strategy, systemctl stand-in)", () => {
         expect(readFileSync(join(root, "etc/kubernetes/pki/apiserver.crt"), "utf8")).toBe(first.cert);
         expect(readFileSync(join(root, "etc/kubernetes/pki/apiserver.key"), "utf8")).toBe(first.key);
         expect(bad.stdout + bad.stderr).not.toContain("PRIVATE KEY");
+        // The rollback is counted (the program re-runs this node while the count is new), and the
+        // install record says what is on disk again, so drift does not call the rollback a hand edit.
+        const records = join(root, "var/lib/kube-pki/backups");
+        expect(readFileSync(join(records, "rollbacks"), "utf8")).toBe("1\n");
+        const installed = readFileSync(join(records, "installed"), "utf8");
+        expect(installed).toContain(`${sha256(first.cert)} /etc/kubernetes/pki/apiserver.crt`);
+        expect(installed).toContain(`${sha256(first.key)} /etc/kubernetes/pki/apiserver.key`);
+        expect(installed).not.toContain(sha256(second.cert));
     });
 });
