@@ -16,8 +16,16 @@ fi
 for p in "$@"; do
     is_node_path "$p" || usage_error "'$p' must be an absolute node path"
     [ -f "$(rp "$p")" ] || die "$p: not found on node $(uname -n)"
+    [ -r "$(rp "$p")" ] || die "$p: not readable on node $(uname -n)"
     grep -q '^-----BEGIN ' "$(rp "$p")" || die "$p: not a PEM file"
 done
+# Everything is read before anything is printed: a failure must not leave key material on
+# stdout, which the provider quotes in its error text whatever `logging` says. printf is a
+# shell builtin, so the text never reaches an argv.
+pems=''
 for p in "$@"; do
-    cat "$(rp "$p")"
+    pem=$(cat "$(rp "$p")") || die "$p: could not be read on node $(uname -n)"
+    pems="$pems$pem
+"
 done
+printf '%s' "$pems"

@@ -68,6 +68,10 @@ describe("node scripts", () => {
         const ok = runScript("read-adopted", ["--root", root, "/etc/kubernetes/pki/ca.crt"]);
         expect(ok.status).toBe(0);
         expect(ok.stdout).toBe(pem);
+        const key = "-----BEGIN EC PRIVATE KEY-----\nBBBB\n-----END EC PRIVATE KEY-----\n";
+        writeFileSync(join(root, "etc/kubernetes/pki/sa.key"), key, { mode: 0o600 });
+        const both = runScript("read-adopted", ["--root", root, "/etc/kubernetes/pki/ca.crt", "/etc/kubernetes/pki/sa.key"]);
+        expect(both.stdout).toBe(pem + key);
         const missing = runScript("read-adopted", ["--root", root, "/etc/kubernetes/pki/ca.crt", "/etc/kubernetes/pki/ca.key"]);
         expect(missing.status).toBe(1);
         expect(missing.stdout).toBe("");
