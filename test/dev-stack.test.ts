@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { parse } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseClusterSpec } from "../src/config";
-import { kubePki } from "../src/program";
+import { kubePki, type CertificateRow } from "../src/program";
 import { createExecutingMocks, MockStateStore, runProgram, type RunResult } from "./harness/mocks";
 
 const project = path.join(__dirname, "..");
@@ -74,16 +74,29 @@ describe("pulumi up --stack dev (local transport)", () => {
     it("a second up changes nothing; drift of the local node is reported and repaired", async () => {
         await runProgram(() => kubePki({ spec: parseDev() }), { mocks: createExecutingMocks({ store }), stack: "dev" });
         expect(store.lastRun.executions).toEqual([]);
+        // After up, the next preview keeps every file, each with the expiry state holds.
+        const clean = await runProgram(() => kubePki({ spec: parseDev() }), { mocks: createExecutingMocks({ store }), stack: "dev", preview: true });
+        expect(clean.outputs.certificates.known).toBe(true);
+        const rows = Object.entries(clean.outputs.certificates.value["dev-master"]) as [string, CertificateRow][];
+        expect(rows.length).toBe(Object.keys(result.outputs.certificates.value["dev-master"]).length);
+        for (const [key, row] of rows) {
+            expect(row.action, `${key}: ${row.reason}`).toBe("keep");
+            // The certificate keeps whole seconds; state's validityEndTime has the issue time's fraction.
+            const seconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+            expect(seconds(row.expires), key).toBe(seconds(result.outputs.certificates.value["dev-master"][key].expires));
+        }
         fs.rmSync(pki("front-proxy-client.crt"));
         // Preview: the reason and the repair show, and nothing runs.
         const preview = await runProgram(() => kubePki({ spec: parseDev() }), { mocks: createExecutingMocks({ store }), stack: "dev", preview: true });
-        expect(preview.outputs.certificates.value["dev-master"]["front-proxy-client.crt"].reason).toBe("missing: not on node");
-        expect(preview.outputs.certificates.value["dev-master"]["apiserver.crt"].reason).toBe("ok");
+        expect(preview.outputs.certificates.value["dev-master"]["front-proxy-client.crt"]).toEqual({ action: "re-push", reason: "missing", expires: "" });
+        expect(preview.outputs.certificates.value["dev-master"]["apiserver.crt"]).toMatchObject({ action: "keep", reason: expect.stringMatching(/^ok \(expires in 36[45] d\)$/) });
         expect(preview.resources.map((r) => r.name).filter((n) => n.includes("repair"))).toEqual(["dev-rollout-dev-master-repair"]);
         expect(store.lastRun.executions).toEqual([]);
         expect(fs.existsSync(pki("front-proxy-client.crt"))).toBe(false);
         const repaired = await runProgram(() => kubePki({ spec: parseDev() }), { mocks: createExecutingMocks({ store }), stack: "dev" });
-        expect(repaired.outputs.certificates.value["dev-master"]["front-proxy-client.crt"].reason).toMatch(/^missing/);
+        expect(repaired.outputs.certificates.value["dev-master"]["front-proxy-client.crt"]).toMatchObject({
+            action: "re-push", reason: "missing", expires: result.outputs.certificates.value["dev-master"]["front-proxy-client.crt"].expires,
+        });
         expect(repaired.resources.map((r) => r.name)).toContain("dev-rollout-dev-master-repair");
         expect(fs.existsSync(pki("front-proxy-client.crt"))).toBe(true);
         const quiet = await runProgram(() => kubePki({ spec: parseDev() }), { mocks: createExecutingMocks({ store }), stack: "dev" });

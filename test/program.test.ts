@@ -2,8 +2,10 @@
  * The resource graph of the whole program under the mock runtime (echo mocks: no crypto, no
  * I/O): what is created per node, subjects and validities, secrecy, ordering.
  */
-import { beforeAll, describe, expect, it } from "vitest";
-import { kubePki } from "../src/program";
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import type { NodeInventory } from "../src/drift/inventory";
+import { kubePki, type CertificateRow } from "../src/program";
 import type { ClusterSpec } from "../src/spec";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
@@ -13,6 +15,7 @@ import { createEchoMocks, FAKE_KEY_MARK } from "./harness/mocks/echo-mocks";
 import type { ResourceRecord, RunResult } from "./harness/mocks/records";
 import { runProgram } from "./harness/mocks/run-program";
 import { haCluster } from "./fixtures/cluster";
+import { buildInventories } from "./drift/inventory-builder";
 
 const noDrift = async () => ({ reasons: {}, repairs: {}, report: "" });
 
@@ -125,10 +128,13 @@ describe("program resource graph (3 masters + 2 workers, 1.30)", () => {
             .toEqual(["prod-rollout-worker-1-install", "prod-rollout-worker-1-kubelet"]);
     });
 
-    it("exports per node and file the planned expiry and a reason", () => {
+    it("exports per node and file the action, its reason and, after up, the expiry from state", () => {
         const certs = res.outputs.certificates.value;
         expect(Object.keys(certs).sort()).toEqual(["master-1", "master-2", "master-3", "worker-1", "worker-2"]);
-        expect(certs["master-2"]["apiserver.crt"]).toEqual({ expires: "2026-01-01T00:00:00Z", reason: "not inspected" });
+        expect(certs["master-2"]["apiserver.crt"]).toEqual({
+            action: "reissue", reason: "not inspected (no inventory read): assumed not on node yet",
+            expires: expect.stringMatching(/^2026-01-01T00:00:00/),
+        });
         expect(Object.keys(certs["worker-1"]).sort()).toEqual(["ca.crt", "kubelet.conf"]);
     });
 });
@@ -205,5 +211,53 @@ describe("one catalogue, two derivations", () => {
                     .toEqual(declared[node].map((w) => [w.key, w.path, strip(w.expected)]).sort());
             }
         }
+    });
+});
+
+describe("certificates output in preview", () => {
+    const now = new Date();
+    const DAY = 86_400_000;
+
+    async function previewWith(spec: ClusterSpec, inventories: NodeInventory[]) {
+        const info = vi.spyOn(pulumi.log, "info");
+        try {
+            const res = await runProgram(() => kubePki({ spec, inspect: async () => ({ reasons: {}, repairs: {}, report: "", inventories }) }),
+                { mocks: echoWithAdoption(), preview: true, stack: "prod" });
+            const table = info.mock.calls.map((c) => String(c[0])).find((m) => m.startsWith("kube-pki certificates"));
+            return { res, table };
+        } finally {
+            info.mockRestore();
+        }
+    }
+
+    it("knows every value, and names a validity change with its values (365 d on the nodes, leafDays 730)", async () => {
+        const onNodes = haCluster("1.30.4", 1, { keyAlgorithm: "ECDSA-P256" });
+        const inventories = await buildInventories(onNodes, { issuedAt: new Date(now.getTime() - 100 * DAY), days: 365, keyAlgorithm: "ECDSA-P256", installed: true });
+        const spec = { ...onNodes, validity: { ...onNodes.validity, leafDays: 730 } };
+        const { res, table } = await previewWith(spec, inventories);
+        expect(res.outputs.certificates.known).toBe(true);
+        const certs = res.outputs.certificates.value;
+        const rows = Object.values(certs).flatMap((files: any) => Object.values(files)) as CertificateRow[];
+        expect(rows.length).toBe(3 * 15 + 2);
+        for (const row of rows) {
+            expect(["keep", "reissue"]).toContain(row.action);
+            expect(row.expires).toMatch(/^\d{4}-\d\d-\d\dT/);
+        }
+        expect(certs["master-1"]["apiserver.crt"]).toMatchObject({ action: "reissue", reason: "validity 365 d → 730 d" });
+        expect(Date.parse(certs["master-1"]["apiserver.crt"].expires) - now.getTime()).toBeGreaterThanOrEqual(730 * DAY - 60_000);
+        expect(certs["worker-1"]["kubelet.conf"]).toMatchObject({ action: "reissue", reason: "validity 365 d → 730 d" });
+        expect(certs["master-3"]["etcd/ca.crt"]).toMatchObject({ action: "keep", reason: expect.stringMatching(/^ok \(expires in 35(49|50) d\)$/) });
+        // The same plan as a table in the diagnostics.
+        expect(table).toMatch(/master-1\s+apiserver\.crt\s+reissue\s+\d{4}-\d\d-\d\d\s+validity 365 d → 730 d/);
+        expect(table).toMatch(/\n37 reissue, 10 keep\n$/);
+    });
+
+    it("keeps everything when the nodes hold what the stack wants", async () => {
+        const spec = haCluster("1.30.4", 1, { keyAlgorithm: "ECDSA-P256" });
+        const inventories = await buildInventories(spec, { issuedAt: new Date(now.getTime() - 10 * DAY), days: 365, keyAlgorithm: "ECDSA-P256", installed: true });
+        const { res } = await previewWith(spec, inventories);
+        expect(res.outputs.certificates.known).toBe(true);
+        const rows = Object.values(res.outputs.certificates.value).flatMap((files: any) => Object.values(files)) as CertificateRow[];
+        expect(new Set(rows.map((r) => r.action))).toEqual(new Set(["keep"]));
     });
 });
