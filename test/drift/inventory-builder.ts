@@ -88,7 +88,7 @@ export async function buildInventories(cluster: ClusterSpec, shape: InventorySha
                 const csr = await createCertRequest({
                     privateKeyPem: keyFor(s.keyAlgorithm),
                     subject: { commonName: subject.commonName, ...(subject.organizations[0] ? { organization: subject.organizations[0] } : {}) },
-                    dnsNames: [...subject.dnsNames, ...(f.extraDns ?? [])], ipAddresses: subject.ipAddresses,
+                    dnsNames: [...subject.dnsNames, ...(f.extraDns ?? [])], ipAddresses: [...subject.ipAddresses],
                 });
                 const signer = [...cas.values()].find((c) => c.cn === w.expected!.issuerCommonName)!;
                 pem = (await createLocallySignedCert({
