@@ -15,6 +15,7 @@ import { createEchoMocks, FAKE_KEY_MARK } from "./harness/mocks/echo-mocks";
 import type { ResourceRecord, RunResult } from "./harness/mocks/records";
 import { runProgram } from "./harness/mocks/run-program";
 import { haCluster } from "./fixtures/cluster";
+import { findLeaks, keyLeakNeedles, runHaystacks, runKeyPems, runPublicTexts } from "./harness/leaks";
 import { buildInventories } from "./drift/inventory-builder";
 
 const noDrift = async () => ({ reasons: {}, repairs: {}, report: "" });
@@ -105,6 +106,8 @@ describe("program resource graph (3 masters + 2 workers, 1.30)", () => {
         for (const [name, out] of Object.entries(res.outputs)) {
             if (!out.secret) expect(JSON.stringify(out.value), name).not.toContain(FAKE_KEY_MARK);
         }
+        // Every encoding too: base64 (kubeconfig *-data, bundle lines) and DER, in anything not secret.
+        expect(findLeaks(keyLeakNeedles(runKeyPems(res), { publicTexts: runPublicTexts(res) }), runHaystacks(res))).toEqual([]);
         for (const cmd of res.ofType(COMMAND)) {
             expect(cmd.secretInputs).toContain("connection");
             if ("stdin" in cmd.inputs) expect(cmd.secretInputs).toContain("stdin");

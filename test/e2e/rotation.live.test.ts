@@ -14,6 +14,7 @@ import { kubePki } from "../../src/program";
 import type { ClusterSpec } from "../../src/spec";
 import { createExecutingMocks, MockStateStore, runProgram, type RunResult } from "../harness/mocks";
 import { describeLive, issueCert, SimCluster, type SimEvent } from "../harness/sim";
+import { findLeaks, keyLeakNeedles, runHaystacks, runKeyPems, runPublicTexts } from "../harness/leaks";
 import { etcdctl, fileFingerprint, quorumWrite, servedFingerprint, specFor, treeDigest } from "./sim-spec";
 
 const run = promisify(execFile);
@@ -134,6 +135,9 @@ describeLive("rotation of a seeded 3-master cluster", () => {
         expect(processSnapshots.length).toBeGreaterThan(5);
         for (const body of keyBodies) expect(visible).not.toContain(body);
         expect(visible).not.toMatch(/BEGIN (EC |RSA )?PRIVATE KEY/);
+        // Every encoding (base64 at each alignment, DER) in non-secret state, error texts and argv.
+        const hay = [...runHaystacks(first), ...processSnapshots.map((text, i) => ({ where: `argv snapshot ${i}`, text }))];
+        expect(findLeaks(keyLeakNeedles(runKeyPems(first), { publicTexts: runPublicTexts(first) }), hay)).toEqual([]);
     });
 
     it("a second run with nothing changed restarts nothing", async () => {

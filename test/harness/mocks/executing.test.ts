@@ -9,6 +9,7 @@ import { local } from "@pulumi/command";
 import { runProgram, ProgramRunError } from "./run-program";
 import { createExecutingMocks } from "./executing-mocks";
 import { MockStateStore } from "./state-store";
+import { findLeaks, keyLeakNeedles, runHaystacks, runKeyPems, runPublicTexts } from "../leaks";
 
 const OPENSSL = "/usr/bin/openssl";
 let dir: string;
@@ -127,6 +128,9 @@ describe("executing mocks: tls", () => {
             }
         }
         expect(first.get("apiserver-cert").secretInputs).toEqual(["caPrivateKeyPem"]);
+        const needles = keyLeakNeedles(runKeyPems(first), { publicTexts: runPublicTexts(first) });
+        expect(needles.length).toBeGreaterThan(20);
+        expect(findLeaks(needles, runHaystacks(first))).toEqual([]);
     });
 
     it("returns identical PEMs and executes nothing when run again unchanged", async () => {
