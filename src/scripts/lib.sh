@@ -79,14 +79,26 @@ cert_fp_stdin() {
 
 cert_fp() { cert_fp_stdin <"$1"; }
 
-# `flock` (when present) serialises kube-pki runs on one host. The lock lives outside the
-# managed tree, so a refused install leaves that tree exactly as it was.
+# `flock` (when present) serialises kube-pki runs on one node. A real node (no --root) locks
+# /run/lock/kube-pki.lock, outside the managed tree, so a refused install leaves that tree as it
+# was. A --root node is its directory: lock the directory itself, which needs no write access
+# and adds no file, so runs as different users or on different roots never share a lock file.
 take_lock() {
     command -v flock >/dev/null 2>&1 || return 0
-    _tl_dir=/run/lock
-    [ -d "$_tl_dir" ] && [ -w "$_tl_dir" ] || _tl_dir=${TMPDIR:-/tmp}
-    exec 9>>"$_tl_dir/kube-pki.lock"
-    flock -w 120 9 || die "another kube-pki run holds $_tl_dir/kube-pki.lock (waited 120 s)"
+    if [ -n "$KP_ROOT" ]; then
+        _tl_path=$KP_ROOT
+        # `true`, not `exec`: a failed redirection on `exec` ends the shell before `die` can run.
+        true 2>/dev/null <"$_tl_path" || die "cannot open --root $KP_ROOT to lock it (not readable by $(id -un))"
+        exec 9<"$_tl_path"
+    else
+        _tl_dir=/run/lock
+        [ -d "$_tl_dir" ] && [ -w "$_tl_dir" ] || _tl_dir=${TMPDIR:-/tmp}
+        _tl_path=$_tl_dir/kube-pki.lock
+        true 2>/dev/null >>"$_tl_path" ||
+            die "cannot open the run lock $_tl_path as $(id -un) (owner: $(stat -c %U "$_tl_path" 2>/dev/null || printf unknown)); run kube-pki on this node as root, or as the owner of that file"
+        exec 9>>"$_tl_path"
+    fi
+    flock -w 120 9 || die "another kube-pki run holds the lock on $_tl_path (waited 120 s)"
 }
 
 backup_base() { rp "$KP_BACKUP_DIR"; }
