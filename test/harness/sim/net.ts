@@ -74,6 +74,33 @@ async function reapSlot(index: number): Promise<void> {
         await ip(["netns", "del", name], false);
     }
     await ip(["link", "del", `kpsim${index}br`], false);
+    await waitLinksGone(index);
+}
+
+/** The slot's host-side links (bridge, veth ends) still listed by `ip link`. */
+async function slotLinks(index: number): Promise<string[]> {
+    const { stdout } = await ip(["-o", "link", "show"]);
+    const re = new RegExp(`^\\d+: (kpsim${index}(?:br|h\\d+))[@:]`, "gm");
+    return [...stdout.matchAll(re)].map((m) => m[1]);
+}
+
+/**
+ * The kernel destroys a deleted namespace's veth pairs asynchronously: wait (bounded) until
+ * none of the slot's links is listed, deleting stragglers once, so a stopped slot is really gone.
+ */
+async function waitLinksGone(index: number, timeoutMs = 10_000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    let nudged = false;
+    for (;;) {
+        const left = await slotLinks(index);
+        if (left.length === 0) return;
+        if (Date.now() > end) throw new Error(`links of simulator slot ${index} still present ${timeoutMs} ms after removal: ${left.join(", ")}`);
+        if (!nudged && Date.now() > end - timeoutMs / 2) {
+            nudged = true;
+            for (const l of left) await ip(["link", "del", l], false);
+        }
+        await sleep(50);
+    }
 }
 
 /** Kills every process inside network namespace `name` (all of them were started by the sim). */
