@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { SeedAuthorities, seedCluster } from "./kubeadm-seed";
+import { keepClusterCopy } from "./keep";
 import { addNodeNetwork, claimSlot, nodeIp, recordSlotDir, releaseSlot, Slot } from "./net";
 import { SeedKeyType } from "./openssl-issue";
 import { SIM_BINARIES, simPrerequisites } from "./prereq";
@@ -173,7 +174,7 @@ export class SimCluster {
     }
 
     /**
-     * Runs kubectl 1.30 (directly, not gcloud's dispatcher) with a kubeconfig from the host,
+     * Runs kubectl (tools.ts findKubectl: never gcloud's dispatcher) with a kubeconfig from the host,
      * a fresh HOME, and optionally a server override (e.g. a node IP instead of the endpoint).
      */
     async kubectl(kubeconfigHostPath: string, args: string[], opts: { server?: string } = {}): Promise<RunResult> {
@@ -188,7 +189,7 @@ export class SimCluster {
         }
     }
 
-    /** Stops every node, removes namespaces/links/bridge and the run folder (copy kept under KUBE_PKI_SIM_KEEP). */
+    /** Stops every node, removes namespaces/links/bridge and the run folder (a copy kept under $KUBE_PKI_SIM_KEEP/<run id>, see keep.ts). */
     async stop(): Promise<void> {
         if (this.stopped) return;
         this.stopped = true;
@@ -196,13 +197,11 @@ export class SimCluster {
         await Promise.all(this.nodes.map((n) => n.stop().catch((e) => errors.push(e))));
         const keep = process.env.KUBE_PKI_SIM_KEEP;
         if (keep) {
-            for (const n of this.nodes) {
-                for (const p of ["/etc/kubernetes", "/var/lib/kubelet/pki"]) {
-                    const src = n.hostPath(p);
-                    if (fs.existsSync(src)) fs.cpSync(src, path.join(keep, n.name, p), { recursive: true, verbatimSymlinks: true });
-                }
-                const ev = path.join(n.dir, "events.jsonl");
-                if (fs.existsSync(ev)) fs.cpSync(ev, path.join(keep, n.name, "events.jsonl"));
+            // A failed copy must not skip the teardown below.
+            try {
+                console.warn(`[sim] kept ${keepClusterCopy(keep, path.basename(this.dir), this.nodes)}`);
+            } catch (e) {
+                errors.push(e);
             }
         }
         if (this.slot) await releaseSlot(this.slot).catch((e) => errors.push(e));
