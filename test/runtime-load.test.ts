@@ -4,7 +4,7 @@
  * `noCheck`). Runs in child processes because ts-node hooks `require` process-wide.
  */
 import { execFile } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -57,6 +57,35 @@ function brokenCopy(): string {
     return dir;
 }
 
+/**
+ * The packages `npm ci --omit=dev` installs, read from package-lock.json as npm ci does (every
+ * entry not flagged `dev`; `devOptional` ones stay because optional is not omitted).
+ */
+function productionPackages(): string[] {
+    const lock = JSON.parse(readFileSync(join(REPO, "package-lock.json"), "utf8")) as { packages: Record<string, { dev?: boolean }> };
+    return Object.entries(lock.packages).filter(([key, p]) => key.startsWith("node_modules/") && !p.dev).map(([key]) => key);
+}
+
+/** Hard-links package dir `src` into `dst`, leaving out its nested node_modules (own lock entries). */
+function linkPackage(src: string, dst: string): void {
+    mkdirSync(dst, { recursive: true });
+    for (const e of readdirSync(src, { withFileTypes: true })) {
+        if (e.name === "node_modules") continue;
+        const from = join(src, e.name);
+        if (e.isDirectory()) linkPackage(from, join(dst, e.name));
+        else if (e.isSymbolicLink()) cpSync(from, join(dst, e.name), { verbatimSymlinks: true });
+        else linkSync(from, join(dst, e.name));
+    }
+}
+
+/** The project as a production install would lay it out: sources plus only the production packages. */
+function productionCopy(): string {
+    const dir = tempDir("kube-pki-prod-");
+    for (const f of ["src", "tsconfig.json", "package.json", "package-lock.json", "Pulumi.yaml"]) cpSync(join(REPO, f), join(dir, f), { recursive: true });
+    for (const pkg of productionPackages()) linkPackage(join(REPO, pkg), join(dir, pkg));
+    return dir;
+}
+
 describe("loading src/main.ts through Pulumi's TypeScript runtime", () => {
     const entry = (parse(readFileSync(join(REPO, "Pulumi.yaml"), "utf8")) as { main: string }).main;
     let real: LoadResult;
@@ -88,4 +117,23 @@ describe("loading src/main.ts through Pulumi's TypeScript runtime", () => {
         expect(broken.codes).toContain(2322);
         expect(broken.message).toMatch(/src\/program\.ts.*Type 'string' is not assignable to type 'number'/s);
     });
+});
+
+describe("a production install (npm ci --omit=dev) runs the program", () => {
+    afterAll(() => { for (const d of scratch.splice(0)) rmSync(d, { recursive: true, force: true }); });
+
+    it("ships TypeScript and the type packages ts-node's type check needs as dependencies", () => {
+        const prod = productionPackages();
+        for (const pkg of ["typescript", "@types/node", "@types/ssh2"]) expect(prod).toContain(`node_modules/${pkg}`);
+        const deps = (JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { dependencies: Record<string, string> }).dependencies;
+        expect(Object.keys(deps)).toEqual(expect.arrayContaining(["typescript", "@types/node", "@types/ssh2"]));
+    });
+
+    it("loads and type-checks src/main.ts with only the production packages", async () => {
+        const dir = productionCopy();
+        const r = await loadLikePulumi(dir, "src/main.ts");
+        expect(r.message).toBeUndefined();
+        expect(r).toMatchObject({ ok: true, exportType: "function", typeCheck: true });
+        expect(r.typescript.path).toBe(join(dir, "node_modules", "typescript", "lib", "typescript.js"));
+    }, 90_000);
 });
