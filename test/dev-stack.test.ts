@@ -12,6 +12,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { parseClusterSpec } from "../src/config";
 import { kubePki, type CertificateRow } from "../src/program";
 import { createExecutingMocks, MockStateStore, runProgram, type RunResult } from "./harness/mocks";
+import { findKubectl, itNeeding, kubectlMissing } from "./harness/sim/tools";
 
 const project = path.join(__dirname, "..");
 
@@ -61,9 +62,9 @@ describe("pulumi up --stack dev (local transport)", () => {
         expect(text).toContain("IP Address:10.96.0.1, IP Address:127.0.0.1");
     });
 
-    it("writes kubeconfigs kubectl reads, with the admin kubeconfig as a secret output", () => {
+    itNeeding(kubectlMissing(), "writes kubeconfigs kubectl reads, with the admin kubeconfig as a secret output", () => {
         const home = fs.mkdtempSync(path.join(os.tmpdir(), "kube-pki-home-"));
-        const view = execFileSync("/usr/lib/google-cloud-sdk/bin/kubectl.1.30",
+        const view = execFileSync(findKubectl()!,
             ["config", "view", "--raw", "-o", "jsonpath={.users[0].name} {.clusters[0].cluster.server}", "--kubeconfig", path.join(root, "etc/kubernetes/admin.conf")],
             { encoding: "utf8", env: { ...process.env, HOME: home } });
         expect(view).toBe("kubernetes-admin https://127.0.0.1:6443");

@@ -12,9 +12,9 @@ import type { CliIo } from "../../src/cli/io";
 import { run } from "../../src/cli/main";
 import { fixturePrerequisites } from "../drift/fixture-tree";
 import { seedNode } from "../drift/kubeadm-tree";
+import { describeNeeding } from "../harness/sim/tools";
 
 const missing = fixturePrerequisites();
-if (missing) console.warn(`[skip] check --stack tests: ${missing}`);
 const NOW = "2024-06-01T00:00:00Z";
 const SHIPPED = path.join(__dirname, "..", "..", "stacks");
 
@@ -26,7 +26,7 @@ async function check(cwd: string, args: string[]) {
     return { code, stdout, stderr };
 }
 
-describe.skipIf(missing)("kube-pki check --stack dev", () => {
+describeNeeding(missing, "kube-pki check --stack dev", () => {
     let project: string;
     beforeAll(() => {
         // A project directory of our own: the shipped stack files plus the dev node they name.

@@ -13,9 +13,9 @@ import type { CliIo } from "../../src/cli/io";
 import { parseCert } from "../../src/drift/cert-info";
 import { fixturePrerequisites } from "../drift/fixture-tree";
 import { seedNode } from "../drift/kubeadm-tree";
+import { describeNeeding } from "../harness/sim/tools";
 
 const missing = fixturePrerequisites();
-if (missing) console.warn(`[skip] check CLI tests: ${missing}`);
 const NOW = "2024-06-01T00:00:00Z";
 const BIN = path.join(__dirname, "..", "..", "bin", "kube-pki.js");
 
@@ -27,7 +27,7 @@ async function runCli(args: string[]) {
     return { code, stdout, stderr };
 }
 
-describe.skipIf(missing)("kube-pki check (local trees)", () => {
+describeNeeding(missing, "kube-pki check (local trees)", () => {
     let dir: string;
     let healthy: string;
     let warning: string;

@@ -7,13 +7,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { stringify } from "yaml";
+import { findLibfaketime, missingTools } from "../harness/sim/tools";
 
 export const OPENSSL = "/usr/bin/openssl";
-export const LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+export const LIBFAKETIME = findLibfaketime() ?? "/usr/lib/<triplet>/faketime/libfaketime.so.1";
 
 export function fixturePrerequisites(): string | undefined {
-    for (const p of [OPENSSL, LIBFAKETIME, "/bin/sh", "/usr/bin/sha256sum"]) if (!fs.existsSync(p)) return `missing ${p}`;
-    return undefined;
+    return missingTools({ openssl: OPENSSL, "libfaketime (Debian: faketime)": findLibfaketime(), sh: "/bin/sh", sha256sum: "/usr/bin/sha256sum" });
 }
 
 export interface CertOrder {

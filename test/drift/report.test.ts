@@ -8,11 +8,12 @@ import { compareNode, nodeDrifted, renderDriftTable, type WantedFileSummary } fr
 import { KUBEADM_LAYOUT } from "../../src/pki/layout";
 import { fixturePrerequisites } from "./fixture-tree";
 import { seedNode } from "./kubeadm-tree";
+import { describeNeeding } from "../harness/sim/tools";
 
 const missing = fixturePrerequisites();
 const now = new Date("2024-06-01T00:00:00Z");
 
-describe.skipIf(missing)("drift report", () => {
+describeNeeding(missing, "drift report", () => {
     let inv: NodeInventory;
     beforeAll(async () => {
         const root = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "kp-report-")), "m1");

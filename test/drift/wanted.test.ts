@@ -3,15 +3,21 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { describe, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { targetsFromStack } from "../../src/cli/targets";
+import { describeNeeding, missingTools, SSH_KEYGEN } from "../harness/sim/tools";
 
-const key = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "kp-wanted-")), "id");
-// The stack names a key file that must parse; nothing connects in this test.
-execFileSync("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]);
-const { wanted } = targetsFromStack({ stack: "prod", stacksDir: path.join(__dirname, "..", "..", "stacks"), sshKeyPath: key, cwd: process.cwd() });
+const missing = missingTools({ "ssh-keygen": SSH_KEYGEN });
 
-describe("wantedFromSpec (prod stack)", () => {
+function prodWanted() {
+    const key = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "kp-wanted-")), "id");
+    // The stack names a key file that must parse; nothing connects in this test.
+    execFileSync(SSH_KEYGEN, ["-q", "-t", "ed25519", "-N", "", "-f", key]);
+    return targetsFromStack({ stack: "prod", stacksDir: path.join(__dirname, "..", "..", "stacks"), sshKeyPath: key, cwd: process.cwd() }).wanted;
+}
+const wanted = missing ? undefined : prodWanted();
+
+describeNeeding(missing, "wantedFromSpec (prod stack)", () => {
     it("gives workers ca.crt and kubelet.conf only, masters the whole kubeadm tree", () => {
         expect(wanted!["prod-worker-1"].map((w) => w.key)).toEqual(["ca.crt", "kubelet.conf"]);
         const master = wanted!["prod-master-2"].map((w) => w.key);

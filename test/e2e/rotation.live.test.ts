@@ -13,7 +13,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { kubePki } from "../../src/program";
 import type { ClusterSpec } from "../../src/spec";
 import { createExecutingMocks, MockStateStore, runProgram, type RunResult } from "../harness/mocks";
-import { describeLive, issueCert, SimCluster, type SimEvent } from "../harness/sim";
+import { describeLive, issueCert, SIM_BINARIES, SimCluster, type SimEvent } from "../harness/sim";
 import { findLeaks, keyLeakNeedles, runHaystacks, runKeyPems, runPublicTexts } from "../harness/leaks";
 import { etcdctl, fileFingerprint, quorumWrite, servedFingerprint, specFor, treeDigest } from "./sim-spec";
 
@@ -109,7 +109,7 @@ describeLive("rotation of a seeded 3-master cluster", () => {
         const kubeconfig = path.join(dir, "admin.conf");
         fs.writeFileSync(kubeconfig, first.outputs.adminKubeconfig.value, { mode: 0o600 });
         expect(first.outputs.adminKubeconfig.secret).toBe(true);
-        const kubectl = await run("/usr/lib/google-cloud-sdk/bin/kubectl.1.30", ["--kubeconfig", kubeconfig, "get", "--raw", "/healthz"],
+        const kubectl = await run(SIM_BINARIES.kubectl, ["--kubeconfig", kubeconfig, "get", "--raw", "/healthz"],
             { env: { ...process.env, HOME: dir }, timeout: 20_000 });
         expect(kubectl.stdout.trim()).toBe("ok");
     });

@@ -5,20 +5,21 @@
  */
 import * as fs from "node:fs";
 import { describe, it } from "vitest";
+import { findKubectl, findLibfaketime, kubectlMissing, SSH_KEYGEN } from "./tools";
 
-/** Absolute paths of every binary the simulator runs. */
+/** Absolute paths of every binary the simulator runs (kubectl and libfaketime as tools.ts finds them). */
 export const SIM_BINARIES = {
     ip: "/usr/sbin/ip",
     unshare: "/usr/bin/unshare",
     nsenter: "/usr/bin/nsenter",
     mount: "/usr/bin/mount",
     sshd: "/usr/sbin/sshd",
-    sshKeygen: "/usr/bin/ssh-keygen",
+    sshKeygen: SSH_KEYGEN,
     etcd: "/usr/bin/etcd",
     etcdctl: "/usr/bin/etcdctl",
     openssl: "/usr/bin/openssl",
-    libfaketime: "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
-    kubectl: "/usr/lib/google-cloud-sdk/bin/kubectl.1.30",
+    libfaketime: findLibfaketime() ?? "/usr/lib/<triplet>/faketime/libfaketime.so.1 (Debian: faketime)",
+    kubectl: findKubectl() ?? "kubectl",
 } as const;
 
 export interface SimPrerequisites {
@@ -35,8 +36,10 @@ export function simPrerequisites(): SimPrerequisites {
         missing.push(`root (uid is ${process.getuid()})`);
     }
     for (const [name, path] of Object.entries(SIM_BINARIES)) {
-        if (!fs.existsSync(path)) missing.push(`${name} at ${path}`);
+        if (name !== "kubectl" && !fs.existsSync(path)) missing.push(`${name} at ${path}`);
     }
+    const kubectl = kubectlMissing();
+    if (kubectl) missing.push(kubectl);
     for (const ns of ["net", "mnt", "uts"]) {
         if (!fs.existsSync(`/proc/self/ns/${ns}`)) missing.push(`${ns} namespaces (/proc/self/ns/${ns})`);
     }

@@ -20,9 +20,11 @@ export function findLibfaketime(): string | undefined {
 
 /** The kubectl minor the simulated clusters speak; preferred among gcloud's versioned binaries. */
 const PREFERRED_MINOR = 30;
-const GCLOUD_BIN = "/usr/lib/google-cloud-sdk/bin";
-/** Known install locations after PATH: Debian's kubernetes-client, upstream's docs, snap. */
-const KNOWN_KUBECTL = ["/usr/bin/kubectl", "/usr/local/bin/kubectl", "/snap/bin/kubectl"];
+/**
+ * Known install locations, tried after PATH: gcloud's SDK (DESIGN §7), Debian's
+ * kubernetes-client and upstream's install docs (/usr/bin, /usr/local/bin), snap.
+ */
+export const KNOWN_KUBECTL = ["/usr/lib/google-cloud-sdk/bin/kubectl", "/usr/bin/kubectl", "/usr/local/bin/kubectl", "/snap/bin/kubectl"];
 
 function isExecutable(p: string): boolean {
     try {
@@ -33,53 +35,46 @@ function isExecutable(p: string): boolean {
     }
 }
 
-/**
- * gcloud's `kubectl` is a dispatcher that first asks the server for /version and caches the
- * answer under ~/.kube/cache (DESIGN §7); the versioned binary beside it is the real kubectl.
- */
+/** gcloud's real kubectl binaries sit beside its dispatcher as kubectl.1.<minor>: prefer 1.30, else the newest. */
 function gcloudVersioned(dir: string): string | undefined {
-    let names: string[];
-    try {
-        names = fs.readdirSync(dir);
-    } catch {
-        return undefined;
-    }
-    const minors = names
+    const minors = fs.readdirSync(dir)
         .map((n) => /^kubectl\.1\.(\d+)$/.exec(n))
         .filter((m): m is RegExpExecArray => m !== null && isExecutable(path.join(dir, m[0])))
         .map((m) => Number(m[1]))
         .sort((a, b) => b - a);
     if (minors.length === 0) return undefined;
-    const minor = minors.includes(PREFERRED_MINOR) ? PREFERRED_MINOR : minors[0];
-    return path.join(dir, `kubectl.1.${minor}`);
+    return path.join(dir, `kubectl.1.${minors.includes(PREFERRED_MINOR) ? PREFERRED_MINOR : minors[0]}`);
 }
 
-/** A kubectl that talks to the server directly: the candidate itself, or gcloud's versioned one. */
+/**
+ * A kubectl that talks to the server directly. gcloud's `kubectl` is a dispatcher that first asks
+ * the server for /version and caches it under ~/.kube/cache (DESIGN §7): use its versioned sibling.
+ */
 function realKubectl(candidate: string): string | undefined {
-    if (!isExecutable(candidate)) return undefined;
-    const resolved = fs.realpathSync(candidate);
-    if (path.basename(resolved) === "kubectl" && resolved.includes("google-cloud-sdk")) return gcloudVersioned(path.dirname(resolved));
-    return candidate;
-}
-
-/** Where `findKubectl` looks, in order (for messages). */
-export function kubectlSearchOrder(pathEnv = process.env.PATH ?? ""): string[] {
-    const fromPath = pathEnv.split(":").filter((d) => d.startsWith("/")).map((d) => path.join(d, "kubectl"));
-    return [...fromPath, `${GCLOUD_BIN}/kubectl.1.${PREFERRED_MINOR}`, ...KNOWN_KUBECTL];
+    let resolved: string;
+    try {
+        resolved = fs.realpathSync(candidate);
+    } catch {
+        return undefined;
+    }
+    const dir = path.dirname(resolved);
+    if (path.basename(resolved) === "kubectl" && fs.existsSync(path.join(dir, "gcloud"))) return gcloudVersioned(dir);
+    return isExecutable(candidate) ? candidate : undefined;
 }
 
 /** The kubectl tests run: PATH first, then the known install locations; never gcloud's dispatcher. */
-export function findKubectl(pathEnv = process.env.PATH ?? ""): string | undefined {
-    for (const c of kubectlSearchOrder(pathEnv)) {
+export function findKubectl(pathEnv = process.env.PATH ?? "", known: string[] = KNOWN_KUBECTL): string | undefined {
+    const fromPath = pathEnv.split(":").filter((d) => d.startsWith("/")).map((d) => path.join(d, "kubectl"));
+    for (const c of [...fromPath, ...known]) {
         const k = realKubectl(c);
         if (k) return k;
     }
-    return gcloudVersioned(GCLOUD_BIN);
+    return undefined;
 }
 
 /** Missing-tool reason for kubectl, or undefined when one was found. */
 export function kubectlMissing(): string | undefined {
-    return findKubectl() ? undefined : `no kubectl on PATH nor at ${GCLOUD_BIN}/kubectl.1.*, ${KNOWN_KUBECTL.join(", ")} (Debian: apt-get install kubernetes-client)`;
+    return findKubectl() ? undefined : `kubectl (not on PATH nor at ${KNOWN_KUBECTL.join(", ")}; Debian: apt-get install kubernetes-client)`;
 }
 
 /** Reason naming every tool (name → path, undefined when not found) that is missing; undefined when none is. */
