@@ -4,7 +4,7 @@
  * `noCheck`). Runs in child processes because ts-node hooks `require` process-wide.
  */
 import { execFile } from "node:child_process";
-import { cpSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -62,8 +62,11 @@ function brokenCopy(): string {
  * entry not flagged `dev`; `devOptional` ones stay because optional is not omitted).
  */
 function productionPackages(): string[] {
-    const lock = JSON.parse(readFileSync(join(REPO, "package-lock.json"), "utf8")) as { packages: Record<string, { dev?: boolean }> };
-    return Object.entries(lock.packages).filter(([key, p]) => key.startsWith("node_modules/") && !p.dev).map(([key]) => key);
+    const lock = JSON.parse(readFileSync(join(REPO, "package-lock.json"), "utf8")) as { packages: Record<string, { dev?: boolean; optional?: boolean }> };
+    // An optional package npm could not or would not install here (e.g. a native build) is absent in both installs.
+    return Object.entries(lock.packages)
+        .filter(([key, p]) => key.startsWith("node_modules/") && !p.dev && !(p.optional && !existsSync(join(REPO, key))))
+        .map(([key]) => key);
 }
 
 /** Hard-links package dir `src` into `dst`, leaving out its nested node_modules (own lock entries). */
