@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { LayoutSpec, NodeRole, NodeSpec } from "../spec";
-import { filePath, INSTALLED_RECORD, ROLLBACK_COUNTER, KUBECONFIG_FILE_KEYS, KUBELET_CLIENT_CURRENT, PKI_FILE_KEYS, pkiDirs, type FileKey } from "../pki/layout";
+import { filePath, INSTALLED_RECORD, LAST_INSTALL_NOTE, ROLLBACK_COUNTER, KUBECONFIG_FILE_KEYS, KUBELET_CLIENT_CURRENT, PKI_FILE_KEYS, pkiDirs, type FileKey } from "../pki/layout";
 import { attributeIssuer, tryParseCert, type CertInfo } from "./cert-info";
 import { runLocally } from "./local";
 import { mapBounded } from "./pool";
@@ -121,7 +121,7 @@ export function inventoryArgs(node: NodeSpec, layout: LayoutSpec, checkServed: b
     for (const [crt, key] of PAIRED_CERTS) args.push("--pair", filePath(layout, crt), filePath(layout, key));
     args.push("--pubpair", filePath(layout, "sa.key"), filePath(layout, "sa.pub"));
     args.push("--link", KUBELET_CLIENT_CURRENT);
-    args.push("--installed", INSTALLED_RECORD, "--rollbacks", ROLLBACK_COUNTER);
+    args.push("--installed", INSTALLED_RECORD, "--last-install", LAST_INSTALL_NOTE, "--rollbacks", ROLLBACK_COUNTER);
     // A local directory runs no components, so there is nothing served to read.
     if (checkServed && node.role === "master" && node.transport === "ssh") {
         for (const t of servedTargets(node, layout)) {

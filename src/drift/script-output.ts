@@ -23,6 +23,8 @@ export interface RawKubeconfig {
     /** Where the client key is: a file on the node, embedded (client-key-data), or nowhere. */
     clientKeyFile?: string;
     clientKeyEmbedded?: boolean;
+    /** The kubeconfig is byte for byte what install.sh verified (its embedded key matched). */
+    keyInstalled?: boolean;
     keyMatch?: "yes" | "no" | "error" | "none";
 }
 
@@ -76,7 +78,7 @@ export function parseInventoryOutput(stdout: string): RawInventory {
         const [tag, a, b, c, d, e] = fields;
         switch (tag) {
             case "inventory":
-                sawHeader = a === "1";
+                sawHeader = a === "2";
                 break;
             case "now":
                 out.now = Number(a);
@@ -99,7 +101,9 @@ export function parseInventoryOutput(stdout: string): RawInventory {
                 break;
             }
             case "pair":
-                requestedPairs.push([a, b]);
+                // "installed": both files are what install.sh verified as a pair.
+                if (c === "installed") out.pairs.set(pairKey(a, b), "yes");
+                else requestedPairs.push([a, b]);
                 break;
             case "kc": {
                 const kc = out.kubeconfigs.get(a) ?? {};
@@ -110,6 +114,7 @@ export function parseInventoryOutput(stdout: string): RawInventory {
                 else if (b === "client-file") kc.clientFile = value;
                 else if (b === "client-key-file") kc.clientKeyFile = value;
                 else if (b === "client-key-data") kc.clientKeyEmbedded = true;
+                else if (b === "key" && c === "installed") kc.keyInstalled = true;
                 out.kubeconfigs.set(a, kc);
                 break;
             }
@@ -117,11 +122,10 @@ export function parseInventoryOutput(stdout: string): RawInventory {
                 out.links.set(a, b === "none" ? undefined : b);
                 break;
             case "served": {
+                // One line: the served certificate's DER in base64 (the script's jobs run in parallel).
                 const served: RawServed = { name: a, host: b, port: Number(c) };
                 if (d === "ok") {
-                    const body = collectUntil(lines, i + 1, `endpem served:${a}`);
-                    i = body.next;
-                    served.pem = splitPems(body.lines)[0];
+                    served.pem = e && /^[A-Za-z0-9+/]+=*$/.test(e) ? pemOf(e) : undefined;
                     if (!served.pem) served.failure = "no-certificate";
                 } else {
                     served.failure = e ?? "failed";
@@ -149,7 +153,12 @@ export function parseInventoryOutput(stdout: string): RawInventory {
     return out;
 }
 
-const PUBLIC_KEY_BLOCK = /-----BEGIN PUBLIC KEY-----[\s\S]*?-----END PUBLIC KEY-----/;
+/** SubjectPublicKeyInfo from openssl, or a public key file's own form (e.g. PKCS#1 "RSA PUBLIC KEY"). */
+const PUBLIC_KEY_BLOCK = /-----BEGIN ([A-Z ]*)PUBLIC KEY-----[\s\S]*?-----END \1PUBLIC KEY-----/;
+
+function pemOf(b64: string): string {
+    return `-----BEGIN CERTIFICATE-----\n${b64.match(/.{1,64}/g)!.join("\n")}\n-----END CERTIFICATE-----\n`;
+}
 
 /** SubjectPublicKeyInfo DER of a certificate or public key PEM; undefined when it does not parse. */
 function spki(pem: string | undefined): Buffer | undefined {
@@ -174,6 +183,7 @@ function kubeconfigKeyMatch(p: string, kc: RawKubeconfig, raw: RawInventory): Ra
     const cert = kc.clientData ? Buffer.from(kc.clientData, "base64").toString("utf8")
         : kc.clientFile ? raw.files.get(kc.clientFile)?.pems[0] ?? "" : undefined;
     if (cert === undefined) return "none";
+    if (kc.keyInstalled) return "yes";
     if (kc.clientKeyEmbedded) return samePublicKey(cert, raw.pubs.get(`kc:${p}`));
     if (kc.clientKeyFile) return samePublicKey(cert, raw.pubs.get(kc.clientKeyFile));
     return "none";

@@ -4,12 +4,14 @@
 # sent on stdin of a single SSH command: `sh -s -- ARGS`.
 #
 # Secrets rule: private keys are only ever read by openssl (through a file name or a pipe) and
-# reduced to their public key; no private key byte reaches stdout/stderr.
+# reduced to their public key; no private key byte reaches stdout/stderr or a shell variable.
 #
-# Cost: a node may hold ~40 files, so work is batched: one sha256sum and one stat for all files,
-# one awk for all certificate blocks, one awk for all kubeconfigs; openssl runs once per private
-# key only (it has no batch mode). Certificates' public keys are compared with the keys' public
-# halves by the caller, which already receives every certificate.
+# Cost: starting a process is the expensive part (10-30 ms each on small nodes), so a run starts
+# a fixed handful: one stat + sha256sum for all files, one awk that reads every certificate,
+# kubeconfig, public key file and the install record, and openssl only where a key's match is
+# still unknown. A key and its certificate whose digests both equal kube-pki's install record were
+# verified by install.sh, so they need no openssl; the same key (same digest) is read once.
+# Served certificates are fetched in background jobs while the rest runs.
 #
 # ARGS (repeatable, in any order):
 #   --root DIR                  directory standing in for "/" (local transport)
@@ -21,19 +23,24 @@
 #   --link PATH                 a symlink (kubelet-client-current.pem): its target and content
 #   --served NAME HOST PORT CERT KEY   fetch the certificate served on HOST:PORT ("-" = no client cert)
 #   --installed PATH            kube-pki's record of what its last install put on the node
+#   --last-install PATH         written by every install (its age against --rollbacks tells
+#                               whether the record was written by an install or by a rollback)
 #   --rollbacks PATH            how many times rotate.sh rolled this node back (a counter file)
 #
-# Records (one per line, fields separated by one space; paths never contain blanks):
-#   inventory 1 | now EPOCH (printed last) | done
+# Records (one per line, fields separated by one space; paths never contain blanks). Records of
+# one kind need not be adjacent; `done` is last and only printed when the run completed:
+#   inventory 2 | now EPOCH | done
 #   file PATH present SHA256 MODE | file PATH absent | file PATH unreadable
-#   pem PATH  … PEM lines …  endpem PATH      (certificate blocks only)
-#   pub ID  … PUBLIC KEY PEM …  endpub ID     (ID: a key/pub file path, or kc:PATH for a
-#                                             kubeconfig's embedded key)
-#   pair CERT KEY               (both readable; the caller compares CERT's and KEY's public keys)
+#   pem PATH  … PEM lines …  endpem PATH      (certificate blocks only; after PATH's file record)
+#   pub ID  … PUBLIC KEY PEM …  endpub ID     (ID: a key path, a public key file's path, or
+#                                             kc:PATH for a kubeconfig's embedded key)
+#   pair CERT KEY installed     (both files are byte for byte what install.sh verified as a pair)
+#   pair CERT KEY               (the caller compares CERT's public key with `pub KEY`)
 #   kc PATH ca-data B64 | kc PATH client-data B64 | kc PATH client-file PATH | kc PATH server URL
 #   kc PATH client-key-file PATH | kc PATH client-key-data   (the key itself is never printed)
+#   kc PATH key installed       (the kubeconfig is what install.sh verified: its key matches)
 #   link PATH TARGET | link PATH none
-#   served NAME HOST PORT ok  … PEM …  endpem served:NAME | served NAME HOST PORT fail REASON
+#   served NAME HOST PORT ok BASE64-DER | served NAME HOST PORT fail REASON   (one line each)
 #   installed SHA256 PATH       (one per file of the last install; none when there is no record)
 #   rollbacks N                 (only when the counter file exists)
 
@@ -45,6 +52,7 @@ PUBPAIRS=''
 LINKS=''
 SERVED=''
 INSTALLED=''
+LAST_INSTALL=''
 ROLLBACKS=''
 
 usage_error() { printf 'inventory.sh: %s\n' "$1" >&2; exit 2; }
@@ -60,10 +68,15 @@ while [ $# -gt 0 ]; do
         --served) [ $# -ge 6 ] || usage_error "--served needs NAME HOST PORT CERT KEY"
             SERVED="$SERVED $2,$3,$4,$5,$6"; shift 6 ;;
         --installed) [ $# -ge 2 ] || usage_error "--installed needs a path"; INSTALLED=$2; shift 2 ;;
+        --last-install) [ $# -ge 2 ] || usage_error "--last-install needs a path"; LAST_INSTALL=$2; shift 2 ;;
         --rollbacks) [ $# -ge 2 ] || usage_error "--rollbacks needs a path"; ROLLBACKS=$2; shift 2 ;;
         *) usage_error "unknown argument '$1'" ;;
     esac
 done
+
+set -f # paths and base64 are split on blanks below, never globbed
+NL='
+'
 
 # The real location of node path $1, in RP. Symlinks are followed inside the root (their
 # absolute targets are node paths), at most 8 hops. Sets a variable instead of printing, so
@@ -85,204 +98,281 @@ bounded() {
     if command -v timeout >/dev/null 2>&1; then timeout "$_b_s" "$@"; else "$@"; fi
 }
 
-# Files to report, with their real paths: "node real node real …" (PRESENT), certificate files
-# (CERT_ARGS, as awk "n=NODE REAL" operands) and kubeconfigs (CONF_ARGS, the same form).
+# One served certificate, printed as ONE short line (a write that small is never interleaved
+# with the other jobs' lines). s_client's other output (session keys included) stays in memory.
+fetch_served() {
+    set -- "$1" "$2" "$3" "$4" "$5" -connect "$2:$3"
+    rp "$4"; _fs_cert=$RP
+    rp "$5"
+    if [ "$4" != - ] && [ -r "$_fs_cert" ] && [ -r "$RP" ]; then set -- "$@" -cert "$_fs_cert" -key "$RP"; fi
+    _fs_line="served $1 $2 $3"
+    shift 5
+    _fs_out=$(bounded 5 openssl s_client "$@" </dev/null 2>/dev/null)
+    case $_fs_out in
+        *-----BEGIN\ CERTIFICATE-----*-----END\ CERTIFICATE-----*)
+            _fs_b64=${_fs_out#*-----BEGIN CERTIFICATE-----}
+            _fs_b64=${_fs_b64%%-----END CERTIFICATE-----*}
+            IFS=" 	$NL"
+            # shellcheck disable=SC2086 # split the base64 lines, then join them without blanks
+            set -- $_fs_b64
+            IFS=''
+            printf '%s ok %s\n' "$_fs_line" "$*" ;;
+        *) printf '%s fail no-certificate\n' "$_fs_line" ;;
+    esac
+}
+
+# Started first, so the handshakes overlap the file reads; `wait` below collects them.
+for s in $SERVED; do
+    IFS=, read -r name host port cert key <<EOF
+$s
+EOF
+    fetch_served "$name" "$host" "$port" "$cert" "$key" &
+done
+
+# Files to report: PRESENT holds "node real" pairs; CERTS, CONFS and PUBFILES the node paths
+# whose content awk reads (certificates, kubeconfigs, public key files).
 SEEN=' '
 PRESENT=''
-CERT_ARGS=''
-CONF_ARGS=''
+CERTS=''
+CONFS=''
 
-# add_file NODE_PATH: classify once; absent/unreadable are printed now, present files later.
+# add_file NODE_PATH: classify once; absent/unreadable are printed now, present files by awk.
 add_file() {
     case $SEEN in *" $1 "*) return 0 ;; esac
     SEEN="$SEEN$1 "
     rp "$1"
     if [ ! -e "$RP" ]; then echo "file $1 absent"; return 0; fi
     if [ ! -r "$RP" ] || [ -d "$RP" ]; then echo "file $1 unreadable"; return 0; fi
-    PRESENT="$PRESENT $1 $RP"
+    PRESENT="$PRESENT $1:$RP"
     case $1 in
-        *.crt | *.pem) CERT_ARGS="$CERT_ARGS n=$1 $RP" ;;
-        *.conf) CONF_ARGS="$CONF_ARGS n=$1 $RP" ;;
+        *.crt | *.pem) CERTS="$CERTS $1:$RP" ;;
+        *.conf) CONFS="$CONFS $1:$RP" ;;
     esac
 }
 
-# KEYS: "ID:REAL" entries whose public half openssl prints; PUBS: public key files to normalise.
-KEYS=''
-PUBS=''
-add_key() { case " $KEYS " in *" $1:"*) ;; *) rp "$1"; [ -r "$RP" ] && KEYS="$KEYS $1:$RP" ;; esac; }
+# Readable pairs, as node:real:node:real (awk decides which still need openssl).
+PAIRS_R=''
+add_pair() {
+    rp "$1"; _ap_a=$RP
+    rp "$2"
+    if [ -r "$_ap_a" ] && [ -r "$RP" ]; then PAIRS_R="$PAIRS_R $1:$_ap_a:$2:$RP"; fi
+}
 
-echo "inventory 1"
-
-for f in $FILES; do add_file "$f"; done
-
-# Stray certificates beside the named ones (e.g. a hand-made controller-manager.crt).
-for d in $SCANS; do
-    rp "$d"
-    for real in "$RP"/*.crt "$RP"/*.pem; do
-        [ -f "$real" ] && add_file "$d/${real##*/}"
-    done
-done
-
-for l in $LINKS; do
-    if [ -L "$ROOT$l" ]; then
-        target=$(readlink "$ROOT$l")
-        case $target in /*) ;; *) target=${l%/*}/$target ;; esac
-        echo "link $l $target"
-        add_file "$target"
-        # kubelet keeps its cert and key in the one .pem file.
-        rp "$target"
-        if [ -r "$RP" ]; then echo "pair $target $target"; add_key "$target"; fi
-    else
-        echo "link $l none"
-        add_file "$l"
-    fi
-done
-
-# Kubeconfigs: one awk reads them all. It prints public fields only; for an embedded client key
-# it prints just the fact, and the key is piped to openssl below.
-KC=''
-if [ -n "$CONF_ARGS" ]; then
-    # shellcheck disable=SC2086 # word splitting of the operand list is intended
-    KC=$(awk '
-        FNR == 1 { split("", seen) }
-        {
-            line = $0
-            sub(/\r$/, "", line)
-            if (match(line, /^[ \t-]*(server|certificate-authority-data|client-certificate-data|client-certificate|client-key-data|client-key):[ \t]*/)) {
-                field = substr(line, 1, RLENGTH)
-                value = substr(line, RLENGTH + 1)
-                gsub(/^[ \t-]*|:[ \t]*$/, "", field)
-                gsub(/["'"'"']/, "", value)
-                if (value == "" || (field in seen)) next
-                seen[field] = 1
-                if (field == "server") print "kc " n " server " value
-                else if (field == "certificate-authority-data") print "kc " n " ca-data " value
-                else if (field == "client-certificate-data") print "kc " n " client-data " value
-                else if (field == "client-certificate") print "kc " n " client-file " value
-                else if (field == "client-key") print "kc " n " client-key-file " value
-                else print "kc " n " client-key-data"
-            }
-        }' $CONF_ARGS)
-    printf '%s\n' "$KC"
-fi
-EMBEDDED=''
-while read -r _tag kc field value; do
-    case $field in
-        client-file) add_file "$value" ;;
-        client-key-file) add_key "$value" ;;
-        client-key-data) EMBEDDED="$EMBEDDED $kc" ;;
-    esac
-done <<EOF
-$KC
-EOF
-
-# Digests and modes of every present file: one sha256sum and one stat for all of them.
-if [ -n "$PRESENT" ]; then
-    set -- $PRESENT
+# One stat and one sha256sum for every present file, one awk for all contents; prints their
+# records and sets NEEDS (what still needs openssl: "k:REAL:ID,ID" keys, "e:REAL:KUBECONFIG"
+# embedded keys, "f:PATH" client certificates outside the scanned files) and NOW.
+scan() {
     REALS=''
-    while [ $# -ge 2 ]; do REALS="$REALS $2"; shift 2; done
+    for e in $PRESENT; do REALS="$REALS ${e#*:}"; done
+    META=''
+    for m in "$LAST_INSTALL" "$ROLLBACKS"; do
+        [ -n "$m" ] || continue
+        rp "$m"
+        [ -f "$RP" ] && META="$META $RP"
+    done
+    rp "${INSTALLED:-/nonexistent}"; record=$RP
+    rp "${ROLLBACKS:-/nonexistent}"; counter=$RP
+    rp "${LAST_INSTALL:-/nonexistent}"; last=$RP
+
+    # One stat and one sha256sum for every file, one awk for all contents. Its last line says
+    # which keys still need openssl: "need NOW k:REAL:ID,ID … e:REAL:KUBECONFIG …".
+    # shellcheck disable=SC2086 # word splitting of the path lists is intended
+    out=$({ [ -z "$REALS$META" ] || stat -L -c 'm %a %Y %n' $REALS $META; [ -z "$REALS" ] || sha256sum $REALS; } 2>/dev/null |
+        awk -v present="$PRESENT" -v certs="$CERTS" -v confs="$CONFS" -v pubfiles="$PUBFILES" -v pairs="$PAIRS_R" \
+            -v record="$record" -v counter="$counter" -v last="$last" -v root="$ROOT" '
+        function rd(f, line) { lines = 0; while ((getline line < f) > 0) { sub(/\r$/, "", line); L[++lines] = line }; close(f); return lines }
+        BEGIN {
+            while ((getline line) > 0) {
+                if (line ~ /^m /) { split(line, a, " "); mode[a[4]] = a[2]; mtime[a[4]] = a[3] }
+                else if (match(line, /^[0-9a-f]+ [ *]/)) { sha[substr(line, RLENGTH + 1)] = substr(line, 1, RLENGTH - 2) }
+            }
+            n = split(present, P, " ")
+            for (i = 1; i <= n; i++) {
+                c = index(P[i], ":"); node = substr(P[i], 1, c - 1); real = substr(P[i], c + 1)
+                if (real in sha && real in mode) { print "file " node " present " sha[real] " " mode[real]; nsha[node] = sha[real] }
+                else print "file " node " unreadable"
+            }
+            # The record counts only when an install wrote it: a rollback rewrites it to
+            # whatever the backup held (never verified as pairs), and bumps the counter.
+            trusted = (counter in mtime) ? (last in mtime && mtime[last] > mtime[counter]) : 1
+            while ((getline line < record) > 0) {
+                split(line, a, " ")
+                if (a[2] == "") continue
+                print "installed " a[1] " " a[2]
+                if (trusted) rec[a[2]] = a[1]
+            }
+            close(record)
+            if ((getline line < counter) > 0 && line ~ /^[0-9]+$/) print "rollbacks " line
+            close(counter)
+
+            # Certificate blocks only (a kubelet .pem also holds its key).
+            n = split(certs, C, " ")
+            for (i = 1; i <= n; i++) {
+                c = index(C[i], ":"); node = substr(C[i], 1, c - 1); m = rd(substr(C[i], c + 1))
+                if (m == 0) continue
+                print "pem " node; inside = 0
+                for (j = 1; j <= m; j++) {
+                    if (L[j] == "-----BEGIN CERTIFICATE-----") inside = 1
+                    if (inside) print L[j]
+                    if (L[j] == "-----END CERTIFICATE-----") inside = 0
+                }
+                print "endpem " node
+            }
+            # Public key files (sa.pub) are public: their PEM goes to the caller as is.
+            n = split(pubfiles, U, " ")
+            for (i = 1; i <= n; i++) {
+                split(present, P, " "); m = 0
+                for (k in P) if (index(P[k], U[i] ":") == 1) { m = rd(substr(P[k], length(U[i]) + 2)) }
+                print "pub " U[i]; inside = 0
+                for (j = 1; j <= m; j++) {
+                    if (L[j] ~ /^-----BEGIN [A-Z ]*PUBLIC KEY-----$/) inside = 1
+                    if (inside) print L[j]
+                    if (L[j] ~ /^-----END [A-Z ]*PUBLIC KEY-----$/) inside = 0
+                }
+                print "endpub " U[i]
+            }
+            # Kubeconfigs: public fields only; an embedded client key is reported as a fact.
+            n = split(confs, K, " ")
+            for (i = 1; i <= n; i++) {
+                c = index(K[i], ":"); node = substr(K[i], 1, c - 1); real = substr(K[i], c + 1)
+                m = rd(real); split("", seen)
+                for (j = 1; j <= m; j++) {
+                    if (!match(L[j], /^[ \t-]*(server|certificate-authority-data|client-certificate-data|client-certificate|client-key-data|client-key):[ \t]*/)) continue
+                    field = substr(L[j], 1, RLENGTH); value = substr(L[j], RLENGTH + 1)
+                    gsub(/^[ \t-]*|:[ \t]*$/, "", field)
+                    gsub(/["'"'"']/, "", value)
+                    if (value == "" || (field in seen)) continue
+                    seen[field] = 1
+                    if (field == "server") print "kc " node " server " value
+                    else if (field == "certificate-authority-data") print "kc " node " ca-data " value
+                    else if (field == "client-certificate-data") print "kc " node " client-data " value
+                    else if (field == "client-certificate") { print "kc " node " client-file " value; if (!(value in nsha)) need = need " f:" value }
+                    else if (field == "client-key") { print "kc " node " client-key-file " value; keyfile[value] = 1 }
+                    else {
+                        print "kc " node " client-key-data"
+                        if (nsha[node] != "" && rec[node] == nsha[node] && ("client-certificate-data" in seen)) print "kc " node " key installed"
+                        else need = need " e:" real ":" node
+                    }
+                }
+            }
+            # Pairs: verified at install when both digests equal the record; otherwise the key
+            # is read by openssl, once per distinct content.
+            n = split(pairs, Q, " ")
+            for (i = 1; i <= n; i++) {
+                split(Q[i], f, ":")
+                if (nsha[f[1]] != "" && rec[f[1]] == nsha[f[1]] && nsha[f[3]] != "" && rec[f[3]] == nsha[f[3]]) { print "pair " f[1] " " f[3] " installed"; continue }
+                print "pair " f[1] " " f[3]
+                want(f[3], f[4])
+            }
+            # Key files kubeconfigs name (outside the layout: root-relative, openssl tells if unreadable).
+            for (p in keyfile) {
+                split(present, P, " ")
+                real = root p
+                for (k in P) if (index(P[k], p ":") == 1) real = substr(P[k], length(p) + 2)
+                want(p, real)
+            }
+            for (d in ids) need = need " k:" first[d] ":" ids[d]
+            # The clock as POSIX awk gives it (srand returns the previous seed: the time of day).
+            srand(); now = srand()
+            print "need " (now ~ /^[0-9]+$/ && now > 1000000000 ? now : "-") need
+        }
+        # One openssl per distinct key content (a .pem reached by link and by target is one key).
+        function want(id, real, d) {
+            d = (id in nsha) ? nsha[id] : real
+            if (d in ids) { if (index("," ids[d] ",", "," id ",") == 0) ids[d] = ids[d] "," id }
+            else { ids[d] = id; first[d] = real }
+        }')
+    last_line=${out##*"$NL"}
+    case $last_line in
+        need\ *) out=${out%"$last_line"} ;;
+        *) printf '%s\n' "$out"; return 1 ;;
+    esac
+    printf '%s' "$out"
     # shellcheck disable=SC2086
-    MODES=$(stat -c '%a' $REALS 2>/dev/null | tr '\n' ' ')
-    set -- $PRESENT
+    set -- $last_line
+    [ -n "${NOW:-}" ] || NOW=$2
+    shift 2
+    NEEDS=$*
+}
+
+# Everything but the served certificates, printed only after the background jobs ended (their
+# lines then never land inside this larger output).
+inventory() {
+    echo "inventory 2"
+    for f in $FILES; do add_file "$f"; done
+
+    # Stray certificates beside the named ones (e.g. a hand-made controller-manager.crt).
+    set +f
+    for d in $SCANS; do
+        rp "$d"
+        for real in "$RP"/*.crt "$RP"/*.pem; do
+            [ -f "$real" ] && add_file "$d/${real##*/}"
+        done
+    done
+    set -f
+
+    for l in $LINKS; do
+        if [ -L "$ROOT$l" ]; then
+            target=$(readlink "$ROOT$l")
+            case $target in /*) ;; *) target=${l%/*}/$target ;; esac
+            echo "link $l $target"
+            add_file "$target"
+            # Kubeconfigs name the link itself (kubelet.conf): its content is read too.
+            add_file "$l"
+            # kubelet keeps its cert and key in the one .pem file.
+            add_pair "$target" "$target"
+        else
+            echo "link $l none"
+            add_file "$l"
+        fi
+    done
+
+    for p in $PAIRS; do add_pair "${p%%:*}" "${p#*:}"; done
+    PUBFILES=''
+    for p in $PUBPAIRS; do
+        _pp_len=$PAIRS_R
+        add_pair "${p#*:}" "${p%%:*}"
+        [ "$_pp_len" = "$PAIRS_R" ] || PUBFILES="$PUBFILES ${p#*:}"
+    done
+
+    scan || return 1
+    needs=$NEEDS
+    # A kubeconfig may name a client certificate outside the layout: read those in a second scan.
+    refs=''
+    for item in $needs; do case $item in f:*) refs="$refs ${item#f:}" ;; esac; done
+    if [ -n "$refs" ]; then
+        PRESENT='' CERTS='' CONFS='' PUBFILES='' PAIRS_R=''
+        INSTALLED='' LAST_INSTALL='' ROLLBACKS=''
+        for r in $refs; do add_file "$r"; done
+        if [ -n "$PRESENT" ]; then scan || return 1; needs="$needs $NEEDS"; fi
+    fi
     # shellcheck disable=SC2086
-    SUMS=$(sha256sum $REALS 2>/dev/null)
-    while read -r digest real; do
-        # Both lists follow PRESENT's order; a file that vanished meanwhile is skipped.
-        while [ $# -ge 2 ] && [ "$2" != "$real" ]; do echo "file $1 unreadable"; shift 2; MODES=${MODES#* }; done
-        [ $# -ge 2 ] || break
-        echo "file $1 present $digest ${MODES%% *}"
-        MODES=${MODES#* }
-        shift 2
-    done <<EOF
-$SUMS
-EOF
-fi
+    set -- $needs
+    # Public halves: openssl reads each private key itself and prints only the public key.
+    for item in "$@"; do
+        kind=${item%%:*}
+        [ "$kind" != f ] || continue
+        rest=${item#*:}
+        real=${rest%%:*}
+        ids=${rest#*:}
+        if [ "$kind" = k ]; then
+            pub=$(openssl pkey -in "$real" -pubout 2>/dev/null)
+            IFS=,
+            for id in $ids; do printf 'pub %s\n%s\nendpub %s\n' "$id" "$pub" "$id"; done
+            IFS=" 	$NL"
+        else
+            # An embedded client key goes straight from awk through base64 into openssl.
+            pub=$(awk '{ sub(/\r$/, "") } /^[ \t]*client-key-data:/ { sub(/^[ \t]*client-key-data:[ \t]*/, ""); gsub(/["'"'"']/, ""); print; exit }' "$real" |
+                base64 -d 2>/dev/null | openssl pkey -pubout 2>/dev/null)
+            printf 'pub kc:%s\n%s\nendpub kc:%s\n' "$ids" "$pub" "$ids"
+        fi
+    done
+    [ "$NOW" != - ] || NOW=$(date -u +%s)
+    echo "now $NOW"
+}
 
-# Certificate blocks of every certificate file (a kubelet .pem also holds its key: only the
-# CERTIFICATE blocks are printed).
-if [ -n "$CERT_ARGS" ]; then
-    # shellcheck disable=SC2086
-    awk '
-        FNR == 1 { if (open != "") print "endpem " open; open = n; print "pem " n }
-        /^-----BEGIN CERTIFICATE-----$/ { inside = 1 }
-        inside { print }
-        /^-----END CERTIFICATE-----$/ { inside = 0 }
-        END { if (open != "") print "endpem " open }' $CERT_ARGS
-fi
-
-for p in $PAIRS; do
-    c=${p%%:*}
-    k=${p#*:}
-    rp "$c"; c_real=$RP
-    rp "$k"
-    if [ -r "$c_real" ] && [ -r "$RP" ]; then echo "pair $c $k"; add_key "$k"; fi
-done
-
-for p in $PUBPAIRS; do
-    k=${p%%:*}
-    pub=${p#*:}
-    rp "$pub"; pub_real=$RP
-    rp "$k"
-    if [ -r "$pub_real" ] && [ -r "$RP" ]; then echo "pair $pub $k"; add_key "$k"; PUBS="$PUBS $pub:$pub_real"; fi
-done
-
-# Public halves: openssl reads each private key itself and prints only the public key.
-for e in $KEYS; do
-    echo "pub ${e%%:*}"
-    openssl pkey -in "${e#*:}" -pubout 2>/dev/null
-    echo "endpub ${e%%:*}"
-done
-# A public key file may be in any PEM public key form; openssl prints it as SubjectPublicKeyInfo.
-for e in $PUBS; do
-    echo "pub ${e%%:*}"
-    openssl pkey -pubin -in "${e#*:}" -pubout 2>/dev/null
-    echo "endpub ${e%%:*}"
-done
-# An embedded client key goes straight from awk through base64 into openssl.
-for kc in $EMBEDDED; do
-    echo "pub kc:$kc"
-    rp "$kc"
-    awk '{ sub(/\r$/, "") } /^[ \t]*client-key-data:/ { sub(/^[ \t]*client-key-data:[ \t]*/, ""); gsub(/["'"'"']/, ""); print; exit }' "$RP" |
-        base64 -d 2>/dev/null | openssl pkey -pubout 2>/dev/null
-    echo "endpub kc:$kc"
-done
-
-for s in $SERVED; do
-    IFS=, read -r name host port cert key <<EOF
-$s
-EOF
-    set -- -connect "$host:$port"
-    rp "$cert"; cert_real=$RP
-    rp "$key"
-    if [ "$cert" != - ] && [ -r "$cert_real" ] && [ -r "$RP" ]; then
-        set -- "$@" -cert "$cert_real" -key "$RP"
-    fi
-    pem=$(bounded 5 openssl s_client "$@" </dev/null 2>/dev/null | openssl x509 2>/dev/null)
-    if [ -n "$pem" ]; then
-        echo "served $name $host $port ok"
-        printf '%s\n' "$pem"
-        echo "endpem served:$name"
-    else
-        echo "served $name $host $port fail no-certificate"
-    fi
-done
-
-# The clock is read last, so the caller compares it with the moment the output arrived.
-echo "now $(date -u +%s)"
-# What kube-pki installed last: the disk differing from it means edited, deleted or rolled back.
-if [ -n "$INSTALLED" ]; then
-    rp "$INSTALLED"
-    if [ -r "$RP" ]; then
-        while read -r sha path; do echo "installed $sha $path"; done <"$RP"
-    fi
-fi
-# Rollbacks since kube-pki first installed here: the program re-runs the node when it grows.
-if [ -n "$ROLLBACKS" ]; then
-    rp "$ROLLBACKS"
-    if [ -r "$RP" ]; then
-        read -r count <"$RP" || count=''
-        case $count in '' | *[!0-9]*) ;; *) echo "rollbacks $count" ;; esac
-    fi
-fi
-
-echo "done"
+result=$(inventory)
+status=$?
+wait
+printf '%s\n' "$result"
+[ "$status" = 0 ] && echo "done"
