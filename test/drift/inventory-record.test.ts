@@ -1,0 +1,131 @@
+/**
+ * The inventory skips key matching only where install.sh already verified the pair: both files
+ * byte for byte what the install record lists, and the record written by an install (not by a
+ * rollback). Checked on seeded kubeadm trees, with openssl runs counted through a PATH wrapper,
+ * under dash (/bin/sh) and bash --posix.
+ */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { assembleFiles, inventoryArgs, readInventory, type NodeInventory } from "../../src/drift/inventory";
+import { parseInventoryOutput } from "../../src/drift/script-output";
+import { INSTALLED_RECORD, KUBEADM_LAYOUT, LAST_INSTALL_NOTE, ROLLBACK_COUNTER } from "../../src/pki/layout";
+import type { NodeSpec } from "../../src/spec";
+import { describeNeeding } from "../harness/sim/tools";
+import { fixturePrerequisites, OPENSSL } from "./fixture-tree";
+import { seedNode } from "./kubeadm-tree";
+
+const SCRIPT = path.join(__dirname, "..", "..", "src", "scripts", "inventory.sh");
+const missing = fixturePrerequisites();
+
+/** Writes the install record as install.sh does ("sha256 path" per line) for every regular file under etc/kubernetes. */
+function recordInstall(root: string, at: Date): void {
+    const lines: string[] = [];
+    const walk = (dir: string) => {
+        for (const e of fs.readdirSync(path.join(root, dir), { withFileTypes: true })) {
+            const rel = path.posix.join(dir, e.name);
+            if (e.isDirectory()) walk(rel);
+            else if (e.isFile()) lines.push(`${sha256(fs.readFileSync(path.join(root, rel)))} /${rel}`);
+        }
+    };
+    walk("etc/kubernetes");
+    fs.mkdirSync(path.join(root, path.dirname(INSTALLED_RECORD)), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(path.join(root, INSTALLED_RECORD), lines.join("\n") + "\n");
+    fs.writeFileSync(path.join(root, LAST_INSTALL_NOTE), "none\n");
+    fs.utimesSync(path.join(root, LAST_INSTALL_NOTE), at, at);
+}
+
+function sha256(b: Buffer): string {
+    return require("node:crypto").createHash("sha256").update(b).digest("hex");
+}
+
+const node = (name: string, root: string): NodeSpec => ({ name, role: "master", advertiseAddress: "10.0.0.1", transport: "local", localRoot: root });
+const matches = (inv: NodeInventory) => Object.fromEntries(inv.files.filter((f) => f.keyMatches !== undefined).map((f) => [f.key ?? f.path, f.keyMatches]));
+
+describeNeeding(missing, "inventory and the install record", () => {
+    let dir: string;
+    let wrap: string;
+    let log: string;
+    const savedPath = process.env.PATH;
+
+    beforeAll(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "kp-inv-record-"));
+        // An openssl that logs its first argument, so the test counts what the script started.
+        wrap = path.join(dir, "bin");
+        log = path.join(dir, "openssl.log");
+        fs.mkdirSync(wrap);
+        fs.writeFileSync(path.join(wrap, "openssl"), `#!/bin/sh\nprintf '%s\\n' "$1" >>'${log}'\nexec ${OPENSSL} "$@"\n`, { mode: 0o755 });
+        process.env.PATH = `${wrap}:${savedPath}`;
+    }, 60_000);
+    afterAll(() => {
+        process.env.PATH = savedPath;
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    const counted = async (n: NodeSpec) => {
+        fs.rmSync(log, { force: true });
+        const inv = await readInventory(n, KUBEADM_LAYOUT);
+        const runs = fs.existsSync(log) ? fs.readFileSync(log, "utf8").split("\n").filter(Boolean) : [];
+        return { inv, runs };
+    };
+
+    it("matches every key without a record, and skips only the pairs an install verified", async () => {
+        const root = path.join(dir, "m1");
+        seedNode(root, { name: "m1", ip: "10.0.0.1", role: "master" });
+        const before = await counted(node("m1", root));
+        expect(before.inv.reachable, before.inv.error).toBe(true);
+        const all = matches(before.inv);
+        expect(Object.values(all).every((m) => m === true)).toBe(true);
+        expect(Object.keys(all)).toEqual(expect.arrayContaining(["apiserver.crt", "sa.pub", "admin.conf", "kubelet.conf", "kubelet-client-current"]));
+        // 10 leaf/CA pairs + sa + 4 embedded kubeconfig keys + the kubelet .pem (reached by link and target, read once).
+        expect(before.runs.filter((r) => r === "pkey")).toHaveLength(16);
+
+        recordInstall(root, new Date());
+        const after = await counted(node("m1", root));
+        expect(matches(after.inv)).toEqual(all);
+        // Only the kubelet's own .pem (kube-pki never installs it) still needs openssl.
+        expect(after.runs).toEqual(["pkey"]);
+        expect(after.inv.installed?.["/etc/kubernetes/pki/apiserver.key"]).toBe(after.inv.files.find((f) => f.key === "apiserver.key")!.sha256);
+    }, 60_000);
+
+    it("matches a key again once its bytes differ from the record, and after a rollback rewrote the record", async () => {
+        const root = path.join(dir, "m2");
+        seedNode(root, { name: "m2", ip: "10.0.0.1", role: "master", wrongKey: ["apiserver"] });
+        const installedAt = new Date(Date.now() - 60_000);
+        recordInstall(root, installedAt);
+        // The record now lists the mismatched apiserver pair as if installed: trusted, it hides it…
+        const trusted = await counted(node("m2", root));
+        expect(matches(trusted.inv)["apiserver.crt"]).toBe(true);
+        // …which is only possible when install.sh (which refuses such a pair) did not write it: a
+        // rollback. rotate.sh bumps the counter after the last install note, so the record is not trusted.
+        fs.writeFileSync(path.join(root, ROLLBACK_COUNTER), "1\n");
+        const rolled = await counted(node("m2", root));
+        expect(rolled.inv.rollbacks).toBe(1);
+        expect(matches(rolled.inv)["apiserver.crt"]).toBe(false);
+        expect(rolled.runs.filter((r) => r === "pkey").length).toBeGreaterThan(10);
+        // A later install (its note newer than the counter) makes the record count again; a key
+        // edited after it is matched by openssl.
+        recordInstall(root, new Date(Date.now() + 60_000));
+        fs.copyFileSync(path.join(root, "etc/kubernetes/pki/ca.key"), path.join(root, "etc/kubernetes/pki/front-proxy-client.key"));
+        const edited = await counted(node("m2", root));
+        expect(matches(edited.inv)).toMatchObject({ "apiserver.crt": true, "front-proxy-client.crt": false, "ca.crt": true });
+        expect(edited.runs).toHaveLength(2);
+    }, 60_000);
+
+    it("prints the same records under dash and bash --posix", () => {
+        const root = path.join(dir, "m1");
+        const args = inventoryArgs(node("m1", root), KUBEADM_LAYOUT, false);
+        const outputs = [["/usr/bin/dash"], ["/bin/bash", "--posix"]].map(([sh, ...opts]) => {
+            const r = spawnSync(sh, [...opts, SCRIPT, ...args], { encoding: "utf8" });
+            expect(r.stderr, sh).toBe("");
+            expect(r.status).toBe(0);
+            const raw = parseInventoryOutput(r.stdout);
+            expect(raw.complete).toBe(true);
+            return { files: assembleFiles(raw, KUBEADM_LAYOUT), pairs: [...raw.pairs], installed: [...raw.installed] };
+        });
+        expect(outputs[1]).toEqual(outputs[0]);
+        expect(outputs[0].files.length).toBeGreaterThan(20);
+    }, 60_000);
+});
