@@ -157,11 +157,18 @@ describeLive("rotation of a seeded 3-master cluster", () => {
         expect(restarts(eventsSince(t))).toEqual(sim.masters.map((m) => `${m.name}:kube-apiserver`));
     }, 300_000);
 
-    it("destroy leaves the nodes unchanged", async () => {
+    it("destroy stops at the protected CAs; after `pulumi state unprotect --all` it leaves the nodes unchanged", async () => {
         const before = sim.nodes.map(treeDigest);
         const t = Date.now();
-        await runProgram(() => ({}), { mocks: createExecutingMocks({ store }), stack: "e2e" });
-        expect(store.lastRun.deleted.length).toBeGreaterThan(20);
+        const destroy = () => runProgram(() => ({}), { mocks: createExecutingMocks({ store }), stack: "e2e" });
+        await expect(destroy()).rejects.toThrow(/-adopt" cannot be deleted\nbecause it is protected/);
+        expect(sim.nodes.map(treeDigest)).toEqual(before);
+        const deletedFirst = store.lastRun.deleted.length;
+        // What `pulumi state unprotect --all` does: clear the flag in state, nothing else.
+        for (const urn of store.urns()) store.put(urn, { ...store.get(urn)!, protect: false });
+        await destroy();
+        expect(deletedFirst + store.lastRun.deleted.length).toBeGreaterThan(20);
+        expect(store.urns()).toEqual([]);
         expect(sim.nodes.map(treeDigest)).toEqual(before);
         expect(restarts(eventsSince(t))).toEqual([]);
     }, 120_000);
