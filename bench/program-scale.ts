@@ -20,7 +20,7 @@
  * A revision is extracted with `git archive <rev> src` into .baseline/<commit>/ (as test/day2 does)
  * and its src/program.ts is loaded; fixtures and mocks are this tree's.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -132,9 +132,13 @@ function runChild(workers: number, program: { file: string; root: string; label:
         fs.mkdirSync(path.join(ROOT, "bench", "out"), { recursive: true });
         args.push("--dump", path.join(ROOT, "bench", "out", `checkpoint-${program.label.split(" ")[0]}-3+${workers}.json`));
     }
-    const out = execFileSync(process.execPath, args,
-        { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: 1_800_000, maxBuffer: 64 * 2 ** 20 });
-    return JSON.parse(out.trim().split("\n").pop() ?? "") as Sample;
+    // The program logs its certificates table (one line per file): shown only when the child fails.
+    const run = spawnSync(process.execPath, args, { encoding: "utf8", timeout: 1_800_000, maxBuffer: 256 * 2 ** 20 });
+    if (run.status !== 0) {
+        process.stderr.write(run.stderr ?? "");
+        throw new Error(`measuring 3+${workers} (${program.label}) failed: ${run.error?.message ?? `exit ${run.status ?? run.signal}`}`);
+    }
+    return JSON.parse(run.stdout.trim().split("\n").pop() ?? "") as Sample;
 }
 
 const kb = (n: number) => (n / 1024).toFixed(1);
