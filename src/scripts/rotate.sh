@@ -3,11 +3,14 @@
 # roll the node back: restore the install backup, restart this component and every component
 # this rollout already restarted (listed in <backup>/restarted), verify they serve the old
 # certificates, and fail with one message that says what happened and what to do.
+# --if-needed (drift repair): restart only when the last install changed files or the component
+# does not serve its file (5 s check); otherwise print its `served` line and change nothing.
 set -eu
 . "$(dirname -- "$0")/lib.sh" # @kube-pki-lib
 
-KP_USAGE='usage: rotate.sh [--root DIR] [--backup-dir DIR] [--backup NAME|latest|none] <component> <strategy> <host:port|-> <served-cert-file|-> [--timeout S] [--client-cert F --client-key F --cacert F]'
+KP_USAGE='usage: rotate.sh [--root DIR] [--backup-dir DIR] [--backup NAME|latest|none] <component> <strategy> <host:port|-> <served-cert-file|-> [--timeout S] [--client-cert F --client-key F --cacert F] [--if-needed]'
 timeout_s=120
+if_needed=0
 which=latest
 ccert='' ckey='' cacert=''
 component='' strategy='' endpoint='' cert=''
@@ -45,6 +48,7 @@ while [ "$1" != --end-of-args ]; do
         --client-cert) ccert=$2 && shift 2 ;;
         --client-key) ckey=$2 && shift 2 ;;
         --cacert) cacert=$2 && shift 2 ;;
+        --if-needed) if_needed=1 && shift ;;
         -h | --help) log "$KP_USAGE" && exit 0 ;;
         -) positional "$1" && shift ;;
         -*) usage_error "unknown option '$1'" ;;
@@ -87,6 +91,25 @@ backup_matches_disk() {
     return 0
 }
 last_install=$(cat "$(backup_base)/last-install" 2>/dev/null || true)
+
+# Drift repair after its re-push: drift seen before this run's own install (which may have fixed
+# it) costs no restart. A missing last-install record counts as changed.
+if [ "$if_needed" = 1 ] && [ "$last_install" = none ]; then
+    if [ "$endpoint" = - ]; then
+        log "repair: $component unchanged"
+        exit 0
+    fi
+    if [ -n "$ccert" ]; then
+        check() { verify_served "$component" "$endpoint" "$(rp "$cert")" 5 "$(rp "$ccert")" "$(rp "$ckey")" "$(rp "$cacert")"; }
+    else
+        check() { verify_served "$component" "$endpoint" "$(rp "$cert")" 5; }
+    fi
+    if check; then
+        log "repair: $component unchanged and serving its file"
+        exit 0
+    fi
+    log "repair: $KP_REASON; restarting $component"
+fi
 if [ "$which" = latest ] && [ "$last_install" = none ]; then
     log "note: the last install changed no file; there is nothing to roll back"
 elif [ "$which" != none ]; then

@@ -109,4 +109,46 @@ describe("rotate.sh (systemd strategy, systemctl stand-in)", () => {
         expect(installed).toContain(`${sha256(first.key)} /etc/kubernetes/pki/apiserver.key`);
         expect(installed).not.toContain(sha256(second.cert));
     });
+
+    it("--if-needed (drift repair): restarts after an install that changed files or when the file is not served, else only reports", () => {
+        const root = tempDir("repair");
+        state = tempDir("repair-state");
+        const port = 20000 + Math.floor(Math.random() * 20000);
+        writeFileSync(join(state, "systemctl"), SHIM);
+        chmodSync(join(state, "systemctl"), 0o755);
+        const env = { ...process.env, PATH: `${state}:${process.env.PATH}`, KP_TEST_STATE: state, KP_TEST_ROOT: root, KP_TEST_PORT: String(port) };
+        const run = (script: "install" | "rotate", args: string[], input = "") =>
+            spawnSync(DASH, [scriptPath(script), "--root", root, ...args], { input, env, encoding: "utf8", timeout: 60_000 });
+        const repair = ["kube-apiserver", "systemd", `127.0.0.1:${port}`, "/etc/kubernetes/pki/apiserver.crt", "--timeout", "5", "--if-needed"];
+        const pid = () => readFileSync(join(state, "pid"), "utf8").trim();
+
+        // The install changed files: restart + verify.
+        expect(run("install", [], bundle(first)).status).toBe(0);
+        const changed = run("rotate", repair);
+        expect(changed.status, changed.stderr).toBe(0);
+        expect(changed.stdout).toContain(`served kube-apiserver sha256:${fp(first.cert)}\n`);
+        expect(changed.stdout).toContain("rotated kube-apiserver on ");
+        const started = pid();
+
+        // Same bundle again (last-install: none) and the file is served: no restart, the served line is still printed.
+        expect(run("install", [], bundle(first)).stdout).toContain("no changes");
+        const quiet = run("rotate", repair);
+        expect(quiet.status, quiet.stderr).toBe(0);
+        expect(quiet.stdout).toBe(`served kube-apiserver sha256:${fp(first.cert)}\nrepair: kube-apiserver unchanged and serving its file\n`);
+        expect(pid()).toBe(started);
+
+        // Unchanged files but nothing serves them (the process is gone): restart + verify.
+        spawnSync("kill", [started]);
+        const down = run("rotate", repair);
+        expect(down.status, down.stderr).toBe(0);
+        expect(down.stdout).toContain(`repair: kube-apiserver at 127.0.0.1:${port} serves no certificate (no TLS handshake), expected sha256:${fp(first.cert)}`);
+        expect(down.stdout).toContain(`served kube-apiserver sha256:${fp(first.cert)}\n`);
+        expect(down.stdout).toContain("rotated kube-apiserver on ");
+        expect(pid()).not.toBe(started);
+
+        // A component without a served check (the kubelet): unchanged files, nothing to do.
+        const kubelet = run("rotate", ["kubelet", "systemd", "-", "-", "--if-needed"]);
+        expect(kubelet.status, kubelet.stderr).toBe(0);
+        expect(kubelet.stdout).toBe("repair: kubelet unchanged\n");
+    });
 });
