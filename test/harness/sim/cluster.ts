@@ -43,6 +43,12 @@ export interface SimClusterOptions {
     waitForControlPlane?: boolean;
     /** Parent of the run folder (default /tmp/kube-pki-sim). */
     rootDir?: string;
+    /**
+     * Login shell of root on the nodes (default: the host's). Root shares the host's home, and a
+     * bash login there sources the host's ~/.bashrc on every SSH session (seconds with pyenv
+     * init); files that make many runs may choose /bin/sh. kube-pki's commands run /bin/sh -c anyway.
+     */
+    rootLoginShell?: string;
 }
 
 const STARTUP_TIMEOUT_MS = 90_000;
@@ -117,7 +123,7 @@ export class SimCluster {
             specs.forEach((s, i) => nodes.push(new SimNode({
                 name: s.name, role: s.role, index: i, ip: ips[i], netns: `kpsim-${slot.index}-${i}`, dir: path.join(dir, s.name),
                 clockOffsetSeconds: s.clockOffsetSeconds ?? 0, clientPrivateKey: key, clientPublicKey: pub, nodeModules,
-                kubernetesVersion: version, allNodes,
+                kubernetesVersion: version, allNodes, rootLoginShell: opts.rootLoginShell,
             })));
             await Promise.all(nodes.map((n) => n.prepare()));
             const clusterName = opts.clusterName ?? "kubernetes";

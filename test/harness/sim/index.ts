@@ -14,6 +14,7 @@ export type { SimClusterOptions, SimNodeOptions } from "./cluster";
 export { SimNode, NODE_MOUNTS, tcpOpen } from "./node";
 export type { ComponentFault, SimComponent, SimEvent, SshFault } from "./node";
 export { sshExec } from "./ssh-client";
+export { SIM_ALT_SSH_PORT, SIM_ALT_SSH_USER } from "./sshd-config";
 export type { SshExecResult, SshTarget } from "./ssh-client";
 export { describeLive, liveTest, simPrerequisites, simRequired, SIM_BINARIES } from "./prereq";
 export { issueCert, certSha256, generateKeyPair } from "./openssl-issue";

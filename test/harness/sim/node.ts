@@ -9,7 +9,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { SIM_BINARIES } from "./prereq";
 import { killMountNamespace, mountNamespaceOf, run, RunResult, waitFor } from "./proc";
-import { clockEnv, sshdConfig } from "./sshd-config";
+import { clockEnv, SIM_ALT_SSH_USER, sshdConfig } from "./sshd-config";
 import { sshExec, SshExecOptions, SshExecResult } from "./ssh-client";
 
 /** Paths bind-mounted from the node's host folder (everything else is the shared host fs). */
@@ -63,6 +63,8 @@ export interface SimNodeInit {
     kubernetesVersion: string;
     /** Every node of the cluster (the apiserver stand-in lists them as Nodes). */
     allNodes: Array<{ name: string; ip: string; role: string }>;
+    /** Root's login shell in the node's /etc/passwd (default: the host's). */
+    rootLoginShell?: string;
 }
 
 const NODE_SCRIPTS = path.join(__dirname, "node");
@@ -174,6 +176,11 @@ export class SimNode {
         writeAtomic(path.join(this.simDir, "faults.json"), JSON.stringify(all));
     }
 
+    /** Authorises one more client public key (OpenSSH one-line format) for every login of the node. */
+    authorizeKey(publicKey: string): void {
+        fs.appendFileSync(path.join(this.simDir, "authorized_keys"), `\n${publicKey.trim()}\n`);
+    }
+
     private readFaults(): Record<string, ComponentFault[]> {
         try {
             return JSON.parse(fs.readFileSync(path.join(this.simDir, "faults.json"), "utf8"));
@@ -195,6 +202,10 @@ export class SimNode {
         await run(SIM_BINARIES.sshKeygen, ["-q", "-t", "ed25519", "-N", "", "-C", this.name, "-f", hostKey]);
         this.hostPublicKey = fs.readFileSync(`${hostKey}.pub`, "utf8").trim();
         fs.writeFileSync(path.join(this.simDir, "authorized_keys"), this.init.clientPublicKey, { mode: 0o600 });
+        const shell = this.init.rootLoginShell;
+        const passwd = fs.readFileSync("/etc/passwd", "utf8").replace(/\n?$/, "\n")
+            .replace(/^(root:[^:\n]*:0:0:[^:\n]*:[^:\n]*:)[^\n]*$/m, (line, head) => (shell ? `${head}${shell}` : line));
+        fs.writeFileSync(path.join(this.simDir, "passwd"), `${passwd}${SIM_ALT_SSH_USER}:x:0:0:second root login (sim):/root:/bin/sh\n`, { mode: 0o644 });
         fs.writeFileSync(path.join(this.simDir, "sshd_config"), sshdConfig({
             ip: this.ip, hostKeyPath: hostKey, authorizedKeysPath: path.join(this.simDir, "authorized_keys"),
             pidFile: path.join(this.simDir, "sshd.pid"), gateScript: path.join(NODE_SCRIPTS, "ssh-gate.sh"),

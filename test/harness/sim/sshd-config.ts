@@ -1,6 +1,14 @@
 /** The per-node sshd_config: key-only root login on the node IP, every session through ssh-gate.sh. */
 import { SIM_BINARIES } from "./prereq";
 
+/**
+ * A second way in, for tests that change a stack's SSH port and user (day 2): sshd also listens
+ * on this port, and the node's /etc/passwd (a per-node copy bound over the host's, see
+ * node-init.sh) has a second uid-0 login, so commands still run as root.
+ */
+export const SIM_ALT_SSH_PORT = 2222;
+export const SIM_ALT_SSH_USER = "kube-pki-ops";
+
 export interface SshdConfigInputs {
     ip: string;
     hostKeyPath: string;
@@ -25,6 +33,7 @@ export function sshdConfig(i: SshdConfigInputs): string {
     const env = Object.entries(clockEnv(i.clockOffsetSeconds)).map(([k, v]) => `${k}=${v}`);
     return [
         `ListenAddress ${i.ip}:22`,
+        `ListenAddress ${i.ip}:${SIM_ALT_SSH_PORT}`,
         `HostKey ${i.hostKeyPath}`,
         `PidFile ${i.pidFile}`,
         `AuthorizedKeysFile ${i.authorizedKeysPath}`,

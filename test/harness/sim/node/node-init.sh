@@ -10,5 +10,7 @@ for p in etc/kubernetes var/lib/kubelet var/lib/etcd var/lib/kube-pki; do
     mount --bind "$node_dir/root/$p" "/$p"
 done
 mount --bind "$node_dir/sim/sbin" /usr/local/sbin
+# The host's users plus a second uid-0 login (SIM_ALT_SSH_USER), visible to this node only.
+if [ -f "$node_dir/sim/passwd" ]; then mount --bind "$node_dir/sim/passwd" /etc/passwd; fi
 echo ready
 exec sleep infinity
