@@ -3,21 +3,26 @@
  * `readInventories` (one SSH session per node running src/scripts/inventory.sh once) against the
  * naive way (one SSH connection + one openssl/sha256sum per file, as a shell loop of
  * `ssh node openssl x509 -in FILE …` would do). Both read the same files with the same
- * concurrency. With `--old <git rev>` the raw script run of that revision's inventory.sh is
- * timed too (same sessions, output not parsed).
+ * concurrency. Two kinds of node: kubeadm's (no install record: every key is matched with
+ * openssl, as `check` on a cluster kube-pki never installed) and kube-pki's (the record
+ * install.sh leaves: keys matched only where the bytes differ from it; what preview and up read).
+ * With `--profile` the time is split: SSH sessions alone, the script on the node, parsing in the
+ * caller. With `--old <git rev>` the raw script run of that revision's inventory.sh is timed too
+ * (same sessions, output not parsed).
  *
- *   node bench/run.js bench/drift.ts [--masters 4] [--workers 16] [--old <rev>]
+ *   node bench/run.js bench/drift.ts [--masters 4] [--workers 16] [--profile] [--old <rev>]
  *   (root, Debian packages as for the live tests)
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { inventoryArgs, readInventories, shellQuote } from "../src/drift/inventory";
+import { assembleFiles, inventoryArgs, readInventories, shellQuote } from "../src/drift/inventory";
 import { mapBounded } from "../src/drift/pool";
 import { runOverSsh } from "../src/drift/ssh";
-import { filePath, KUBECONFIG_FILE_KEYS, KUBEADM_LAYOUT, KUBELET_CLIENT_CURRENT, PKI_FILE_KEYS } from "../src/pki/layout";
+import { parseInventoryOutput } from "../src/drift/script-output";
+import { filePath, INSTALLED_RECORD, KUBECONFIG_FILE_KEYS, KUBEADM_LAYOUT, KUBELET_CLIENT_CURRENT, LAST_INSTALL_NOTE, PKI_FILE_KEYS } from "../src/pki/layout";
 import type { NodeSpec } from "../src/spec";
-import { SimCluster } from "../test/harness/sim";
+import { SimCluster, type SimNode } from "../test/harness/sim";
 
 const CONCURRENCY = 8;
 const SSH = { connectTimeoutMs: 10_000, timeoutMs: 60_000 };
@@ -55,6 +60,39 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }>
     return { ms: Number(process.hrtime.bigint() - t) / 1e6, value };
 }
 
+/** The record install.sh leaves after an `up`: sha256 and path of every file it put there. */
+async function recordInstall(sim: SimNode, node: NodeSpec): Promise<void> {
+    const files = filesOf(node).filter((f) => f !== KUBELET_CLIENT_CURRENT).join(" ");
+    const r = await sim.exec(`mkdir -p ${path.posix.dirname(INSTALLED_RECORD)} && for f in ${files}; do ` +
+        `[ -f "$f" ] && set -- $(sha256sum "$f") && printf '%s %s\\n' "$1" "$f"; done >${INSTALLED_RECORD} && echo none >${LAST_INSTALL_NOTE}`);
+    if (r.code !== 0) throw new Error(`install record on ${node.name}: ${r.stderr}`);
+}
+
+const ms = (v: number) => `${v.toFixed(0)} ms`;
+
+/** Where the time of one readInventories goes: SSH sessions, the script on the node, parsing here. */
+async function profile(nodes: NodeSpec[], checkServed: boolean): Promise<void> {
+    const cpu0 = process.cpuUsage();
+    const sessions = await timed(() => mapBounded(nodes, CONCURRENCY, (n) => runOverSsh(n.ssh!, "true", "", SSH)));
+    const script = fs.readFileSync(path.join(__dirname, "..", "src", "scripts", "inventory.sh"), "utf8");
+    // The node measures the script itself (date before and after, in the same session).
+    const raw = await timed(() => mapBounded(nodes, CONCURRENCY, (n) => runOverSsh(n.ssh!,
+        `t0=$(date +%s%N); /bin/sh -s -- ${inventoryArgs(n, KUBEADM_LAYOUT, checkServed).map(shellQuote).join(" ")}; ` +
+        "echo elapsed $(( ($(date +%s%N) - t0) / 1000000 ))", script, SSH)));
+    const onNode = raw.value.map((r) => Number(/^elapsed (\d+)$/m.exec(r.stdout)?.[1] ?? NaN));
+    const parse = await timed(async () => {
+        for (const r of raw.value) assembleFiles(parseInventoryOutput(r.stdout), KUBEADM_LAYOUT);
+    });
+    const cpu = process.cpuUsage(cpu0);
+    const avg = (a: number[]) => a.reduce((x, y) => x + y, 0) / Math.max(1, a.length);
+    const masters = onNode.filter((_, i) => nodes[i].role === "master");
+    const workers = onNode.filter((_, i) => nodes[i].role === "worker");
+    console.log(`    profile: SSH sessions alone (\`true\`) ${ms(sessions.ms)}; sessions + script ${ms(raw.ms)}; ` +
+        `script on the node: master avg ${ms(avg(masters))} (max ${ms(Math.max(...masters))}), worker avg ${ms(avg(workers))}; ` +
+        `parsing all ${nodes.length} outputs here ${ms(parse.ms)} (${(raw.value[0].stdout.length / 1024).toFixed(1)} KiB from a master); ` +
+        `caller CPU ${ms((cpu.user + cpu.system) / 1000)}`);
+}
+
 async function main(): Promise<void> {
     const masters = Number(flag("masters", "4"));
     const workers = Number(flag("workers", "16"));
@@ -70,16 +108,27 @@ async function main(): Promise<void> {
         // Warm-up: first connections pay sshd's key exchange set-up and page cache misses.
         await readInventories(nodes.slice(0, 2), KUBEADM_LAYOUT, { concurrency: 2 });
 
-        const inv = await timed(() => readInventories(nodes, KUBEADM_LAYOUT, { concurrency: CONCURRENCY, checkServed: false }));
-        const bad = inv.value.filter((i) => !i.reachable);
-        if (bad.length) throw new Error(`unreachable: ${bad.map((b) => `${b.node}: ${b.error}`).join("; ")}`);
-        const served = await timed(() => readInventories(nodes, KUBEADM_LAYOUT, { concurrency: CONCURRENCY, checkServed: true }));
+        const measure = async (label: string) => {
+            const inv = await timed(() => readInventories(nodes, KUBEADM_LAYOUT, { concurrency: CONCURRENCY, checkServed: false }));
+            const bad = inv.value.filter((i) => !i.reachable);
+            if (bad.length) throw new Error(`unreachable: ${bad.map((b) => `${b.node}: ${b.error}`).join("; ")}`);
+            const served = await timed(() => readInventories(nodes, KUBEADM_LAYOUT, { concurrency: CONCURRENCY, checkServed: true }));
+            const keyMatched = inv.value.flatMap((i) => i.files).filter((f) => f.keyMatches !== undefined).length;
+            console.log(`readInventories, ${label}: ${ms(inv.ms)}; with served certificates (4 TLS handshakes per master): ${ms(served.ms)} ` +
+                `(${keyMatched} key matches reported)`);
+            if (process.argv.includes("--profile")) {
+                await profile(nodes, false);
+                await profile(nodes, true);
+            }
+            return served.ms;
+        };
+        const kubeadm = await measure("kubeadm nodes (no install record: every key matched with openssl)");
+        for (let i = 0; i < nodes.length; i++) await recordInstall(sim.nodes[i], nodes[i]);
+        const managed = await measure("kube-pki nodes (install record: only changed keys matched)");
         const nv = await timed(() => naive(nodes));
-
-        console.log(`readInventories (1 session/node, key matches + kubeconfigs): ${inv.ms.toFixed(0)} ms`);
-        console.log(`  … with served certificates (4 TLS handshakes per master): ${served.ms.toFixed(0)} ms`);
-        console.log(`naive (1 ssh connection + openssl/sha256sum per file, ${nv.value} sessions, no key matches): ${nv.ms.toFixed(0)} ms`);
-        console.log(`ratio naive/readInventories: ${(nv.ms / inv.ms).toFixed(1)}x`);
+        console.log(`naive (1 ssh connection + openssl/sha256sum per file, ${nv.value} sessions, no key matches, nothing served): ${ms(nv.ms)}`);
+        console.log(`ratio naive / readInventories with served certificates: kube-pki nodes ${(nv.ms / managed).toFixed(1)}x, ` +
+            `kubeadm nodes ${(nv.ms / kubeadm).toFixed(1)}x`);
 
         if (oldRev) {
             const script = execFileSync("git", ["show", `${oldRev}:src/scripts/inventory.sh`], { cwd: path.join(__dirname, ".."), encoding: "utf8" });

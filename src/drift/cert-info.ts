@@ -56,11 +56,20 @@ function sans(text: string | undefined): { dnsNames: string[]; ipAddresses: stri
     return { dnsNames, ipAddresses };
 }
 
+/** Parsed form of each CertInfo, so issuer checks do not parse the same PEM again per CA. */
+const parsed = new WeakMap<CertInfo, X509Certificate>();
+
+function x509Of(info: CertInfo): X509Certificate {
+    let cert = parsed.get(info);
+    if (!cert) parsed.set(info, (cert = new X509Certificate(info.pem)));
+    return cert;
+}
+
 export function parseCert(pem: string): CertInfo {
     const cert = new X509Certificate(pem);
     const subject = nameParts(cert.subject);
     const issuer = nameParts(cert.issuer);
-    return {
+    const info: CertInfo = {
         subjectCN: subject.CN?.[0],
         subjectO: subject.O ?? [],
         issuerCN: issuer.CN?.[0],
@@ -74,6 +83,8 @@ export function parseCert(pem: string): CertInfo {
         selfSigned: cert.checkIssued(cert) && cert.verify(cert.publicKey),
         pem,
     };
+    parsed.set(info, cert);
+    return info;
 }
 
 /** Parses when possible; a broken PEM is reported by the caller as an unreadable file. */
@@ -88,8 +99,8 @@ export function tryParseCert(pem: string): CertInfo | undefined {
 /** Does `ca` (a CA certificate) verify `cert`? Checks names and the signature. */
 export function issuedBy(cert: CertInfo, ca: CertInfo): boolean {
     try {
-        const leaf = new X509Certificate(cert.pem);
-        const authority = new X509Certificate(ca.pem);
+        const leaf = x509Of(cert);
+        const authority = x509Of(ca);
         return leaf.checkIssued(authority) && leaf.verify(authority.publicKey);
     } catch {
         return false;
