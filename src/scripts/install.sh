@@ -7,25 +7,10 @@ set -eu
 . "$(dirname -- "$0")/lib.sh" # @kube-pki-lib
 
 KP_USAGE='usage: install.sh [--root DIR] [--keep N] [--backup-dir DIR] < bundle'
-keep=5
-while [ $# -gt 0 ]; do
-    case $1 in
-        --root | --keep | --backup-dir) [ $# -ge 2 ] || usage_error "$1 needs a value" ;;
-    esac
-    case $1 in
-        --root) set_root "$2" && shift 2 ;;
-        --keep)
-            is_uint "$2" && [ "$2" -ge 1 ] || usage_error "--keep must be a number >= 1"
-            keep=$2 && shift 2
-            ;;
-        --backup-dir)
-            is_node_path "$2" || usage_error "--backup-dir must be an absolute path without blanks"
-            KP_BACKUP_DIR=${2%/} && shift 2
-            ;;
-        -h | --help) log "$KP_USAGE" && exit 0 ;;
-        *) usage_error "unknown argument '$1'" ;;
-    esac
-done
+KP_OPTIONS='root= keep= backup-dir='
+KP_ARGS=''
+opt_keep=5
+parse_args "$@"
 
 # Keys are staged: nothing we create may be readable by others, and SAN wildcards must not glob.
 umask 077
@@ -48,7 +33,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-reject() { die "bundle rejected: $*; nothing was changed"; }
+reject() {
+    failure_report "read the bundle and stage its files" "bundle rejected: $*" \
+        "nothing was changed: it keeps its current files (staged copies removed)" \
+        "run \`pulumi up\` again: the bundle is sent again whole (a cut or altered transfer); if this repeats with the same message, report it as a kube-pki bug"
+    exit 1
+}
 
 # 1. The whole bundle first: a cut connection must not leave a half-installed node.
 cat >"$bundle"
@@ -127,7 +117,6 @@ resolve() {
 
 fail() {
     printf '%s\n' "$*" >>"$work/failures"
-    warn "FAILED $*"
 }
 
 # Path of the existing file for node path $1 in R, or records "<what> not found" and returns 1.
@@ -271,7 +260,20 @@ while read -r tag a b c d e; do
     esac
 done <"$bundle"
 if [ -s "$work/failures" ]; then
-    die "install refused: $(wc -l <"$work/failures" | tr -d ' ') problem(s) listed above; nothing was changed"
+    # One evidence line per problem; the next step follows from the kind of problem.
+    if grep -q 'not yet valid on this node' "$work/failures"; then
+        next="fix this node's clock, which lags behind the machine that issued the certificates (timedatectl set-ntp true; chronyc tracking / timedatectl status), then run \`pulumi up\` again"
+    elif grep -q 'has expired' "$work/failures"; then
+        next="check this node's clock (an expired certificate on a fresh install means it runs ahead: timedatectl status), then run \`pulumi up\` again"
+    else
+        next="these files come from kube-pki's config and the node's files: fix what the problems name (SANs, CA, kubeconfig), then run \`pulumi up\` again"
+    fi
+    set --
+    while IFS= read -r line; do set -- "$@" "problem: $line"; done <"$work/failures"
+    failure_report "verify the staged files (key match, chain, purpose, SANs, kubeconfigs)" \
+        "install refused: $# problem(s) in the bundle" \
+        "nothing was changed: it keeps its current files (staged copies removed)" "$next" "$@"
+    exit 1
 fi
 
 # 5. Plan: content, mode and (as root) owner equal → leave the file alone.
@@ -341,7 +343,7 @@ mkdir -m 700 "$bk"
 mv "$bk/manifest.tmp" "$bk/manifest"
 ln -sfn "$name" "$backup_base_real/latest"
 note_last_install "$name"
-ls -1 "$backup_base_real" | grep '^[0-9][0-9][0-9][0-9][0-9][0-9]-' | sort -r | tail -n +$((keep + 1)) | while read -r old; do
+ls -1 "$backup_base_real" | grep '^[0-9][0-9][0-9][0-9][0-9][0-9]-' | sort -r | tail -n +$((opt_keep + 1)) | while read -r old; do
     rm -rf "${backup_base_real:?}/$old"
     log "pruned backup $KP_BACKUP_DIR/$old"
 done
@@ -352,9 +354,15 @@ while read -r verb path sha; do
     [ "$verb" = installed ] || continue
     real=$(rp "$path")
     if ! mv -f "$real.kube-pki-new" "$real"; then
-        warn "renaming $path into place failed; restoring backup $KP_BACKUP_DIR/$name"
-        resolve_backup "$name" && restore_backup >&2 || warn "RESTORE FAILED: $KP_REASON"
-        die "install failed at $path"
+        next="check the filesystem of $path (df, mount), then run \`pulumi up\` again"
+        if resolve_backup "$name" && restore_backup >/dev/null 2>&1; then
+            now="restored: the files it held before, from backup $KP_BACKUP_DIR/$name"
+        else
+            now="RESTORE FAILED ($KP_REASON): some files may be new, some old; backup $KP_BACKUP_DIR/$name"
+            next="$next; first put the old files back: restore.sh $KP_BACKUP_DIR/$name"
+        fi
+        failure_report "swap the staged files into place" "renaming $path into place failed (disk full or read-only?)" "$now" "$next"
+        exit 1
     fi
 done <"$work/plan"
 record_installed

@@ -7,6 +7,8 @@ KP_NAME=${0##*/}
 KP_ROOT=''
 KP_BACKUP_DIR=/var/lib/kube-pki/backups
 KP_REASON=''
+KP_SERVED=''
+KP_EXPECTED=''
 
 log() { printf '%s\n' "$*"; }
 warn() { printf '%s: %s\n' "$KP_NAME" "$*" >&2; }
@@ -40,6 +42,100 @@ is_node_path() {
     return 0
 }
 
+# parse_args "$@": the one option parser of every script. The script declares, before calling it:
+#   KP_USAGE    the usage line (--help prints it; every usage error prints it after the message)
+#   KP_OPTIONS  words: "name" is a flag (sets opt_name=1, else 0), "name=" takes a value (sets
+#               opt_name; dashes become underscores). A default set before the call is kept.
+#   KP_ARGS     variable names filled in order by the positional arguments; a last word
+#               "name..." hands each remaining argument to the script's add_name.
+# Options may come before, between or after positionals; "--" ends options; "-" is positional.
+# --root, --backup-dir, --timeout and --keep are checked here, so every script says the same.
+parse_args() {
+    for _pa_w in $KP_OPTIONS; do
+        case $_pa_w in
+            *=) eval ": \"\${opt_$(_pa_var "${_pa_w%=}")=}\"" ;;
+            *) eval ": \"\${opt_$(_pa_var "$_pa_w")=0}\"" ;;
+        esac
+    done
+    for _pa_w in $KP_ARGS; do
+        case $_pa_w in *...) ;; *) eval "$_pa_w=''" ;; esac
+    done
+    _pa_taken=0
+    _pa_opts=1
+    while [ $# -gt 0 ]; do
+        if [ "$_pa_opts" = 1 ]; then
+            case $1 in
+                -h | --help)
+                    log "$KP_USAGE"
+                    exit 0
+                    ;;
+                --)
+                    _pa_opts=0
+                    shift
+                    continue
+                    ;;
+                --*[!a-z0-9-]*) ;;
+                --?*)
+                    case " $KP_OPTIONS " in
+                        *" ${1#--}= "*)
+                            [ $# -ge 2 ] || usage_error "$1 needs a value"
+                            _pa_value "${1#--}" "$2"
+                            shift 2
+                            continue
+                            ;;
+                        *" ${1#--} "*)
+                            eval "opt_$(_pa_var "${1#--}")=1"
+                            shift
+                            continue
+                            ;;
+                    esac
+                    ;;
+            esac
+            case $1 in
+                -?*)
+                    [ -n "$KP_ARGS" ] || usage_error "unknown argument '$1'"
+                    usage_error "unknown option '$1'"
+                    ;;
+            esac
+        fi
+        _pa_positional "$1"
+        shift
+    done
+}
+
+_pa_var() { printf '%s' "$1" | tr - _; }
+
+_pa_value() {
+    case $1 in
+        root) set_root "$2" ;;
+        backup-dir)
+            is_node_path "$2" || usage_error "--backup-dir must be an absolute path without blanks"
+            KP_BACKUP_DIR=${2%/}
+            ;;
+        timeout) is_uint "$2" && [ "$2" -ge 1 ] || usage_error "--timeout must be a number of seconds >= 1" ;;
+        keep) is_uint "$2" && [ "$2" -ge 1 ] || usage_error "--keep must be a number >= 1" ;;
+    esac
+    eval "opt_$(_pa_var "$1")=\$2"
+}
+
+# The next positional goes to the first unfilled name of KP_ARGS, or to add_<name> for "name...".
+_pa_positional() {
+    _pa_k=0
+    for _pa_w in $KP_ARGS; do
+        _pa_k=$((_pa_k + 1))
+        [ "$_pa_k" -gt "$_pa_taken" ] || continue
+        case $_pa_w in
+            *...) "add_${_pa_w%...}" "$1" ;;
+            *)
+                eval "$_pa_w=\$1"
+                _pa_taken=$_pa_k
+                ;;
+        esac
+        return 0
+    done
+    usage_error "unexpected argument '$1'"
+}
+
 now_s() { date +%s; }
 deadline_in() { printf '%s' $(($(now_s) + $1)); }
 
@@ -71,6 +167,32 @@ sha256_stdin() {
 }
 
 sha256_file() { sha256_stdin <"$1"; }
+
+# failure_report STEP FAILED NODE_NOW NEXT [EVIDENCE...]: the one way a script reports a failure,
+# on stderr, at most 40 lines, as a runbook entry:
+#   <script>: FAILED on node <node>, step: <STEP>
+#     failed: <what failed>
+#     <evidence lines, each "key: text" (served/expected fingerprints, component state, ...)>
+#     node now: <what the node holds now, with paths>
+#     next: <the next thing to do>
+# Evidence beyond 35 lines is cut with a count. Never pass file content: only names and fingerprints.
+failure_report() {
+    _fr_step=$1 _fr_failed=$2 _fr_now=$3 _fr_next=$4
+    shift 4
+    {
+        printf '%s: FAILED on node %s, step: %s\n' "$KP_NAME" "$(uname -n)" "$_fr_step"
+        printf '  failed: %s\n' "$_fr_failed"
+        _fr_n=0
+        for _fr_line in "$@"; do
+            _fr_n=$((_fr_n + 1))
+            [ "$_fr_n" -le 35 ] || continue
+            printf '  %s\n' "$_fr_line"
+        done
+        [ "$_fr_n" -le 35 ] || printf '  (%s more lines not shown)\n' "$((_fr_n - 35))"
+        printf '  node now: %s\n' "$_fr_now"
+        printf '  next: %s\n' "$_fr_next"
+    } >&2
+}
 
 # Reads a PEM certificate on stdin; prints its SHA-256 fingerprint as lower-case hex.
 cert_fp_stdin() {
@@ -289,6 +411,45 @@ restart_component() {
     return 0
 }
 
+# component_state COMPONENT STRATEGY: one line on what the component does now, for a failure
+# report: its newest container and whether it runs (crictl), its manifest (static pods), or its
+# unit's state (systemd).
+component_state() {
+    _cs_strategy=$2
+    [ "$1" != kubelet ] || _cs_strategy=systemd
+    _cs_tool=crictl
+    [ "$_cs_strategy" != systemd ] || _cs_tool=systemctl
+    command -v "$_cs_tool" >/dev/null 2>&1 || {
+        printf '%s: unknown (no %s on this node)' "$1" "$_cs_tool"
+        return 0
+    }
+    case $_cs_strategy in
+        systemd)
+            _cs_rc=0
+            _cs_st=$(run_bounded 10 systemctl is-active "$1" 2>/dev/null) || _cs_rc=$?
+            [ -n "$_cs_st" ] || { [ "$_cs_rc" = 0 ] && _cs_st=active || _cs_st="not active (exit $_cs_rc)"; }
+            printf '%s: systemctl is-active %s: %s' "$1" "$1" "$_cs_st"
+            ;;
+        *)
+            _cs_run=$(running_id "$1")
+            if [ -n "$_cs_run" ]; then
+                _cs_st="container $(printf '%s' "$_cs_run" | cut -c1-13) running"
+            else
+                _cs_last=$(run_bounded 10 crictl ps -a --name "^$1\$" -q 2>/dev/null | head -n 1)
+                _cs_st="no running container${_cs_last:+ (newest: $(printf '%s' "$_cs_last" | cut -c1-13), exited)}"
+            fi
+            if [ "$_cs_strategy" = static-pod ]; then
+                if [ -f "$(rp /etc/kubernetes/manifests/"$1".yaml)" ]; then
+                    _cs_st="$_cs_st; manifest /etc/kubernetes/manifests/$1.yaml in place"
+                else
+                    _cs_st="$_cs_st; manifest /etc/kubernetes/manifests/$1.yaml MISSING"
+                fi
+            fi
+            printf '%s: %s (crictl ps)' "$1" "$_cs_st"
+            ;;
+    esac
+}
+
 _served_fp() {
     set -- -connect "$_vs_hp"
     [ -z "$_vs_sni" ] || set -- "$@" -servername "$_vs_sni"
@@ -331,6 +492,8 @@ verify_served() {
     if ! poll_until "$_vs_end" _served_fp; then
         _vs_got=${_vs_seen:+sha256:$_vs_seen}
         KP_REASON="$_vs_c at $_vs_hp serves ${_vs_got:-no certificate (no TLS handshake)}, expected sha256:$_vs_want from $3 (waited $4 s)"
+        KP_SERVED="${_vs_got:-nothing (no TLS handshake)}"
+        KP_EXPECTED=sha256:$_vs_want
         return 1
     fi
     log "served $_vs_c sha256:$_vs_want"

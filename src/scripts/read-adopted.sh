@@ -6,15 +6,20 @@ set -eu
 . "$(dirname -- "$0")/lib.sh" # @kube-pki-lib
 
 KP_USAGE='usage: read-adopted.sh [--root DIR] <path>...'
-[ $# -gt 0 ] || usage_error "no files named"
-if [ "$1" = --root ]; then
-    [ $# -ge 2 ] || usage_error "--root needs a value"
-    set_root "$2"
-    shift 2
-fi
-[ $# -gt 0 ] || usage_error "no files named"
+KP_OPTIONS='root='
+KP_ARGS='path...'
+# Paths have no blanks (checked here), so one space-separated list holds them.
+paths=''
+add_path() {
+    is_node_path "$1" || usage_error "'$1' must be an absolute node path"
+    paths="$paths $1"
+}
+parse_args "$@"
+[ -n "$paths" ] || usage_error "no files named"
+set -f
+# shellcheck disable=SC2086 # one word per path
+set -- $paths
 for p in "$@"; do
-    is_node_path "$p" || usage_error "'$p' must be an absolute node path"
     [ -f "$(rp "$p")" ] || die "$p: not found on node $(uname -n)"
     [ -r "$(rp "$p")" ] || die "$p: not readable on node $(uname -n)"
     grep -q '^-----BEGIN ' "$(rp "$p")" || die "$p: not a PEM file"

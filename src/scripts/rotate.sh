@@ -9,52 +9,11 @@ set -eu
 . "$(dirname -- "$0")/lib.sh" # @kube-pki-lib
 
 KP_USAGE='usage: rotate.sh [--root DIR] [--backup-dir DIR] [--backup NAME|latest|none] <component> <strategy> <host:port|-> <served-cert-file|-> [--timeout S] [--client-cert F --client-key F --cacert F] [--if-needed]'
-timeout_s=120
-if_needed=0
-which=latest
-ccert='' ckey='' cacert=''
-component='' strategy='' endpoint='' cert=''
-positional() {
-    if [ -z "$component" ]; then
-        component=$1
-    elif [ -z "$strategy" ]; then
-        strategy=$1
-    elif [ -z "$endpoint" ]; then
-        endpoint=$1
-    elif [ -z "$cert" ]; then
-        cert=$1
-    else
-        usage_error "unexpected argument '$1'"
-    fi
-}
-set -- "$@" --end-of-args
-while [ "$1" != --end-of-args ]; do
-    case $1 in
-        --root | --backup-dir | --backup | --timeout | --client-cert | --client-key | --cacert)
-            [ "$2" != --end-of-args ] || usage_error "$1 needs a value"
-            ;;
-    esac
-    case $1 in
-        --root) set_root "$2" && shift 2 ;;
-        --backup-dir)
-            is_node_path "$2" || usage_error "--backup-dir must be an absolute path without blanks"
-            KP_BACKUP_DIR=${2%/} && shift 2
-            ;;
-        --backup) which=$2 && shift 2 ;;
-        --timeout)
-            is_uint "$2" && [ "$2" -ge 1 ] || usage_error "--timeout must be a number of seconds >= 1"
-            timeout_s=$2 && shift 2
-            ;;
-        --client-cert) ccert=$2 && shift 2 ;;
-        --client-key) ckey=$2 && shift 2 ;;
-        --cacert) cacert=$2 && shift 2 ;;
-        --if-needed) if_needed=1 && shift ;;
-        -h | --help) log "$KP_USAGE" && exit 0 ;;
-        -) positional "$1" && shift ;;
-        -*) usage_error "unknown option '$1'" ;;
-        *) positional "$1" && shift ;;
-    esac
-done
+KP_OPTIONS='root= backup-dir= backup= timeout= client-cert= client-key= cacert= if-needed'
+KP_ARGS='component strategy endpoint cert'
+opt_timeout=120
+opt_backup=latest
+parse_args "$@"
 is_component "$component" || usage_error "unknown component '$component'"
 is_strategy "$strategy" || usage_error "unknown strategy '$strategy'"
 [ -n "$cert" ] || usage_error "component, strategy, host:port|- and served-cert-file|- are required"
@@ -63,11 +22,11 @@ case $endpoint in
     *) usage_error "endpoint must be host:port or -, got '$endpoint'" ;;
 esac
 [ "$endpoint" = - ] || [ "$cert" != - ] || usage_error "a served-cert-file is needed to verify $endpoint"
-if [ -n "$ccert$ckey$cacert" ] && { [ -z "$ccert" ] || [ -z "$ckey" ] || [ -z "$cacert" ]; }; then
+if [ -n "$opt_client_cert$opt_client_key$opt_cacert" ] && { [ -z "$opt_client_cert" ] || [ -z "$opt_client_key" ] || [ -z "$opt_cacert" ]; }; then
     usage_error "--client-cert, --client-key and --cacert go together"
 fi
 # These paths are recorded in <backup>/restarted for the rollback: keep them one-word node paths.
-for p in "$cert" "${ccert:-/}" "${ckey:-/}" "${cacert:-/}"; do
+for p in "$cert" "${opt_client_cert:-/}" "${opt_client_key:-/}" "${opt_cacert:-/}"; do
     [ "$p" = - ] || is_node_path "$p" || usage_error "'$p' must be an absolute node path without blanks"
 done
 
@@ -79,6 +38,8 @@ take_lock
 # The backup to roll back to, only if what it installed is still what is on disk: otherwise
 # restoring it would undo changes made after it.
 have_backup=0
+held="the new files of the last install"
+no_backup="no backup named"
 backup_matches_disk() {
     while read -r _bm_tag _bm_path _bm_a _bm_b; do
         case $_bm_tag in
@@ -94,13 +55,13 @@ last_install=$(cat "$(backup_base)/last-install" 2>/dev/null || true)
 
 # Drift repair after its re-push: drift seen before this run's own install (which may have fixed
 # it) costs no restart. A missing last-install record counts as changed.
-if [ "$if_needed" = 1 ] && [ "$last_install" = none ]; then
+if [ "$opt_if_needed" = 1 ] && [ "$last_install" = none ]; then
     if [ "$endpoint" = - ]; then
         log "repair: $component unchanged"
         exit 0
     fi
-    if [ -n "$ccert" ]; then
-        check() { verify_served "$component" "$endpoint" "$(rp "$cert")" 5 "$(rp "$ccert")" "$(rp "$ckey")" "$(rp "$cacert")"; }
+    if [ -n "$opt_client_cert" ]; then
+        check() { verify_served "$component" "$endpoint" "$(rp "$cert")" 5 "$(rp "$opt_client_cert")" "$(rp "$opt_client_key")" "$(rp "$opt_cacert")"; }
     else
         check() { verify_served "$component" "$endpoint" "$(rp "$cert")" 5; }
     fi
@@ -110,30 +71,39 @@ if [ "$if_needed" = 1 ] && [ "$last_install" = none ]; then
     fi
     log "repair: $KP_REASON; restarting $component"
 fi
-if [ "$which" = latest ] && [ "$last_install" = none ]; then
+if [ "$opt_backup" = latest ] && [ "$last_install" = none ]; then
     log "note: the last install changed no file; there is nothing to roll back"
-elif [ "$which" != none ]; then
-    if ! resolve_backup "$which"; then
+    held="the files it held before (the last install changed none)"
+    no_backup="nothing to roll back to"
+elif [ "$opt_backup" != none ]; then
+    if ! resolve_backup "$opt_backup"; then
         log "note: $KP_REASON; a failure cannot be rolled back"
+        no_backup=$KP_REASON
     elif ! backup_matches_disk; then
         log "note: files changed since backup $KP_BACKUP_NODE; it will not be used for a rollback"
+        held="files changed after backup $KP_BACKUP_NODE"
+        no_backup="that backup would undo those changes"
     else
         have_backup=1
     fi
 fi
 
 # rotate_one COMPONENT STRATEGY ENDPOINT CERT CCERT CKEY CACERT ("-" = none): restart + verify.
+# KP_STEP names the part that failed.
 rotate_one() {
-    restart_component "$1" "$2" "$timeout_s" || return 1
+    KP_STEP="restart $1 ($2)"
+    KP_SERVED=''
+    restart_component "$1" "$2" "$opt_timeout" || return 1
     [ "$3" != - ] || return 0
+    KP_STEP="verify $1 serves $4 at $3"
     if [ "$5" != - ]; then
-        verify_served "$1" "$3" "$(rp "$4")" "$timeout_s" "$(rp "$5")" "$(rp "$6")" "$(rp "$7")"
+        verify_served "$1" "$3" "$(rp "$4")" "$opt_timeout" "$(rp "$5")" "$(rp "$6")" "$(rp "$7")"
     else
-        verify_served "$1" "$3" "$(rp "$4")" "$timeout_s"
+        verify_served "$1" "$3" "$(rp "$4")" "$opt_timeout"
     fi
 }
 
-record="$component $strategy $endpoint $cert ${ccert:--} ${ckey:--} ${cacert:--}"
+record="$component $strategy $endpoint $cert ${opt_client_cert:--} ${opt_client_key:--} ${opt_cacert:--}"
 # shellcheck disable=SC2086 # the record is seven one-word fields
 if rotate_one $record; then
     if [ "$have_backup" = 1 ] && ! grep -q "^$component " "$KP_BACKUP_REAL/restarted" 2>/dev/null; then
@@ -143,14 +113,25 @@ if rotate_one $record; then
     exit 0
 fi
 
+# The failure, as evidence for the report: what it served against what it should, and what the
+# component does now (taken before any rollback changes it).
 what=$KP_REASON
+step=$KP_STEP
+set --
+[ -z "$KP_SERVED" ] || set -- "served: $KP_SERVED; expected: $KP_EXPECTED (the file $cert on disk)"
+set -- "$@" "state: $(component_state "$component" "$strategy")"
 case $what in
-    *' serves '*) fix="why $component does not serve $cert (its flags/manifest must name that file)" ;;
-    *'did not'*) fix="why $component does not start with the new files (see its logs: crictl logs / journalctl -u $component)" ;;
-    *etcdctl*) fix="etcd health with the new certificates (etcdctl endpoint health, etcd logs)" ;;
-    *) fix="the cause above" ;;
+    *' serves '*) fix="find why $component does not serve $cert: its flags or manifest must name that file (grep -r $cert /etc/kubernetes/manifests), then run \`pulumi up\` again" ;;
+    *'did not'*) fix="read why $component does not run with the new files (crictl ps -a --name $component; crictl logs <container>; journalctl -u $component), fix the cause, then run \`pulumi up\` again" ;;
+    *etcdctl*) fix="check etcd with the new certificates (etcdctl endpoint health; crictl logs of etcd), then run \`pulumi up\` again" ;;
+    *) fix="fix the cause above, then run \`pulumi up\` again" ;;
 esac
-[ "$have_backup" = 1 ] || die "node $node: $component: $what; no backup to roll back to, node keeps the new files; fix $fix and run \`pulumi up\` again"
+if [ "$have_backup" != 1 ]; then
+    failure_report "$step" "$what" \
+        "$held; $component NOT verified on them; no rollback ($no_backup)" \
+        "$fix" "$@"
+    exit 1
+fi
 
 # After a rollback the node no longer holds what the last install put there, while Pulumi's
 # state says it was installed. Count rollbacks (the program folds the count into the node's
@@ -168,11 +149,19 @@ note_rollback() {
     mv -f "$_nr_base/installed.tmp" "$_nr_base/installed"
 }
 
-warn "node $node: $component: $what; rolling back to $KP_BACKUP_NODE"
+# Roll back. Its progress goes to a log whose summary becomes evidence, so the report stays short.
+rb_log=$(mktemp "${TMPDIR:-/tmp}/kube-pki-rollback.XXXXXX")
+trap 'rm -f "$rb_log"' EXIT
 problems=''
-state="the files are NOT restored"
-restore_backup >&2 || problems="restore failed: $KP_REASON"
-note_rollback || warn "could not record the rollback in $KP_BACKUP_DIR"
+state="the files are NOT restored: the node holds the new files"
+if restore_backup >"$rb_log" 2>&1; then
+    set -- "$@" "rollback: restored $(grep -c '^restored \|^removed ' "$rb_log" || true) file(s) from $KP_BACKUP_NODE"
+else
+    problems="restore failed: $KP_REASON"
+    set -- "$@" "rollback: restore from $KP_BACKUP_NODE FAILED: $KP_REASON"
+fi
+note_rollback || set -- "$@" "rollback: could not record the rollback in $KP_BACKUP_DIR/rollbacks"
+rolled=''
 if [ -z "$problems" ]; then
     state="the old files are back on disk, but not every component runs on them"
     {
@@ -180,17 +169,24 @@ if [ -z "$problems" ]; then
         printf '%s\n' "$record"
     } >"$KP_BACKUP_REAL/rollback"
     while read -r r_c r_s r_e r_cert r_cc r_ck r_ca; do
-        if rotate_one "$r_c" "$r_s" "$r_e" "$r_cert" "$r_cc" "$r_ck" "$r_ca" </dev/null >&2; then
-            warn "rolled back $r_c"
+        if rotate_one "$r_c" "$r_s" "$r_e" "$r_cert" "$r_cc" "$r_ck" "$r_ca" </dev/null >"$rb_log" 2>&1; then
+            rolled="$rolled${rolled:+, }$r_c"
+            _served=$(sed -n "s/^served $r_c //p" "$rb_log")
+            set -- "$@" "rollback: rolled back $r_c (restarted${_served:+, serves the old $_served})"
         else
             problems="$problems${problems:+; }$r_c after rollback: $KP_REASON"
+            set -- "$@" "rollback: $r_c FAILED after rollback: $KP_REASON" "state: $(component_state "$r_c" "$r_s")"
         fi
     done <"$KP_BACKUP_REAL/rollback"
     : >"$KP_BACKUP_REAL/restarted"
 fi
 if [ -n "$problems" ]; then
-    printf '%s: node %s: %s: %s; ROLLBACK INCOMPLETE [%s]: the node is NOT as before (%s); backup %s\n' \
-        "$KP_NAME" "$node" "$component" "$what" "$problems" "$state" "$KP_BACKUP_NODE" >&2
+    failure_report "$step" "$what" \
+        "ROLLBACK INCOMPLETE [$problems]: the node is NOT as before ($state); backup $KP_BACKUP_NODE" \
+        "bring the components above back by hand (their logs say why they do not start), and if the files are not restored run restore.sh $KP_BACKUP_NODE; then $fix" "$@"
     exit 3
 fi
-die "node $node: $component: $what; rolled back to $KP_BACKUP_NODE; node is as before; fix $fix and run \`pulumi up\` again"
+failure_report "$step" "$what" \
+    "rolled back to $KP_BACKUP_NODE; node is as before: the old files, $rolled restarted and verified on them" \
+    "$fix (it installs and restarts this node again)" "$@"
+exit 1

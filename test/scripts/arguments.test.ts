@@ -8,7 +8,7 @@ import { writeFileSync } from "fs";
 import { join } from "path";
 import { describe, expect, it } from "vitest";
 import { SCRIPT_NAMES, scriptPath } from "../../src/node/scripts";
-import { runScript, snapshotTree, tempDir } from "./fixtures";
+import { BASH_POSIX, DASH, runScript, snapshotTree, tempDir } from "./fixtures";
 
 describe("node scripts", () => {
     it("parse under dash (-n) and bash --posix (-n), and never enable xtrace", () => {
@@ -47,18 +47,61 @@ describe("node scripts", () => {
         ["install", ["--frobnicate"], "unknown argument '--frobnicate'"],
         ["restore", ["--nope"], "unknown option '--nope'"],
         ["read-adopted", [], "no files named"],
+        // The shared parser (lib.sh parse_args): the same words from every script.
+        ["rotate", ["etcd", "static-pod", "127.0.0.1:2379", "/x.crt", "--timeout=5"], "unknown option '--timeout=5'"],
+        ["rotate", ["etcd", "static-pod", "127.0.0.1:2379", "/x.crt", "--if-needed=yes"], "unknown option '--if-needed=yes'"],
+        ["rotate", ["etcd", "static-pod", "127.0.0.1:2379", "/x.crt", "--client-key"], "--client-key needs a value"],
+        ["verify-served", ["etcd", "127.0.0.1:2379", "/x.crt", "--timeout", "0"], "--timeout must be a number of seconds >= 1"],
+        ["verify-served", ["etcd", "127.0.0.1:2379", "/x.crt", "/y.crt"], "unexpected argument '/y.crt'"],
+        ["restore", ["000001-a", "000002-b"], "unexpected argument '000002-b'"],
+        ["restore", ["--backup-dir"], "--backup-dir needs a value"],
+        ["install", ["stray"], "unexpected argument 'stray'"],
+        ["read-adopted", ["etc/kubernetes/pki/ca.crt"], "'etc/kubernetes/pki/ca.crt' must be an absolute node path"],
+        ["read-adopted", ["/etc/kubernetes/pki/ca.crt", "--bogus"], "unknown option '--bogus'"],
+        ["restart", ["--", "etcd", "static-pod", "--timeout"], "unexpected argument '--timeout'"],
     ];
     for (const [name, args, message] of usage) {
-        it(`${name}.sh ${JSON.stringify(args)} → exit 2: ${message}`, () => {
-            const root = tempDir("args");
-            const before = snapshotTree(root);
-            const r = runScript(name, ["--root", root, ...args].filter((a, i) => !(args[0] === "--root" && i < 2)));
-            expect(r.stderr).toContain(message);
-            expect(r.stderr).toContain("usage:");
-            expect(r.status).toBe(2);
-            expect(snapshotTree(root)).toEqual(before);
-        });
+        for (const shell of [[DASH], BASH_POSIX]) {
+            it(`${name}.sh ${JSON.stringify(args)} → exit 2: ${message} (${shell.join(" ")})`, () => {
+                const root = tempDir("args");
+                const before = snapshotTree(root);
+                const r = runScript(name, ["--root", root, ...args].filter((a, i) => !(args[0] === "--root" && i < 2)), "", 60_000, shell);
+                expect(r.stderr).toContain(message);
+                expect(r.stderr).toContain("usage:");
+                expect(r.status).toBe(2);
+                expect(snapshotTree(root)).toEqual(before);
+            });
+        }
     }
+
+    it("--help prints the script's usage line on stdout and exits 0, wherever it stands", () => {
+        for (const name of SCRIPT_NAMES) {
+            for (const shell of [[DASH], BASH_POSIX]) {
+                const r = runScript(name, ["--help"], "", 60_000, shell);
+                expect(r.status, `${name} ${r.stderr}`).toBe(0);
+                expect(r.stdout).toMatch(new RegExp(`^usage: ${name}\\.sh `));
+                expect(r.stderr).toBe("");
+            }
+        }
+        const late = runScript("rotate", ["etcd", "static-pod", "-", "-", "-h"]);
+        expect(late.status).toBe(0);
+        expect(late.stdout).toMatch(/^usage: rotate\.sh /);
+    });
+
+    it("options may come before, between and after positionals: verify-served.sh parses all three and reaches its check", () => {
+        const root = tempDir("args");
+        for (const args of [
+            ["--timeout", "1", "etcd", "127.0.0.1:1", "/no.crt"],
+            ["etcd", "--timeout", "1", "127.0.0.1:1", "/no.crt"],
+            ["etcd", "127.0.0.1:1", "/no.crt", "--timeout", "1"],
+        ]) {
+            for (const shell of [[DASH], BASH_POSIX]) {
+                const v = runScript("verify-served", ["--root", root, ...args], "", 60_000, shell);
+                expect(v.stderr).toBe("verify-served.sh: etcd: certificate file " + root + "/no.crt not found\n");
+                expect(v.status).toBe(1);
+            }
+        }
+    });
 
     it("read-adopted.sh prints the named PEM files under --root and fails on a missing one", () => {
         const root = tempDir("adopt");

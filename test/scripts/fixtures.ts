@@ -136,10 +136,12 @@ export interface RunResult {
     ms: number;
 }
 
-/** Runs src/scripts/<name>.sh under dash (the strictest POSIX sh here) with `stdin`. */
-export function runScript(name: ScriptName, args: string[], stdin = "", timeoutMs = 60_000): RunResult {
+export const BASH_POSIX = ["/bin/bash", "--posix"];
+
+/** Runs src/scripts/<name>.sh under dash (the strictest POSIX sh here), or `shell`, with `stdin`. */
+export function runScript(name: ScriptName, args: string[], stdin = "", timeoutMs = 60_000, shell: string[] = [DASH]): RunResult {
     const started = Date.now();
-    const r = spawnSync(DASH, [scriptPath(name), ...args], { input: stdin, encoding: "utf8", timeout: timeoutMs });
+    const r = spawnSync(shell[0], [...shell.slice(1), scriptPath(name), ...args], { input: stdin, encoding: "utf8", timeout: timeoutMs });
     if (r.error) throw r.error;
     return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - started };
 }

@@ -5,10 +5,11 @@
  */
 import { execFileSync } from "child_process";
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from "fs";
+import { hostname } from "os";
 import { join } from "path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { bundleFingerprints, serializeBundle, type Bundle, type BundleCheck, type BundleFile } from "../../src/node/bundle-format";
-import { kubeconfig, modeOf, pemBody, runScript, snapshotTree, tempDir, TestCa, type KeyCert, type RunResult } from "./fixtures";
+import { BASH_POSIX, DASH, kubeconfig, modeOf, pemBody, runScript, snapshotTree, tempDir, TestCa, type KeyCert, type RunResult } from "./fixtures";
 
 const PKI = "/etc/kubernetes/pki";
 const BACKUPS = "/var/lib/kube-pki/backups";
@@ -229,6 +230,43 @@ describe("install.sh refuses bad bundles and leaves the tree byte-identical", ()
             }
         });
     }
+
+    it("node clock lags (a not-yet-valid cert): the report names node, step, problem, that nothing changed and the clock fix, under dash and bash --posix", () => {
+        const future = ca.issue({ cn: "kube-apiserver", eku: "serverAuth", future: true });
+        secrets.push(future.key);
+        const text = serializeBundle(bundle({ apiserver: future, apiserverCheck: { sans: [] } }));
+        const notBefore = execFileSync("/usr/bin/openssl", ["x509", "-noout", "-startdate"], { input: future.cert, encoding: "utf8" }).trim().replace(/^notBefore=/, "");
+        for (const shell of [[DASH], BASH_POSIX]) {
+            const root = tempDir("clock");
+            const before = snapshotTree(root);
+            const r = runScript("install", ["--root", root], text, 60_000, shell);
+            expectNoSecrets(r);
+            expect(r.status).toBe(1);
+            const lines = r.stderr.trimEnd().split("\n");
+            expect(lines.length).toBeLessThanOrEqual(40);
+            expect(lines[0]).toBe(`install.sh: FAILED on node ${hostname()}, step: verify the staged files (key match, chain, purpose, SANs, kubeconfigs)`);
+            expect(lines[1]).toBe("  failed: install refused: 1 problem(s) in the bundle");
+            expect(lines[2]).toMatch(new RegExp(`^  problem: ${PKI}/apiserver\\.crt: certificate is not yet valid on this node \\(notBefore ${notBefore.replace(/ +/g, " +")}, node clock .+ GMT\\); the node's clock lags behind the issuer's: fix its time \\(NTP\\) and run again$`));
+            expect(lines.slice(3)).toEqual([
+                "  node now: nothing was changed: it keeps its current files (staged copies removed)",
+                "  next: fix this node's clock, which lags behind the machine that issued the certificates (timedatectl set-ntp true; chronyc tracking / timedatectl status), then run `pulumi up` again",
+            ]);
+            expect(r.stdout).toBe("");
+            expect(snapshotTree(root)).toEqual(before);
+        }
+    });
+
+    it("many problems stay a short report: at most 40 lines, the surplus counted", () => {
+        const root = tempDir("refuse");
+        const extraChecks: BundleCheck[] = Array.from({ length: 50 }, (_, i) => ({ cert: `${PKI}/missing-${i}.crt`, ca: `${PKI}/ca.crt` }));
+        const r = install(root, serializeBundle({ ...bundle(), checks: [...bundle().checks, ...extraChecks] }));
+        expect(r.status).toBe(1);
+        const lines = r.stderr.trimEnd().split("\n");
+        expect(lines.length).toBeLessThanOrEqual(40);
+        expect(lines[1]).toBe("  failed: install refused: 50 problem(s) in the bundle");
+        expect(lines).toContain(`  problem: ${PKI}/missing-0.crt: not found (neither in the bundle nor on the node)`);
+        expect(lines).toContain("  (15 more lines not shown)");
+    });
 
     it("truncated, tampered or trailer-less bundles are rejected before anything is touched", () => {
         const root = tempDir("refuse");

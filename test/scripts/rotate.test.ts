@@ -6,7 +6,8 @@
  * strategies are exercised against the simulated cluster (test/harness/sim).
  */
 import { execFileSync, spawnSync } from "child_process";
-import { chmodSync, existsSync, readFileSync, writeFileSync } from "fs";
+import { chmodSync, existsSync, readFileSync, readlinkSync, writeFileSync } from "fs";
+import { hostname } from "os";
 import { join } from "path";
 import { createHash } from "node:crypto";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -15,16 +16,22 @@ import { scriptPath } from "../../src/node/scripts";
 import { DASH, tempDir, TestCa, type KeyCert } from "./fixtures";
 
 const SHIM = `#!/bin/sh
-# test stand-in for systemctl: the "unit" is an openssl s_server (bounded by timeout 60)
+# test stand-in for systemctl: the "unit" is an openssl s_server (bounded by timeout 60).
+# Faults (files in $KP_TEST_STATE): fault = keep serving old.crt; fail-new = do not start unless
+# the cert on disk is old.crt; dead = never start.
 S=$KP_TEST_STATE
 case $1 in
 restart)
     [ -f "$S/pid" ] && kill "$(cat "$S/pid")" 2>/dev/null
+    rm -f "$S/pid"
     c=$KP_TEST_ROOT/etc/kubernetes/pki/apiserver.crt k=$KP_TEST_ROOT/etc/kubernetes/pki/apiserver.key
+    [ ! -f "$S/dead" ] || exit 0
+    [ ! -f "$S/fail-new" ] || cmp -s "$c" "$S/old.crt" || exit 0
     [ ! -f "$S/fault" ] || { c=$S/old.crt; k=$S/old.key; }
     timeout 60 /usr/bin/openssl s_server -accept 127.0.0.1:$KP_TEST_PORT -cert "$c" -key "$k" -www </dev/null >/dev/null 2>&1 &
     printf '%s\\n' $! >"$S/pid" ;;
-is-active) kill -0 "$(cat "$S/pid")" 2>/dev/null ;;
+is-active)
+    if [ -f "$S/pid" ] && kill -0 "$(cat "$S/pid")" 2>/dev/null; then printf 'active\\n'; else printf 'inactive\\n'; exit 3; fi ;;
 *) exit 1 ;;
 esac
 `;
@@ -66,18 +73,47 @@ afterEach(() => {
     if (state && existsSync(pid)) spawnSync("kill", [readFileSync(pid, "utf8").trim()]);
 });
 
+/** A --root node whose "kube-apiserver" is the systemctl stand-in; scripts run under `shell`. */
+function node(shell: string[] = [DASH]) {
+    const root = tempDir("rotate");
+    state = tempDir("rotate-state");
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    writeFileSync(join(state, "systemctl"), SHIM);
+    chmodSync(join(state, "systemctl"), 0o755);
+    const env = { ...process.env, PATH: `${state}:${process.env.PATH}`, KP_TEST_STATE: state, KP_TEST_ROOT: root, KP_TEST_PORT: String(port) };
+    const run = (script: "install" | "rotate", args: string[], input = "") =>
+        spawnSync(shell[0], [...shell.slice(1), scriptPath(script), "--root", root, ...args], { input, env, encoding: "utf8", timeout: 60_000 });
+    const rotateArgs = ["kube-apiserver", "systemd", `127.0.0.1:${port}`, "/etc/kubernetes/pki/apiserver.crt", "--timeout", "3"];
+    const fault = (name: "fault" | "fail-new" | "dead") => {
+        writeFileSync(join(state, "old.crt"), first.cert);
+        writeFileSync(join(state, "old.key"), first.key, { mode: 0o600 });
+        writeFileSync(join(state, name), "");
+    };
+    /** first installed and rotated (verified), second installed: the next rotate is the one under test. */
+    const secondInstalled = () => {
+        expect(run("install", [], bundle(first)).status).toBe(0);
+        const ok = run("rotate", rotateArgs);
+        expect(ok.status, ok.stderr).toBe(0);
+        expect(run("install", [], bundle(second)).status).toBe(0);
+    };
+    const backup = () => readlinkSync(join(root, "var/lib/kube-pki/backups/latest"));
+    return { root, port, run, rotateArgs, fault, secondInstalled, backup };
+}
+
+/** The failure report's lines (stderr): at most 40, the header first, `node now` and `next` last. */
+function report(stderr: string): string[] {
+    const lines = stderr.trimEnd().split("\n");
+    expect(lines.length).toBeLessThanOrEqual(40);
+    expect(lines[0]).toMatch(/^rotate\.sh: FAILED on node \S+, step: /);
+    expect(lines.at(-2)).toMatch(/^ {2}node now: /);
+    expect(lines.at(-1)).toMatch(/^ {2}next: /);
+    return lines;
+}
+
 describe("rotate.sh (systemd strategy, systemctl stand-in)", () => {
     it("verifies the new cert is served, and on failure restores the backup, restarts and says so", () => {
-        const root = tempDir("rotate");
-        state = tempDir("rotate-state");
-        const port = 20000 + Math.floor(Math.random() * 20000);
-        writeFileSync(join(state, "systemctl"), SHIM);
-        chmodSync(join(state, "systemctl"), 0o755);
-        const env = { ...process.env, PATH: `${state}:${process.env.PATH}`, KP_TEST_STATE: state, KP_TEST_ROOT: root, KP_TEST_PORT: String(port) };
-        const run = (script: "install" | "rotate", args: string[], input = "") =>
-            spawnSync(DASH, [scriptPath(script), "--root", root, ...args], { input, env, encoding: "utf8", timeout: 60_000 });
-        const rotateArgs = ["kube-apiserver", "systemd", `127.0.0.1:${port}`, "/etc/kubernetes/pki/apiserver.crt", "--timeout", "3"];
-
+        const n = node();
+        const { root, run, rotateArgs } = n;
         expect(run("install", [], bundle(first)).status).toBe(0);
         const ok = run("rotate", rotateArgs);
         expect(ok.status).toBe(0);
@@ -85,18 +121,25 @@ describe("rotate.sh (systemd strategy, systemctl stand-in)", () => {
         expect(readFileSync(join(root, "var/lib/kube-pki/backups/latest/restarted"), "utf8")).toContain("kube-apiserver systemd");
 
         // The unit now keeps serving the first cert whatever is on disk.
-        writeFileSync(join(state, "old.crt"), first.cert);
-        writeFileSync(join(state, "old.key"), first.key, { mode: 0o600 });
-        writeFileSync(join(state, "fault"), "");
+        n.fault("fault");
         expect(run("install", [], bundle(second)).status).toBe(0);
+        const bk = n.backup();
         const started = Date.now();
         const bad = run("rotate", rotateArgs);
         expect(Date.now() - started).toBeLessThan(20_000);
         expect(bad.status).toBe(1);
-        const last = bad.stderr.trim().split("\n").pop()!;
-        expect(last).toContain(`kube-apiserver at 127.0.0.1:${port} serves sha256:${fp(first.cert)}, expected sha256:${fp(second.cert)}`);
-        expect(last).toMatch(/rolled back to \/var\/lib\/kube-pki\/backups\/000002-\S+; node is as before; fix .* and run `pulumi up` again$/);
-        expect(bad.stderr).toContain(`served kube-apiserver sha256:${fp(first.cert)}`);
+        // Component serves the old certificate: the report, line by line.
+        const crt = "/etc/kubernetes/pki/apiserver.crt";
+        expect(report(bad.stderr)).toEqual([
+            `rotate.sh: FAILED on node ${hostname()}, step: verify kube-apiserver serves ${crt} at 127.0.0.1:${n.port}`,
+            `  failed: kube-apiserver at 127.0.0.1:${n.port} serves sha256:${fp(first.cert)}, expected sha256:${fp(second.cert)} from ${root}${crt} (waited 3 s)`,
+            `  served: sha256:${fp(first.cert)}; expected: sha256:${fp(second.cert)} (the file ${crt} on disk)`,
+            "  state: kube-apiserver: systemctl is-active kube-apiserver: active",
+            `  rollback: restored 2 file(s) from /var/lib/kube-pki/backups/${bk}`,
+            `  rollback: rolled back kube-apiserver (restarted, serves the old sha256:${fp(first.cert)})`,
+            `  node now: rolled back to /var/lib/kube-pki/backups/${bk}; node is as before: the old files, kube-apiserver restarted and verified on them`,
+            `  next: find why kube-apiserver does not serve ${crt}: its flags or manifest must name that file (grep -r ${crt} /etc/kubernetes/manifests), then run \`pulumi up\` again (it installs and restarts this node again)`,
+        ]);
         expect(readFileSync(join(root, "etc/kubernetes/pki/apiserver.crt"), "utf8")).toBe(first.cert);
         expect(readFileSync(join(root, "etc/kubernetes/pki/apiserver.key"), "utf8")).toBe(first.key);
         expect(bad.stdout + bad.stderr).not.toContain("PRIVATE KEY");
@@ -110,15 +153,50 @@ describe("rotate.sh (systemd strategy, systemctl stand-in)", () => {
         expect(installed).not.toContain(sha256(second.cert));
     });
 
+    for (const shell of [[DASH], ["/bin/bash", "--posix"]]) {
+        it(`component never comes back with the new files: rolled back, the report says so (${shell.join(" ")})`, () => {
+            const n = node(shell);
+            n.secondInstalled();
+            n.fault("fail-new");
+            const bk = n.backup();
+            const bad = n.run("rotate", n.rotateArgs);
+            expect(bad.status, bad.stderr).toBe(1);
+            expect(report(bad.stderr)).toEqual([
+                `rotate.sh: FAILED on node ${hostname()}, step: restart kube-apiserver (systemd)`,
+                "  failed: kube-apiserver did not come back within 3 s (systemctl is-active kube-apiserver)",
+                "  state: kube-apiserver: systemctl is-active kube-apiserver: inactive",
+                `  rollback: restored 2 file(s) from /var/lib/kube-pki/backups/${bk}`,
+                `  rollback: rolled back kube-apiserver (restarted, serves the old sha256:${fp(first.cert)})`,
+                `  node now: rolled back to /var/lib/kube-pki/backups/${bk}; node is as before: the old files, kube-apiserver restarted and verified on them`,
+                "  next: read why kube-apiserver does not run with the new files (crictl ps -a --name kube-apiserver; crictl logs <container>; journalctl -u kube-apiserver), fix the cause, then run `pulumi up` again (it installs and restarts this node again)",
+            ]);
+            expect(readFileSync(join(n.root, "etc/kubernetes/pki/apiserver.crt"), "utf8")).toBe(first.cert);
+        });
+    }
+
+    it("rollback incomplete: the component starts neither with the new nor the old files → exit 3, backup path, next step", () => {
+        const n = node();
+        n.secondInstalled();
+        n.fault("dead");
+        const bk = `/var/lib/kube-pki/backups/${n.backup()}`;
+        const bad = n.run("rotate", n.rotateArgs);
+        expect(bad.status, bad.stderr).toBe(3);
+        const why = "kube-apiserver did not come back within 3 s (systemctl is-active kube-apiserver)";
+        expect(report(bad.stderr)).toEqual([
+            `rotate.sh: FAILED on node ${hostname()}, step: restart kube-apiserver (systemd)`,
+            `  failed: ${why}`,
+            "  state: kube-apiserver: systemctl is-active kube-apiserver: inactive",
+            `  rollback: restored 2 file(s) from ${bk}`,
+            `  rollback: kube-apiserver FAILED after rollback: ${why}`,
+            "  state: kube-apiserver: systemctl is-active kube-apiserver: inactive",
+            `  node now: ROLLBACK INCOMPLETE [kube-apiserver after rollback: ${why}]: the node is NOT as before (the old files are back on disk, but not every component runs on them); backup ${bk}`,
+            `  next: bring the components above back by hand (their logs say why they do not start), and if the files are not restored run restore.sh ${bk}; then read why kube-apiserver does not run with the new files (crictl ps -a --name kube-apiserver; crictl logs <container>; journalctl -u kube-apiserver), fix the cause, then run \`pulumi up\` again`,
+        ]);
+        expect(readFileSync(join(n.root, "etc/kubernetes/pki/apiserver.crt"), "utf8")).toBe(first.cert);
+    });
+
     it("--if-needed (drift repair): restarts after an install that changed files or when the file is not served, else only reports", () => {
-        const root = tempDir("repair");
-        state = tempDir("repair-state");
-        const port = 20000 + Math.floor(Math.random() * 20000);
-        writeFileSync(join(state, "systemctl"), SHIM);
-        chmodSync(join(state, "systemctl"), 0o755);
-        const env = { ...process.env, PATH: `${state}:${process.env.PATH}`, KP_TEST_STATE: state, KP_TEST_ROOT: root, KP_TEST_PORT: String(port) };
-        const run = (script: "install" | "rotate", args: string[], input = "") =>
-            spawnSync(DASH, [scriptPath(script), "--root", root, ...args], { input, env, encoding: "utf8", timeout: 60_000 });
+        const { port, run } = node();
         const repair = ["kube-apiserver", "systemd", `127.0.0.1:${port}`, "/etc/kubernetes/pki/apiserver.crt", "--timeout", "5", "--if-needed"];
         const pid = () => readFileSync(join(state, "pid"), "utf8").trim();
 
