@@ -11,6 +11,8 @@ import { COMPONENT_ORDER, consumersOf, type Component } from "./pki/catalog";
 import { wantedFromSpec } from "./drift/wanted";
 import { caEndingWarnings, knownCas, leafOutlivesCaProblems } from "./drift/ca-lifetime";
 import type { FileKey } from "./pki/layout";
+import { currentKit } from "./node/kit";
+import type { KitProblem } from "./node/kit-ship";
 import type { NodeRepair } from "./rollout";
 import type { ClusterSpec } from "./spec";
 
@@ -23,6 +25,8 @@ export interface ClusterFindings {
     report: string;
     /** Per node: how many times a failed run rolled it back (read even with drift off). */
     rollbacks?: Record<string, number>;
+    /** Nodes whose kit must be shipped again (the inventory found it missing or altered). */
+    kitReships?: Record<string, KitProblem>;
     /** What was read from each node (for the per-file actions of the `certificates` output). */
     inventories?: readonly NodeInventory[];
 }
@@ -101,10 +105,30 @@ export function rollbackCounts(inventories: readonly NodeInventory[]): Record<st
     return Object.fromEntries(inventories.filter((inv) => (inv.rollbacks ?? 0) > 0).map((inv) => [inv.node, inv.rollbacks!]));
 }
 
+/**
+ * Nodes whose kit (this program's id) is missing or altered. They get a re-ship that exists only
+ * while this lasts: read even with drift off, since every node command needs the kit. A node that
+ * never had it (first run, an upgrade) is listed too: its main ship runs this time as well, and the
+ * re-ship after it only finds the kit in place (the program cannot see state to tell them apart, and
+ * a wiped node must not be left without one).
+ */
+export function kitReshipsFrom(inventories: readonly NodeInventory[], kitId: string): Record<string, KitProblem> {
+    const out: Record<string, KitProblem> = {};
+    for (const inv of inventories) {
+        if (inv.kit?.id === kitId && inv.kit.state !== "ok") out[inv.node] = inv.kit.state;
+    }
+    for (const [node, problem] of Object.entries(out)) {
+        pulumi.log.info(`node "${node}": kit ${kitId} ${problem}; this run ships it (again)`);
+    }
+    return out;
+}
+
 export async function inspectCluster(cluster: ClusterSpec, read: typeof readInventories = readInventories): Promise<ClusterFindings> {
+    const kitId = currentKit().id;
     const inventories = await read(cluster.nodes, cluster.layout, {
         checkServed: cluster.drift.enabled && cluster.drift.checkServed,
         concurrency: cluster.drift.concurrency,
+        kitId,
     });
     const clock = clockProblems(inventories, cluster.rollout.clockSkewToleranceSeconds);
     if (clock.length > 0) throw new Error(clock.join("\n"));
@@ -121,17 +145,18 @@ export async function inspectCluster(cluster: ClusterSpec, read: typeof readInve
     const outlived = leafOutlivesCaProblems(cluster, cas, now);
     if (outlived.length > 0) throw new Error(outlived.join("\n"));
     for (const warning of caEndingWarnings(cluster, cas, now)) pulumi.log.warn(warning);
+    const kitReships = kitReshipsFrom(inventories, kitId);
     const rollbacks = rollbackCounts(inventories);
     for (const [node, count] of Object.entries(rollbacks)) {
         pulumi.log.info(`node "${node}" was rolled back ${count} time(s) by failed runs; if its install is not ` +
             `verified yet, this run installs and restarts it again`);
     }
-    if (!cluster.drift.enabled) return { reasons: {}, repairs: {}, rollbacks, inventories, report: "drift detection disabled (kube-pki:drift.enabled)" };
+    if (!cluster.drift.enabled) return { reasons: {}, repairs: {}, rollbacks, kitReships, inventories, report: "drift detection disabled (kube-pki:drift.enabled)" };
     const wanted = wantedFromSpec(cluster);
     const results = inventories.map((inv) => compareNode(wantedWithInstalled(wanted[inv.node] ?? [], inv), inv, {
         now, renewBeforeDays: cluster.validity.renewBeforeDays,
     }));
-    const findings = { ...findingsFrom(results, new Set(inventories.filter((inv) => inv.installed).map((inv) => inv.node))), rollbacks, inventories };
+    const findings = { ...findingsFrom(results, new Set(inventories.filter((inv) => inv.installed).map((inv) => inv.node))), rollbacks, kitReships, inventories };
     pulumi.log.info(`kube-pki drift report\n${findings.report}`);
     for (const [node, repair] of Object.entries(findings.repairs)) {
         pulumi.log.warn(`node "${node}" drifted from the stack: its files will be pushed again` +

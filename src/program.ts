@@ -7,6 +7,8 @@ import { loadClusterSpec } from "./config";
 import { planFileActions, renderFileActions, type FileAction } from "./drift/actions";
 import { inspectCluster, type ClusterFindings } from "./findings";
 import { ClusterPki } from "./pki/cluster-pki";
+import type { Kit } from "./node/kit";
+import { NodeKits } from "./node/kit-ship";
 import { Rollout } from "./rollout";
 import type { ClusterSpec } from "./spec";
 
@@ -15,6 +17,8 @@ export interface KubePkiOptions {
     readonly spec?: ClusterSpec;
     /** Overrides how nodes are inspected at program time (tests). */
     readonly inspect?: (cluster: ClusterSpec) => Promise<ClusterFindings>;
+    /** The node kit (tests: another kube-pki version's scripts); default this package's. */
+    readonly kit?: Kit;
 }
 
 /** One row of the `certificates` stack output (src/drift/actions.ts decides it at program time). */
@@ -34,8 +38,12 @@ export async function kubePki(options: KubePkiOptions = {}) {
     const cluster = options.spec ?? loadClusterSpec();
     // Nodes are inspected (read-only, clock guard first) before any resource is declared.
     const findings = await (options.inspect ?? inspectCluster)(cluster);
-    const pki = new ClusterPki(cluster.name, { cluster });
-    const rollout = new Rollout(`${cluster.name}-rollout`, { cluster, pki, repairs: findings.repairs, rollbacks: findings.rollbacks });
+    // The node scripts reach each node once, as a kit every node command calls.
+    const kits = new NodeKits(`${cluster.name}-kit`, { cluster, reship: findings.kitReships, kit: options.kit });
+    const pki = new ClusterPki(cluster.name, { cluster, kits: kits.nodes });
+    const rollout = new Rollout(`${cluster.name}-rollout`, {
+        cluster, pki, kits: kits.nodes, repairs: findings.repairs, rollbacks: findings.rollbacks,
+    });
 
     // Decided from the inventories, so preview knows every value; `up` takes notAfter from state.
     const plan = planFileActions(cluster, findings.inventories, {

@@ -7,11 +7,12 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { fileFingerprints, filesReadBy, nodeBundle } from "./node/bundle";
-import { scriptCommand, shellQuote } from "./node/scripts";
+import { kitCall, kitCommand, kitLine } from "./node/kit";
+import type { NodeKit } from "./node/kit-ship";
+import { shellQuote } from "./node/scripts";
 import { nodeCommand, type NodeCommand } from "./node/transport";
 import type { Component } from "./pki/catalog";
 import type { ClusterPki } from "./pki/cluster-pki";
-import { LAST_INSTALL_NOTE } from "./pki/layout";
 import { componentsToRestart, rolloutStages, rotateArgs, verifyArgs } from "./rollout-plan";
 import type { ClusterSpec, NodeSpec } from "./spec";
 
@@ -26,6 +27,8 @@ export interface NodeRepair {
 export interface RolloutArgs {
     readonly cluster: ClusterSpec;
     readonly pki: ClusterPki;
+    /** Per node: the kit its commands call and what they wait for (src/node/kit-ship.ts). */
+    readonly kits: Readonly<Record<string, NodeKit>>;
     /** Nodes to repair, by node name (from drift detection at program time). */
     readonly repairs?: Readonly<Record<string, NodeRepair>>;
     /** Per node: how many times a failed run rolled it back (from the inventory; absent = 0). */
@@ -79,6 +82,9 @@ function rolloutNode(
     name: string, node: NodeSpec, args: RolloutArgs, after: pulumi.Resource[], parent: pulumi.Resource,
 ): NodeResult {
     const { cluster } = args;
+    const kit = args.kits[node.name];
+    if (!kit) throw new Error(`no kit for node "${node.name}"`);
+    const run = (script: string, scriptArgs: string[]) => kitCommand(kit.id, node.name, node.localRoot, script, scriptArgs);
     const files = args.pki.nodes[node.name].files;
     const bundle = nodeBundle(args.pki.nodes[node.name]);
     const installArgs = [...rootArgs(node), "--keep", String(cluster.rollout.keepBackups)];
@@ -90,11 +96,11 @@ function rolloutNode(
     const rollbacks = args.rollbacks?.[node.name] ?? 0;
     const epoch = rollbacks > 0 ? [`rollbacks:${rollbacks}`] : [];
     const install = nodeCommand(`${name}-${node.name}-install`, node, {
-        create: makeRoot + scriptCommand("install", installArgs),
+        create: makeRoot + run("install", installArgs),
         update: SETTINGS_ONLY_INSTALL,
         stdin: bundle,
         triggers: [fileFingerprints(files), ...epoch],
-    }, { parent, dependsOn: after });
+    }, { parent, dependsOn: [...after, ...kit.ready] });
 
     const resources: pulumi.Resource[] = [install];
     const served: Record<string, pulumi.Output<string>> = {};
@@ -102,10 +108,10 @@ function rolloutNode(
     const components = cluster.rollout.restart ? componentsToRestart(files, node.role) : [];
     for (const component of components) {
         const restart = nodeCommand(`${name}-${node.name}-${component}`, node, {
-            create: scriptCommand("rotate", rotateArgs(component, node, cluster)),
-            update: checkWithoutRestart(component, node, cluster),
+            create: run("rotate", rotateArgs(component, node, cluster)),
+            update: checkWithoutRestart(component, node, cluster, kit.id),
             triggers: [fileFingerprints(filesReadBy(component, files)), ...epoch],
-        }, { parent, dependsOn: [install, previous] });
+        }, { parent, dependsOn: [install, previous, ...kit.ready] });
         served[component] = restart.stdout.apply((out) => servedFingerprint(out, component));
         resources.push(restart);
         previous = restart;
@@ -114,17 +120,16 @@ function rolloutNode(
     const repair = args.repairs?.[node.name];
     const repaired: Partial<Record<Component, NodeCommand>> = {};
     if (repair) {
-        // One command per step: each node command inlines its scripts, and a command line must
-        // stay under the kernel's limit for a single argument (128 KiB).
+        // One command per step, so a preview names each restart the repair may do.
         let last: pulumi.Resource = nodeCommand(`${name}-${node.name}-repair`, node, {
-            create: scriptCommand("install", installArgs),
+            create: run("install", installArgs),
             stdin: bundle,
             triggers: [repair.signature],
-        }, { parent, dependsOn: [previous] });
+        }, { parent, dependsOn: [previous, ...kit.ready] });
         resources.push(last);
         for (const component of cluster.rollout.restart ? repair.components : []) {
             const step = nodeCommand(`${name}-${node.name}-repair-${component}`, node, {
-                create: repairStep(node, cluster, component),
+                create: repairStep(node, cluster, component, kit.id),
                 triggers: [repair.signature],
             }, { parent, dependsOn: [last] });
             repaired[component] = step;
@@ -149,30 +154,24 @@ const SETTINGS_ONLY_INSTALL = `echo "install: settings changed, files unchanged;
  * as rotate.sh so the `served` output stays true. A mismatch is left to drift detection's repair
  * (the check fails soft: this run must not stop before the repair it scheduled).
  */
-export function checkWithoutRestart(component: Component, node: NodeSpec, cluster: ClusterSpec): string {
+export function checkWithoutRestart(component: Component, node: NodeSpec, cluster: ClusterSpec, kitId: string): string {
     const verify = verifyArgs(component, node, cluster, SETTINGS_CHECK_SECONDS);
     const skip = `echo "${component}: settings changed, not restarted"`;
+    // Nothing to check: it only prints, so it needs no kit and cannot fail.
     if (!verify) return skip;
-    return `${skip}; ${scriptCommand("verify-served", verify)} || ` +
-        `echo "${component} does not serve its file: not reported as served; drift detection repairs it"`;
+    return kitLine(kitId, node.name, node.localRoot, `${skip}; ${kitCall("verify-served", verify)} || ` +
+        `echo "${component} does not serve its file: not reported as served; drift detection repairs it"`);
 }
 
 const SETTINGS_CHECK_SECONDS = 10;
 
 /**
- * After the repair's re-push: restart + verify a drifted component only when the re-push changed
- * files on the node or it still serves something other than its file. Drift seen before this
- * run's own install (which may already have fixed it) thus costs no restart.
+ * After the repair's re-push: `rotate.sh --if-needed` restarts + verifies a drifted component only
+ * when the re-push changed files on the node or it still serves something other than its file;
+ * otherwise it prints its `served` line, so drift seen before this run's own install costs no restart.
  */
-function repairStep(node: NodeSpec, cluster: ClusterSpec, component: Component): string {
-    const lastInstall = `${node.localRoot ?? ""}${LAST_INSTALL_NOTE}`;
-    const changed = `[ "$(cat ${shellQuote(lastInstall)} 2>/dev/null)" != none ]`;
-    const verify = verifyArgs(component, node, cluster, 5);
-    const rotate = scriptCommand("rotate", rotateArgs(component, node, cluster));
-    if (!verify) return `if ${changed}; then ${rotate}; else echo "repair: ${component} unchanged"; fi`;
-    // Unchanged and serving its file: print the check's `served` line, so the output stays true.
-    return `if ! ${changed} && served=$(${scriptCommand("verify-served", verify)} 2>/dev/null); then ` +
-        `printf '%s\n' "$served" "repair: ${component} unchanged and serving its file"; else ${rotate}; fi`;
+function repairStep(node: NodeSpec, cluster: ClusterSpec, component: Component, kitId: string): string {
+    return kitCommand(kitId, node.name, node.localRoot, "rotate", [...rotateArgs(component, node, cluster), "--if-needed"]);
 }
 
 /** The fingerprint rotate.sh reports on its `served <component> sha256:<hex>` line. */

@@ -6,9 +6,13 @@
  * program moves to this one without a replacement.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { buildKit, currentKit, type Kit } from "../src/node/kit";
+import type { KitProblem } from "../src/node/kit-ship";
+import { SCRIPTS_DIR } from "../src/node/scripts";
 import { kubePki } from "../src/program";
 import type { ClusterSpec } from "../src/spec";
 import { haCluster } from "./fixtures/cluster";
@@ -16,11 +20,14 @@ import { createEchoMocks } from "./harness/mocks/echo-mocks";
 import { runProgram } from "./harness/mocks/run-program";
 import { MockStateStore, type RunReport } from "./harness/mocks/state-store";
 
-const noDrift = (rollbacks: Record<string, number> = {}) => async () => ({ reasons: {}, repairs: {}, report: "", rollbacks });
+const noDrift = (rollbacks: Record<string, number> = {}, kitReships: Record<string, KitProblem> = {}) =>
+    async () => ({ reasons: {}, repairs: {}, report: "", rollbacks, kitReships });
 const COMMAND = "command:remote:Command";
+/** A restart (rotate.sh) or a push (install.sh), inlined (before the kit) or called from the kit. */
+const DISRUPTIVE = /kube-pki-rotate|kube-pki-install|\/rotate\.sh|\/install\.sh/;
 
-async function up(store: MockStateStore, spec: ClusterSpec, rollbacks: Record<string, number> = {}): Promise<RunReport> {
-    await runProgram(() => kubePki({ spec, inspect: noDrift(rollbacks) }), { mocks: createEchoMocks({ store }), stack: "prod" });
+async function up(store: MockStateStore, spec: ClusterSpec, rollbacks: Record<string, number> = {}, more: { kit?: Kit; kitReships?: Record<string, KitProblem> } = {}): Promise<RunReport> {
+    await runProgram(() => kubePki({ spec, inspect: noDrift(rollbacks, more.kitReships), kit: more.kit }), { mocks: createEchoMocks({ store }), stack: "prod" });
     return store.lastRun;
 }
 
@@ -57,10 +64,52 @@ describe("changes that touch no file restart nothing", () => {
             for (const run of commandsRun(store, report)) {
                 expect(run.op, run.name).toBe("update");
                 // Neither a restart (rotate.sh) nor a push (install.sh) runs on an update.
-                expect(run.script, run.name).not.toMatch(/kube-pki-rotate|kube-pki-install/);
+                expect(run.script, run.name).not.toMatch(DISRUPTIVE);
             }
         });
     }
+});
+
+describe("the node kit", () => {
+    /** This package's scripts with one changed comment line: another kube-pki version's kit. */
+    function otherKit(): Kit {
+        const dir = mkdtempSync(join(tmpdir(), "kube-pki-kit-"));
+        for (const f of readdirSync(SCRIPTS_DIR)) copyFileSync(join(SCRIPTS_DIR, f), join(dir, f));
+        appendFileSync(join(dir, "lib.sh"), "# another kube-pki version\n");
+        return buildKit(dir);
+    }
+
+    it("a new kit (kube-pki upgrade) replaces only the kit ship and activation; every command only updates and checks", async () => {
+        const store = new MockStateStore();
+        const spec = haCluster("1.30.4", 1);
+        await up(store, spec);
+        const kit = otherKit();
+        expect(kit.id).not.toBe(currentKit().id);
+        const report = await up(store, spec, {}, { kit });
+        expect(report.created).toEqual([]);
+        expect(byOp(report, /tls:/).filter((l) => !l.startsWith("same"))).toEqual([]);
+        expect(report.replaced.map((u) => u.split("::").pop()).sort()).toEqual(
+            spec.nodes.flatMap((n) => [`prod-kit-${n.name}`, `prod-kit-${n.name}-activate`]).sort());
+        for (const run of commandsRun(store, report).filter((r) => !r.name.startsWith("prod-kit-"))) {
+            expect(run.op, run.name).toBe("update");
+            expect(run.script, run.name).not.toMatch(DISRUPTIVE);
+            // The next create (a file change) calls the new kit.
+            expect(String(store.get(store.urns().find((u) => u.endsWith(`::${run.name}`))!)!.inputs.create), run.name).toContain(kit.id);
+        }
+    });
+
+    it("a kit missing on a node declares a re-ship for that node only, which goes away the next run", async () => {
+        const store = new MockStateStore();
+        const spec = haCluster("1.30.4", 1);
+        await up(store, spec);
+        const report = await up(store, spec, {}, { kitReships: { "master-2": "missing" } });
+        expect(report.created.map((u) => u.split("::").pop()).sort()).toEqual(["prod-kit-master-2-reship", "prod-kit-master-2-reship-activate"]);
+        expect([...report.updated, ...report.replaced, ...report.deleted]).toEqual([]);
+        const after = await up(store, spec);
+        expect(after.deleted.map((u) => u.split("::").pop()).sort()).toEqual(["prod-kit-master-2-reship", "prod-kit-master-2-reship-activate"]);
+        expect([...after.created, ...after.updated, ...after.replaced]).toEqual([]);
+        expect(after.executions).toEqual([]);
+    });
 });
 
 describe("generated CAs and the sa pair never change implicitly", () => {
@@ -112,29 +161,30 @@ describe("a rolled-back node is installed and restarted again", () => {
     });
 });
 
-// The last program that landed before this work: a stack it deployed must move over without a
-// replacement or a restart.
-const BASELINE = "6ead50f";
-
-describe(`upgrade from the program at ${BASELINE}`, () => {
-    it("replaces nothing; commands only update, and their updates neither push nor restart", async () => {
-        // Outside test/ and src/ (tsconfig includes them): the old tree is only loaded, not type-checked.
-        const dir = join(__dirname, "..", ".baseline", BASELINE);
-        if (!existsSync(join(dir, "src", "program.ts"))) {
-            mkdirSync(dir, { recursive: true });
-            execFileSync("sh", ["-c", `git archive ${BASELINE} src | tar -x -C '${dir}'`], { cwd: join(__dirname, "..") });
-        }
-        const old = await import(join(dir, "src", "program.ts"));
-        const store = new MockStateStore();
-        const spec = haCluster("1.30.4", 1);
-        await runProgram(() => old.kubePki({ spec, inspect: noDrift() }), { mocks: createEchoMocks({ store }), stack: "prod" });
-        const report = await up(store, spec);
-        expect(report.replaced).toEqual([]);
-        expect(report.created).toEqual([]);
-        expect(report.deleted).toEqual([]);
-        for (const run of commandsRun(store, report)) {
-            expect(run.op, run.name).toBe("update");
-            expect(run.script, run.name).not.toMatch(/kube-pki-rotate|kube-pki-install/);
-        }
+// Programs that landed before: a stack either deployed must move over without a replacement or
+// a restart. 6ead50f: before issue 8; 6eb475c: the last program before the kit (scripts inlined).
+for (const BASELINE of ["6ead50f", "6eb475c"]) {
+    describe(`upgrade from the program at ${BASELINE}`, () => {
+        it("replaces nothing; only the kit is created; commands only update, and their updates neither push nor restart", async () => {
+            // Outside test/ and src/ (tsconfig includes them): the old tree is only loaded, not type-checked.
+            const dir = join(__dirname, "..", ".baseline", BASELINE);
+            if (!existsSync(join(dir, "src", "program.ts"))) {
+                mkdirSync(dir, { recursive: true });
+                execFileSync("sh", ["-c", `git archive ${BASELINE} src | tar -x -C '${dir}'`], { cwd: join(__dirname, "..") });
+            }
+            const old = await import(join(dir, "src", "program.ts"));
+            const store = new MockStateStore();
+            const spec = haCluster("1.30.4", 1);
+            await runProgram(() => old.kubePki({ spec, inspect: noDrift() }), { mocks: createEchoMocks({ store }), stack: "prod" });
+            const report = await up(store, spec);
+            expect(report.replaced).toEqual([]);
+            expect(report.created.map((u) => u.split("::").pop()).sort()).toEqual(
+                spec.nodes.flatMap((n) => [`prod-kit-${n.name}`, `prod-kit-${n.name}-activate`]).sort());
+            expect(report.deleted).toEqual([]);
+            for (const run of commandsRun(store, report).filter((r) => !r.name.startsWith("prod-kit-"))) {
+                expect(run.op, run.name).toBe("update");
+                expect(run.script, run.name).not.toMatch(DISRUPTIVE);
+            }
+        });
     });
-});
+}

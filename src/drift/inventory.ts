@@ -69,6 +69,8 @@ export interface NodeInventory {
     installed?: Record<string, string>;
     /** How many times rotate.sh rolled this node back since kube-pki first installed there. */
     rollbacks?: number;
+    /** The kit this program's commands call (src/node/kit.ts): there and intact, missing, or altered. */
+    kit?: { id: string; state: "ok" | "missing" | "altered" };
 }
 
 export interface InventoryOptions {
@@ -79,6 +81,8 @@ export interface InventoryOptions {
     timeoutMs?: number;
     /** Our clock (tests inject one). */
     clock?: () => Date;
+    /** Also report whether this kit id is on the node and intact. */
+    kitId?: string;
 }
 
 export interface ReadInventoriesOptions extends InventoryOptions {
@@ -113,7 +117,7 @@ function servedTargets(node: NodeSpec, layout: LayoutSpec): Array<{ component: S
 }
 
 /** The script's arguments for one node: every file the layout names, pairs, the kubelet link. */
-export function inventoryArgs(node: NodeSpec, layout: LayoutSpec, checkServed: boolean): string[] {
+export function inventoryArgs(node: NodeSpec, layout: LayoutSpec, checkServed: boolean, kitId?: string): string[] {
     const args: string[] = [];
     if (node.transport === "local") args.push("--root", path.resolve(node.localRoot ?? "/"));
     for (const key of [...PKI_FILE_KEYS, ...KUBECONFIG_FILE_KEYS]) args.push("--file", filePath(layout, key));
@@ -122,6 +126,7 @@ export function inventoryArgs(node: NodeSpec, layout: LayoutSpec, checkServed: b
     args.push("--pubpair", filePath(layout, "sa.key"), filePath(layout, "sa.pub"));
     args.push("--link", KUBELET_CLIENT_CURRENT);
     args.push("--installed", INSTALLED_RECORD, "--last-install", LAST_INSTALL_NOTE, "--rollbacks", ROLLBACK_COUNTER);
+    if (kitId) args.push("--kit", kitId);
     // A local directory runs no components, so there is nothing served to read.
     if (checkServed && node.role === "master" && node.transport === "ssh") {
         for (const t of servedTargets(node, layout)) {
@@ -236,7 +241,7 @@ export async function readInventory(node: NodeSpec, layout: LayoutSpec, opts: In
     const started = clock().getTime();
     let result: RunResult;
     try {
-        result = await runInventory(node, inventoryArgs(node, layout, opts.checkServed ?? false), {
+        result = await runInventory(node, inventoryArgs(node, layout, opts.checkServed ?? false, opts.kitId), {
             connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
             timeoutMs: opts.timeoutMs ?? 60_000,
         });
@@ -260,6 +265,7 @@ export async function readInventory(node: NodeSpec, layout: LayoutSpec, opts: In
         served: assembleServed(raw, node, layout, files),
         ...(raw.installed.size > 0 ? { installed: Object.fromEntries(raw.installed) } : {}),
         ...(raw.rollbacks > 0 ? { rollbacks: raw.rollbacks } : {}),
+        ...(raw.kit ? { kit: raw.kit } : {}),
     };
 }
 

@@ -52,6 +52,8 @@ export interface RawInventory {
     installed: Map<string, string>;
     /** How many times rotate.sh rolled the node back (0 without a counter). */
     rollbacks: number;
+    /** The kit asked for with --kit: is it there and intact? */
+    kit?: { id: string; state: "ok" | "missing" | "altered" };
     /** The script reached its end (a cut connection leaves this false). */
     complete: boolean;
 }
@@ -138,6 +140,9 @@ export function parseInventoryOutput(stdout: string): RawInventory {
                 break;
             case "rollbacks":
                 out.rollbacks = Number(a) || 0;
+                break;
+            case "kit":
+                if (b === "ok" || b === "missing" || b === "altered") out.kit = { id: a, state: b };
                 break;
             case "done":
                 out.complete = sawHeader;

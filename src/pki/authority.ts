@@ -8,7 +8,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import type { KeyAlgorithm, KeySource, NodeSpec } from "../spec";
 import { nodeCommand } from "../node/transport";
-import { scriptCommand } from "../node/scripts";
+import { currentKit, kitCommand } from "../node/kit";
+import type { NodeKit } from "../node/kit-ship";
 import { CA_USAGES, type CaId } from "./catalog";
 import { certNotAfter, KEEP_CA_CERT, KEEP_KEY, newPrivateKey, pemBlocks, yearsToHours } from "./keys";
 
@@ -25,6 +26,8 @@ export interface CertificateAuthorityArgs {
     readonly validityYears: number;
     /** The master to read an adopted CA from. Required when `source` is "adopt". */
     readonly adoptFrom?: NodeSpec;
+    /** The kit on `adoptFrom` the reading calls. */
+    readonly adoptKit?: NodeKit;
     /** Absolute paths of the CA's cert and key on `adoptFrom`. */
     readonly certPath: string;
     readonly keyPath: string;
@@ -85,13 +88,15 @@ export function adoptFiles(
     paths: string[],
     what: string,
     parent: pulumi.Resource,
+    kit?: NodeKit,
 ): pulumi.Output<string> {
     if (!node) throw new pulumi.ResourceError(`${what}: adopting needs kube-pki:authorities.adoptFrom to name a master`, parent);
     const read = nodeCommand(`${name}-adopt`, node, {
-        create: scriptCommand("read-adopted", [...(node.localRoot ? ["--root", node.localRoot] : []), ...paths]),
+        create: kitCommand(kit?.id ?? currentKit().id, node.name, node.localRoot, "read-adopted", [...(node.localRoot ? ["--root", node.localRoot] : []), ...paths]),
         secretOutput: true,
     }, {
         parent,
+        dependsOn: kit?.ready ?? [],
         // Protected like a generated CA: deleting this reading would drop the CA from state.
         protect: true,
         ignoreChanges: ["create", "update", "connection", "interpreter", "triggers", "stdin", "logging"],
@@ -100,7 +105,7 @@ export function adoptFiles(
 }
 
 function adopt(name: string, args: CertificateAuthorityArgs, parent: pulumi.Resource): CaMaterial {
-    const text = adoptFiles(name, args.adoptFrom, [args.certPath, args.keyPath], `CA "${args.id}"`, parent);
+    const text = adoptFiles(name, args.adoptFrom, [args.certPath, args.keyPath], `CA "${args.id}"`, parent, args.adoptKit);
     const blocks = text.apply((t) => {
         const found = pemBlocks(t);
         const cert = found.find((b) => b.type === "CERTIFICATE");

@@ -5,6 +5,7 @@
  * SANs, controller-manager/scheduler/kubelet kubeconfigs) once per node.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { NodeKit } from "../node/kit-ship";
 import type { ClusterSpec, NodeSpec } from "../spec";
 import { CertificateAuthority } from "./authority";
 import {
@@ -56,6 +57,8 @@ export interface NodePki {
 export interface ClusterPkiArgs {
     /** The validated cluster description (see src/config.ts). */
     readonly cluster: ClusterSpec;
+    /** Per node: the kit the adopt readings call (src/node/kit-ship.ts). */
+    readonly kits?: Readonly<Record<string, NodeKit>>;
 }
 
 const CA_CONFIG_KEY: Record<CaId, "ca" | "frontProxyCa" | "etcdCa"> = {
@@ -77,7 +80,7 @@ export class ClusterPki extends pulumi.ComponentResource {
      */
     constructor(name: string, args: ClusterPkiArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kube-pki:index:ClusterPki", name, {}, opts);
-        const built = createClusterPki(name, this, args.cluster);
+        const built = createClusterPki(name, this, args.cluster, args.kits);
         this.nodes = built.nodes;
         this.adminKubeconfig = built.adminKubeconfig;
         this.caCertificates = built.caCertificates;
@@ -97,10 +100,11 @@ interface Built {
 }
 
 /** @internal */
-export function createClusterPki(name: string, parent: pulumi.ComponentResource, cluster: ClusterSpec): Built {
+export function createClusterPki(name: string, parent: pulumi.ComponentResource, cluster: ClusterSpec, kits?: Readonly<Record<string, NodeKit>>): Built {
     const entries = catalog(cluster.kubernetesVersion, cluster.etcd.mode, cluster.layout.componentServingCerts);
     const masters = cluster.nodes.filter((n) => n.role === "master");
     const adoptFrom = masters.find((n) => n.name === cluster.authorities.adoptFrom);
+    const adoptKit = adoptFrom && kits?.[adoptFrom.name];
     const path = (key: FileKey) => filePath(cluster.layout, key);
     const earlyRenewalHours = daysToHours(cluster.validity.renewBeforeDays);
     const leafHours = (id: string) => daysToHours(cluster.validity.leafDaysOverrides[id] ?? cluster.validity.leafDays);
@@ -114,6 +118,7 @@ export function createClusterPki(name: string, parent: pulumi.ComponentResource,
             keyAlgorithm: cluster.authorities.keyAlgorithm,
             validityYears: cluster.validity.caYears,
             adoptFrom,
+            adoptKit,
             certPath: path(entry.certFile),
             keyPath: path(entry.keyFile),
         }, { parent });
@@ -128,6 +133,7 @@ export function createClusterPki(name: string, parent: pulumi.ComponentResource,
         source: cluster.authorities.serviceAccount,
         keyAlgorithm: cluster.authorities.keyAlgorithm,
         adoptFrom,
+        adoptKit,
         privateKeyPath: path("sa.key"),
         publicKeyPath: path("sa.pub"),
     }, { parent });

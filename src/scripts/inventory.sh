@@ -26,6 +26,7 @@
 #   --last-install PATH         written by every install (its age against --rollbacks tells
 #                               whether the record was written by an install or by a rollback)
 #   --rollbacks PATH            how many times rotate.sh rolled this node back (a counter file)
+#   --kit ID                    is kube-pki's kit /var/lib/kube-pki/kit/ID there and intact?
 #
 # Records (one per line, fields separated by one space; paths never contain blanks). Records of
 # one kind need not be adjacent; `done` is last and only printed when the run completed:
@@ -43,6 +44,7 @@
 #   served NAME HOST PORT ok BASE64-DER | served NAME HOST PORT fail REASON   (one line each)
 #   installed SHA256 PATH       (one per file of the last install; none when there is no record)
 #   rollbacks N                 (only when the counter file exists)
+#   kit ID ok|missing|altered   (with --kit; just before `done`)
 
 ROOT=''
 FILES=''
@@ -54,6 +56,7 @@ SERVED=''
 INSTALLED=''
 LAST_INSTALL=''
 ROLLBACKS=''
+KIT=''
 
 usage_error() { printf 'inventory.sh: %s\n' "$1" >&2; exit 2; }
 
@@ -70,6 +73,8 @@ while [ $# -gt 0 ]; do
         --installed) [ $# -ge 2 ] || usage_error "--installed needs a path"; INSTALLED=$2; shift 2 ;;
         --last-install) [ $# -ge 2 ] || usage_error "--last-install needs a path"; LAST_INSTALL=$2; shift 2 ;;
         --rollbacks) [ $# -ge 2 ] || usage_error "--rollbacks needs a path"; ROLLBACKS=$2; shift 2 ;;
+        --kit) [ $# -ge 2 ] || usage_error "--kit needs an id"
+            case $2 in '' | *[!0-9a-f]*) usage_error "--kit needs a hex id" ;; esac; KIT=$2; shift 2 ;;
         *) usage_error "unknown argument '$1'" ;;
     esac
 done
@@ -375,4 +380,16 @@ result=$(inventory)
 status=$?
 wait
 printf '%s\n' "$result"
+
+# The kit (src/node/kit.ts): its MANIFEST must hash to the id and every file match the MANIFEST.
+if [ -n "$KIT" ]; then
+    kit=$ROOT/var/lib/kube-pki/kit/$KIT
+    if [ ! -e "$kit" ]; then
+        echo "kit $KIT missing"
+    elif [ "$(sha256sum 2>/dev/null <"$kit/MANIFEST")" = "$KIT  -" ] && (cd "$kit" && sha256sum -c MANIFEST) >/dev/null 2>&1; then
+        echo "kit $KIT ok"
+    else
+        echo "kit $KIT altered"
+    fi
+fi
 [ "$status" = 0 ] && echo "done"

@@ -11,7 +11,8 @@ import { createCertRequest, createLocallySignedCert, createSelfSignedCert } from
 import { runLocalCommand } from "./local-exec";
 import { runRemoteCommand } from "./ssh-exec";
 import type { CommandOutcome } from "./command-result";
-import { commandScript, TYPES } from "./provider-contract";
+import { commandScript, copyToRemoteCopies, TYPES } from "./provider-contract";
+import { copyToRemote } from "./copy-to-remote";
 import { createPlannedMocks, type ExecuteContext, type PlannedMocks } from "./planned-mocks";
 
 export interface ExecutingMocksOptions {
@@ -70,6 +71,14 @@ export function createExecutingMocks(opts: ExecutingMocksOptions): ExecutingMock
                 // A create starts with empty outputs; an update sees the stored ones.
                 const env = op === "update" ? previousOutputEnv(inputs, ctx.prior) : {};
                 return ctx.timed(action, () => runCommand(ctx.type, inputs, script, env));
+            }
+            case TYPES.copyToRemote: {
+                // Update without a new source hash or path copies nothing (copyController.go).
+                if (!copyToRemoteCopies(op, ctx.prior?.inputs, inputs)) return {};
+                const from = inputs.source?.path;
+                if (typeof from !== "string") throw new Error("CopyToRemote mock: source must be a FileArchive or FileAsset path");
+                await ctx.timed(op === "update" ? "update" : "create", () => copyToRemote(inputs.connection, from, inputs.remotePath));
+                return {};
             }
             default:
                 return {};

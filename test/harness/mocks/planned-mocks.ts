@@ -8,6 +8,7 @@ import type { MockCallArgs, MockResourceResult } from "@pulumi/pulumi/runtime/mo
 import type { RecordedResourceArgs, RunAwareMocks } from "./records";
 import { MockStateStore, emptyReport, type ExecutionEvent, type Operation, type RunReport, type StoredResource } from "./state-store";
 import { containsSecret, stableJson, toPlain, wrapSecret } from "./wire-values";
+import { resolveAssets } from "./assets";
 import { planResource, previewState, protectedDeleteMessage, type Plan } from "./provider-contract";
 
 export interface ExecuteContext {
@@ -102,8 +103,10 @@ export function createPlannedMocks(opts: { store?: MockStateStore; now: () => Da
             if (errors.length > 0) throw new Error(errors.join("\n"));
         },
         async newResource(rawArgs): Promise<MockResourceResult> {
-            const args = rawArgs as RecordedResourceArgs;
-            if (args.custom === false) return { id: undefined, state: {} };
+            const received = rawArgs as RecordedResourceArgs;
+            if (received.custom === false) return { id: undefined, state: {} };
+            // Archives/assets as the engine diffs them: path (or text) plus a content hash.
+            const args = { ...received, inputs: await resolveAssets(received.inputs) } as RecordedResourceArgs;
             const urn = args.urn ?? `${args.type}::${args.name}`;
             const prior = store.get(urn);
             let plan: Plan;

@@ -15,7 +15,7 @@ import { createEchoMocks } from "./echo-mocks";
 import { MockStateStore } from "./state-store";
 import { runLocalCommand } from "./local-exec";
 import {
-    FACTS, TYPES, goQuote, goTimeText, planResource, protectedDeleteMessage, protectedReplaceMessage, type FactId,
+    FACTS, TYPES, copyToRemoteCopies, copyToRemoteTarget, goQuote, goTimeText, planResource, protectedDeleteMessage, protectedReplaceMessage, type FactId,
 } from "./provider-contract";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kube-pki-contract-"));
@@ -318,6 +318,76 @@ describe("echo mocks with a store", () => {
         expect(names(store.lastRun.replaced)).toEqual(["leaf", "leaf-csr"]);
         expect(preview.outputs.leafPem.known).toBe(false);
         expect(preview.outputs.caPem).toMatchObject({ known: true, value: first.outputs.caPem.value });
+    });
+});
+
+describe("CopyToRemote", () => {
+    const tree = (content: string) => {
+        const d = fs.mkdtempSync(path.join(dir, "copy-"));
+        const src = path.join(d, "payload");
+        fs.mkdirSync(src);
+        fs.writeFileSync(path.join(src, "a.sh"), content);
+        return src;
+    };
+    const copy = (src: string, o: { triggers?: string[]; port?: number } = {}) => () => {
+        const c = new remote.CopyToRemote("copy", {
+            connection: { host: "10.9.9.9", port: o.port ?? 22, user: "root", privateKey: pulumi.secret("FAKE") },
+            source: new pulumi.asset.FileArchive(src), remotePath: "/var/lib/x", triggers: o.triggers,
+        });
+        return { remotePath: c.remotePath };
+    };
+
+    it(fact("copyToRemote.triggersReplace"), async () => {
+        const store = new MockStateStore();
+        const mocks = createEchoMocks({ store });
+        const src = tree("one");
+        await runProgram(copy(src, { triggers: ["a"] }), { mocks });
+        await runProgram(copy(src, { triggers: ["a"], port: 2222 }), { mocks });
+        expect(names(store.lastRun.updated)).toEqual(["copy"]);
+        await runProgram(copy(src, { triggers: ["b"], port: 2222 }), { mocks });
+        expect(names(store.lastRun.replaced)).toEqual(["copy"]);
+    });
+
+    it(fact("copyToRemote.updateCopiesOnChange"), () => {
+        const prior = { source: { archive: true, path: "/p", hash: "h1" }, remotePath: "/r" };
+        expect(copyToRemoteCopies("update", prior, { ...prior, connection: { port: 2222 } })).toBe(false);
+        expect(copyToRemoteCopies("update", prior, { ...prior, source: { archive: true, path: "/elsewhere", hash: "h1" } })).toBe(false);
+        expect(copyToRemoteCopies("update", prior, { ...prior, source: { archive: true, path: "/p", hash: "h2" } })).toBe(true);
+        expect(copyToRemoteCopies("update", prior, { ...prior, remotePath: "/other" })).toBe(true);
+        expect(copyToRemoteCopies("create", undefined, prior)).toBe(true);
+        expect(copyToRemoteCopies("replace", prior, prior)).toBe(true);
+    });
+
+    it(fact("copyToRemote.noDelete"), async () => {
+        const store = new MockStateStore();
+        const mocks = createExecutingMocks({ store });
+        const src = tree("one");
+        // Recorded as created without dialing: the store already holds it (a copy never reaches 10.9.9.9).
+        await runProgram(copy(src), { mocks: createEchoMocks({ store }) });
+        await runProgram(() => ({}), { mocks });
+        expect(names(store.lastRun.deleted)).toEqual(["copy"]);
+        expect(store.lastRun.executions).toEqual([]);
+    });
+
+    it(fact("copyToRemote.directoryLanding"), () => {
+        expect(copyToRemoteTarget("/cache/kit/abc", "/var/lib/kube-pki/kit/.incoming")).toBe("/var/lib/kube-pki/kit/.incoming/abc");
+        expect(copyToRemoteTarget("/cache/kit/abc/", "/var/lib/kube-pki/kit/.incoming")).toBe("/var/lib/kube-pki/kit/.incoming");
+        // The real SFTP landing (modes, overwrite, extra files left) is checked in ssh.live.test.ts.
+    });
+
+    it(fact("copyToRemote.stateIsInputs"), async () => {
+        const store = new MockStateStore();
+        const src = tree("echo secretless-script-text");
+        await runProgram(copy(src), { mocks: createEchoMocks({ store }) });
+        const saved = store.get(store.urns()[0])!;
+        expect(saved.state.source).toMatchObject({ archive: true, path: src });
+        expect(saved.state.source.hash).toMatch(/^[0-9a-f]{64}$/);
+        expect(JSON.stringify(saved.state)).not.toContain("secretless-script-text");
+        expect(saved.state.connection).toHaveProperty("value"); // secret wrapper
+        // A content change is a new hash: the next plan updates (and the update copies).
+        fs.writeFileSync(path.join(src, "a.sh"), "two");
+        await runProgram(copy(src), { mocks: createEchoMocks({ store }) });
+        expect(names(store.lastRun.updated)).toEqual(["copy"]);
     });
 });
 

@@ -23,6 +23,7 @@ export const TYPES = {
     locallySigned: "tls:index/locallySignedCert:LocallySignedCert",
     remote: "command:remote:Command",
     local: "command:local:Command",
+    copyToRemote: "command:remote:CopyToRemote",
 } as const;
 
 export const CERT_TYPES: readonly string[] = [TYPES.selfSigned, TYPES.locallySigned];
@@ -92,6 +93,26 @@ export const FACTS = {
         says: "connection is marked secret by the provider; stdin is not (it is secret only when the program passes a secret).",
         sources: [src(CMD, CMD_V, "provider/pkg/provider/remote/command.go")],
     },
+    "copyToRemote.triggersReplace": {
+        says: "CopyToRemote: a change of triggers replaces (provider:\"replaceOnChanges\"); connection (secret), source and remotePath update in place.",
+        sources: [src(CMD, CMD_V, "provider/pkg/provider/remote/copy.go"), src(GOP, GOP_V, "infer/resource.go")],
+    },
+    "copyToRemote.updateCopiesOnChange": {
+        says: "CopyToRemote Update copies again only when the source hash or remotePath changed; otherwise (e.g. only the connection changed) nothing is copied. Preview copies nothing.",
+        sources: [src(CMD, CMD_V, "provider/pkg/provider/remote/copyController.go")],
+    },
+    "copyToRemote.noDelete": {
+        says: "CopyToRemote has no Delete: deleting or replacing it leaves the copied files on the host.",
+        sources: [src(CMD, CMD_V, "provider/pkg/provider/remote/copyController.go")],
+    },
+    "copyToRemote.directoryLanding": {
+        says: "A directory source without a trailing slash lands at <remotePath>/<basename> (remotePath created with MkdirAll when missing; an existing non-directory there fails); files are written with sftp Create (truncate, server default mode), existing files overwritten, extra files left.",
+        sources: [src(CMD, CMD_V, "provider/pkg/provider/remote/copyController.go")],
+    },
+    "copyToRemote.stateIsInputs": {
+        says: "CopyToRemote outputs are its inputs (CopyToRemoteOutputs embeds CopyToRemoteInputs): state keeps the archive's path and hash, not the file contents; connection is secret.",
+        sources: [src(CMD, CMD_V, "provider/pkg/provider/remote/copy.go")],
+    },
     "engine.ignoreChanges": {
         says: "ignoreChanges paths are reset to the OLD input values before the diff (the new inputs keep the old value); a path absent in the old inputs is removed from the new.",
         sources: [src(ENG, ENG_V, "pkg/resource/deploy/step_generator.go"), src(ENG, ENG_V, "sdk/go/common/resource/properties_path.go")],
@@ -117,6 +138,7 @@ export const RESOURCE_RULES: Record<string, { inPlace: readonly string[]; replac
     // Commands: only `triggers` replaces; every other input updates.
     [TYPES.remote]: { inPlace: [], replaceOnlyOnChangeOf: ["triggers"], defaults: {}, fact: "command.triggersReplace" },
     [TYPES.local]: { inPlace: [], replaceOnlyOnChangeOf: ["triggers"], defaults: {}, fact: "command.triggersReplace" },
+    [TYPES.copyToRemote]: { inPlace: [], replaceOnlyOnChangeOf: ["triggers"], defaults: {}, fact: "copyToRemote.triggersReplace" },
 };
 
 // ---------------------------------------------------------------- planning
@@ -282,6 +304,25 @@ export function previewState(plan: Plan, prior: PriorResource | undefined, rawIn
 export function commandScript(op: "create" | "update" | "replace", inputs: Record<string, any>): { action: "create" | "update"; script?: string } {
     if (op === "update") return inputs.update !== undefined ? { action: "update", script: inputs.update } : { action: "create", script: inputs.create };
     return { action: "create", script: inputs.create };
+}
+
+/**
+ * Whether a CopyToRemote step copies (copyController.go): create and replace always; an update
+ * only when the source hash or remotePath changed.
+ */
+export function copyToRemoteCopies(op: "create" | "update" | "replace", prior: Record<string, any> | undefined, inputs: Record<string, any>): boolean {
+    if (op !== "update") return true;
+    return prior?.source?.hash !== inputs.source?.hash || prior?.remotePath !== inputs.remotePath;
+}
+
+/**
+ * Where each file of a directory source lands (copyController.go sftpCopy): without a trailing
+ * slash under <remotePath>/<basename>, with one directly under <remotePath>.
+ */
+export function copyToRemoteTarget(sourcePath: string, remotePath: string): string {
+    if (sourcePath.endsWith("/")) return remotePath;
+    const base = sourcePath.replace(/\/+$/, "").split("/").pop()!;
+    return `${remotePath.replace(/\/+$/, "")}/${base}`;
 }
 
 /** Go's strconv.Quote (the %q verb) for the command text in error messages. */

@@ -40,7 +40,7 @@ export async function runRemoteCommand(conn: SshConnection, run: RemoteRun): Pro
     }
 }
 
-async function dial(conn: SshConnection, deadline: number): Promise<Client> {
+export async function dial(conn: SshConnection, deadline: number = Number.POSITIVE_INFINITY): Promise<Client> {
     // -1 = unlimited in the provider; here the deadline still bounds it.
     const limit = conn.dialErrorLimit ?? 10;
     const attempts = limit < 0 ? Number.POSITIVE_INFINITY : Math.max(1, limit);

@@ -1,0 +1,185 @@
+/**
+ * The node kit: content-addressed id, the activation that checks a shipped copy before moving it
+ * into place (and refuses an altered file or a wrong id), the guard every command starts with,
+ * pruning, and the inventory's kit record. Commands run for real under dash and bash --posix in a
+ * temp directory standing in for the node's "/".
+ */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseInventoryOutput } from "../../src/drift/script-output";
+import {
+    activationCommand, buildKit, currentKit, KIT_DIR, KIT_INCOMING, KIT_MISSING_EXIT, kitCommand, kitMissingMessage, type Kit,
+} from "../../src/node/kit";
+import { stageKit } from "../../src/node/kit-stage";
+import { SCRIPTS_DIR } from "../../src/node/scripts";
+import { tempDir } from "../scripts/fixtures";
+
+const SHELLS: string[][] = [["/usr/bin/dash", "-c"], ["/bin/bash", "--posix", "-c"]];
+
+function sh(shell: string[], command: string) {
+    return spawnSync(shell[0], [...shell.slice(1), command], { encoding: "utf8", timeout: 30_000 });
+}
+
+/** This package's scripts with `extra` appended to lib.sh: another version's kit. */
+function variantKit(extra: string): Kit {
+    const dir = tempDir("kit-src");
+    for (const f of fs.readdirSync(SCRIPTS_DIR)) fs.copyFileSync(path.join(SCRIPTS_DIR, f), path.join(dir, f));
+    fs.appendFileSync(path.join(dir, "lib.sh"), extra);
+    return buildKit(dir);
+}
+
+/** What the provider's copy leaves on the node: the staged folder under .incoming/<id>. */
+function ship(root: string, kit: Kit, cache: string): string {
+    const staged = stageKit(kit, cache);
+    const incoming = path.join(root, KIT_INCOMING, kit.id);
+    fs.mkdirSync(path.dirname(incoming), { recursive: true });
+    fs.cpSync(staged, incoming, { recursive: true });
+    return incoming;
+}
+
+const mode = (p: string) => (fs.statSync(p).mode & 0o777).toString(8);
+
+describe("kit id", () => {
+    it("is the SHA-256 of a sorted MANIFEST of every node script but inventory.sh; stable and content-addressed", () => {
+        const kit = buildKit();
+        expect(buildKit().id).toBe(kit.id);
+        expect(currentKit().id).toBe(kit.id);
+        expect(kit.id).toMatch(/^[0-9a-f]{64}$/);
+        const names = kit.files.map((f) => f.name);
+        expect(names).toEqual([...names].sort());
+        expect(names).toContain("lib.sh");
+        expect(names).toContain("kit-activate.sh");
+        expect(names).toContain("rotate.sh");
+        expect(names).not.toContain("inventory.sh");
+        // The format `sha256sum -c` reads; the id hashes exactly these bytes.
+        const dir = tempDir("kit-manifest");
+        for (const f of kit.files) fs.writeFileSync(path.join(dir, f.name), f.content);
+        fs.writeFileSync(path.join(dir, "MANIFEST"), kit.manifest);
+        expect(spawnSync("sha256sum", ["-c", "MANIFEST"], { cwd: dir }).status).toBe(0);
+        expect(spawnSync("sha256sum", [path.join(dir, "MANIFEST")], { encoding: "utf8" }).stdout.split(" ")[0]).toBe(kit.id);
+        // One changed byte in one file: another id.
+        expect(variantKit("#").id).not.toBe(kit.id);
+    });
+
+    it("stages a folder named by the id with exactly the kit, rewriting a folder edited by hand", () => {
+        const kit = buildKit();
+        const cache = tempDir("kit-cache");
+        const dir = stageKit(kit, cache);
+        expect(path.basename(dir)).toBe(kit.id);
+        expect(fs.readdirSync(dir).sort()).toEqual([...kit.files.map((f) => f.name), "MANIFEST"].sort());
+        fs.appendFileSync(path.join(dir, "rotate.sh"), "echo tampered\n");
+        expect(stageKit(kit, cache)).toBe(dir);
+        expect(fs.readFileSync(path.join(dir, "rotate.sh"))).toEqual(kit.files.find((f) => f.name === "rotate.sh")!.content);
+    });
+});
+
+for (const shell of SHELLS) {
+    describe(`activation and guard under ${shell.slice(0, -1).join(" ")}`, () => {
+        const kit = buildKit();
+
+        it("moves a checked copy into place with private modes; commands then run from it", () => {
+            const root = tempDir("kit-node");
+            const cache = tempDir("kit-cache");
+            const incoming = ship(root, kit, cache);
+            const r = sh(shell, activationCommand(kit.id, "master-1", root));
+            expect(r.stderr).toBe("");
+            expect(r.status).toBe(0);
+            expect(r.stdout).toBe(`kit ${kit.id} activated\n`);
+            const active = path.join(root, KIT_DIR, kit.id);
+            expect(fs.existsSync(incoming)).toBe(false);
+            expect(mode(active)).toBe("700");
+            expect(mode(path.join(root, KIT_DIR))).toBe("700");
+            expect(mode(path.join(active, "MANIFEST"))).toBe("600");
+            expect(mode(path.join(active, "rotate.sh"))).toBe("700");
+            // Runs again without a copy (an update of the activation, a re-ship's second pass): no change.
+            expect(sh(shell, activationCommand(kit.id, "master-1", root)).stdout).toBe(`kit ${kit.id} already active\n`);
+            const help = sh(shell, kitCommand(kit.id, "master-1", root, "restart", ["--help"]));
+            expect(help.stderr).toBe("");
+            expect(help.stdout).toContain("usage: restart.sh");
+            expect(help.status).toBe(0);
+        });
+
+        it("refuses a copy with an altered file or a MANIFEST that is not the id, and removes it", () => {
+            const root = tempDir("kit-node");
+            const cache = tempDir("kit-cache");
+            const incoming = ship(root, kit, cache);
+            fs.appendFileSync(path.join(incoming, "install.sh"), "echo injected\n");
+            const altered = sh(shell, activationCommand(kit.id, "master-1", root));
+            expect(altered.status).toBe(KIT_MISSING_EXIT);
+            expect(altered.stderr).toContain(`kit ${kit.id} on master-1: the shipped copy does not match its MANIFEST`);
+            expect(fs.existsSync(incoming)).toBe(false);
+            expect(fs.existsSync(path.join(root, KIT_DIR, kit.id))).toBe(false);
+
+            // A consistent kit (files match its MANIFEST) shipped under another id.
+            const other = variantKit("# other\n");
+            const wrong = path.join(root, KIT_INCOMING, kit.id);
+            fs.cpSync(stageKit(other, cache), wrong, { recursive: true });
+            const r = sh(shell, activationCommand(kit.id, "master-1", root));
+            expect(r.status).toBe(KIT_MISSING_EXIT);
+            expect(fs.existsSync(path.join(root, KIT_DIR, kit.id))).toBe(false);
+        });
+
+        it("fails every command with one clear line when the kit is missing or altered; a re-ship repairs it", () => {
+            const root = tempDir("kit-node");
+            const cache = tempDir("kit-cache");
+            const missing = sh(shell, kitCommand(kit.id, "master-2", root, "restart", ["--help"]));
+            expect(missing.status).toBe(KIT_MISSING_EXIT);
+            expect(missing.stderr).toBe(`${kitMissingMessage(kit.id, "master-2")}\n`);
+            expect(missing.stderr).toBe(`kit ${kit.id} missing or altered on master-2: the next \`pulumi up\` ships it again\n`);
+            expect(missing.stdout).toBe("");
+
+            ship(root, kit, cache);
+            expect(sh(shell, activationCommand(kit.id, "master-2", root)).status).toBe(0);
+            const active = path.join(root, KIT_DIR, kit.id);
+            fs.appendFileSync(path.join(active, "lib.sh"), "echo injected\n");
+            const altered = sh(shell, kitCommand(kit.id, "master-2", root, "restart", ["--help"]));
+            expect(altered.status).toBe(KIT_MISSING_EXIT);
+            expect(altered.stderr).toBe(`${kitMissingMessage(kit.id, "master-2")}\n`);
+            expect(altered.stdout).not.toContain("injected");
+
+            // The re-ship: a fresh copy replaces the altered kit of the same id.
+            ship(root, kit, cache);
+            const again = sh(shell, activationCommand(kit.id, "master-2", root));
+            expect(again.stdout).toBe(`kit ${kit.id} replaced an altered copy\n`);
+            expect(sh(shell, kitCommand(kit.id, "master-2", root, "restart", ["--help"])).status).toBe(0);
+        });
+
+        it("keeps at most 3 kits, the newest, never the active one", () => {
+            const root = tempDir("kit-node");
+            const cache = tempDir("kit-cache");
+            const kits = [1, 2, 3, 4].map((n) => variantKit(`# version ${n}\n`));
+            for (const [i, k] of kits.entries()) {
+                ship(root, k, cache);
+                const r = sh(shell, activationCommand(k.id, "w", root));
+                expect(r.status).toBe(0);
+                if (i === 3) expect(r.stdout).toContain(`kit ${kits[0].id} pruned`);
+                // Distinct mtimes for the ordering.
+                fs.utimesSync(path.join(root, KIT_DIR, k.id), new Date(Date.now() - (10 - i) * 1000), new Date(Date.now() - (10 - i) * 1000));
+            }
+            expect(fs.readdirSync(path.join(root, KIT_DIR)).filter((n) => !n.startsWith(".")).sort()).toEqual(kits.slice(1).map((k) => k.id).sort());
+            // Re-activating the oldest kept one keeps it (it is the active one now).
+            ship(root, kits[1], cache);
+            fs.rmSync(path.join(root, KIT_DIR, kits[1].id), { recursive: true });
+            expect(sh(shell, activationCommand(kits[1].id, "w", root, 1)).stdout).toContain(`kit ${kits[1].id} activated`);
+            expect(fs.readdirSync(path.join(root, KIT_DIR)).filter((n) => !n.startsWith("."))).toEqual([kits[1].id]);
+        });
+    });
+}
+
+describe("inventory --kit", () => {
+    it("reports the kit as ok, missing or altered", () => {
+        const kit = buildKit();
+        const root = tempDir("kit-inv");
+        const read = () => parseInventoryOutput(spawnSync("/usr/bin/dash", [path.join(SCRIPTS_DIR, "inventory.sh"), "--root", root, "--kit", kit.id], { encoding: "utf8" }).stdout);
+        expect(read().kit).toEqual({ id: kit.id, state: "missing" });
+        ship(root, kit, tempDir("kit-cache"));
+        expect(spawnSync("/usr/bin/dash", ["-c", activationCommand(kit.id, "n", root)]).status).toBe(0);
+        const ok = read();
+        expect(ok.kit).toEqual({ id: kit.id, state: "ok" });
+        expect(ok.complete).toBe(true);
+        fs.writeFileSync(path.join(root, KIT_DIR, kit.id, "MANIFEST"), "x");
+        expect(read().kit).toEqual({ id: kit.id, state: "altered" });
+    });
+});
