@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import type { NodeInventory } from "../src/drift/inventory";
+import { currentKit } from "../src/node/kit";
 import { kubePki, type CertificateRow } from "../src/program";
 import type { ClusterSpec } from "../src/spec";
 import { execFileSync } from "node:child_process";
@@ -131,6 +132,35 @@ describe("program resource graph (3 masters + 2 workers, 1.30)", () => {
             .toEqual(["prod-rollout-worker-1-install", "prod-rollout-worker-1-kubelet"]);
     });
 
+    it("ships the kit once per node; every node command is one short line calling it, after its activation", () => {
+        const kit = currentKit();
+        for (const node of ["master-1", "master-2", "master-3", "worker-1", "worker-2"]) {
+            const copy = res.get(`prod-kit-${node}`, "command:remote:CopyToRemote");
+            expect(copy.inputs.remotePath).toBe("/var/lib/kube-pki/kit/.incoming");
+            expect(copy.inputs.triggers).toEqual([kit.id]);
+            expect(copy.secretInputs).toContain("connection");
+            const activate = res.get(`prod-kit-${node}-activate`, COMMAND);
+            expect(activate.dependencies).toContain(copy.urn);
+            expect(activate.inputs.triggers).toEqual([kit.id]);
+            for (const cmd of res.ofType(COMMAND).filter((c) => c.name.startsWith(`prod-rollout-${node}-`))) {
+                expect(cmd.dependencies, cmd.name).toContain(activate.urn);
+            }
+        }
+        for (const cmd of res.ofType(COMMAND)) {
+            for (const field of ["create", "update"] as const) {
+                const text = cmd.inputs[field];
+                if (text === undefined) continue;
+                expect(text.length, `${cmd.name}.${field}`).toBeLessThanOrEqual(2048);
+                expect(text, `${cmd.name}.${field}`).not.toContain("@kube-pki-lib");
+                expect(text, `${cmd.name}.${field}`).not.toContain("restore_backup()");
+            }
+            if (/-(install|etcd|kube-apiserver|kubelet)$/.test(cmd.name)) {
+                expect(cmd.inputs.create, cmd.name).toContain(`k='/var/lib/kube-pki/kit/${kit.id}'`);
+                expect(cmd.inputs.create, cmd.name).toContain(`missing or altered on ${cmd.name.match(/prod-rollout-(.*?)-(install|etcd|kube-apiserver|kubelet)$/)![1]}`);
+            }
+        }
+    });
+
     it("exports per node and file the action, its reason and, after up, the expiry from state", () => {
         const certs = res.outputs.certificates.value;
         expect(Object.keys(certs).sort()).toEqual(["master-1", "master-2", "master-3", "worker-1", "worker-2"]);
@@ -155,8 +185,11 @@ describe("adoption", () => {
         expect(res.ofType("tls:index/privateKey:PrivateKey").filter((k) => /-(ca|sa)-key$/.test(k.name))).toEqual([]);
         const reads = res.ofType(COMMAND).filter((c) => c.name.endsWith("-adopt"));
         expect(reads.map((r) => r.name).sort()).toEqual(["prod-ca-adopt", "prod-etcd-ca-adopt", "prod-front-proxy-ca-adopt", "prod-sa-adopt"]);
+        const activation = res.get("prod-kit-master-2-activate", COMMAND);
         for (const r of reads) {
             expect(r.inputs.connection.host).toBe("10.0.0.12");
+            expect(r.inputs.create).toContain(`/bin/sh "$k/read-adopted.sh"`);
+            expect(r.dependencies).toContain(activation.urn);
             expect(r.inputs.logging).toBe("none");
             expect(r.additionalSecretOutputs).toEqual(expect.arrayContaining(["stdout", "stderr"]));
             expect(r.ignoreChanges).toEqual(expect.arrayContaining(["create", "connection"]));

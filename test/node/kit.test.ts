@@ -8,7 +8,9 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import type { NodeInventory } from "../../src/drift/inventory";
 import { parseInventoryOutput } from "../../src/drift/script-output";
+import { kitReshipsFrom } from "../../src/findings";
 import {
     activationCommand, buildKit, currentKit, KIT_DIR, KIT_INCOMING, KIT_MISSING_EXIT, kitCommand, kitMissingMessage, type Kit,
 } from "../../src/node/kit";
@@ -181,5 +183,17 @@ describe("inventory --kit", () => {
         expect(ok.complete).toBe(true);
         fs.writeFileSync(path.join(root, KIT_DIR, kit.id, "MANIFEST"), "x");
         expect(read().kit).toEqual({ id: kit.id, state: "altered" });
+    });
+});
+
+describe("kit re-ship decision", () => {
+    it("lists nodes whose kit of this id is missing or altered; ok, another id or no record lists nothing", () => {
+        const id = "a".repeat(64);
+        const inv = (node: string, kit?: { id: string; state: "ok" | "missing" | "altered" }) =>
+            ({ node, role: "worker", reachable: true, files: [], served: [], ...(kit ? { kit } : {}) }) as NodeInventory;
+        expect(kitReshipsFrom([
+            inv("a", { id, state: "ok" }), inv("b", { id, state: "missing" }), inv("c", { id, state: "altered" }),
+            inv("d", { id: "b".repeat(64), state: "missing" }), inv("e"),
+        ], id)).toEqual({ b: "missing", c: "altered" });
     });
 });
