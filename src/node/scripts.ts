@@ -1,8 +1,9 @@
 /**
- * Turns the node scripts in src/scripts into one command string for `remote.Command` /
- * `local.Command`: lib.sh is inlined in place of each script's `# @kube-pki-lib` line and the
- * whole text is handed to `/bin/sh -c` as a single-quoted argument, followed by the quoted
- * arguments. The .sh files stay real files (runnable standalone, testable with dash).
+ * The node scripts in src/scripts: their paths, POSIX quoting, and `scriptCommand`, which turns a
+ * script into one self-contained command string (lib.sh inlined in place of its
+ * `# @kube-pki-lib` line, handed to `/bin/sh -c`). The program no longer sends such strings: its
+ * node commands call the kit (src/node/kit.ts); script tests and the sim still use them to run a
+ * script over SSH without a kit.
  */
 import { readFileSync } from "fs";
 import { join } from "path";

@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { NodeSpec } from "../spec";
 
 export interface NodeCommandArgs {
-    /** The command line (scripts are inlined by src/node/scripts.ts). Never carries secrets. */
+    /** The command line (one short line calling the node kit, src/node/kit.ts). Never carries secrets. */
     create: pulumi.Input<string>;
     /**
      * Runs instead of `create` when an input other than `triggers` changes (SSH details, timeouts,
