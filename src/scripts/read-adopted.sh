@@ -19,17 +19,23 @@ parse_args "$@"
 set -f
 # shellcheck disable=SC2086 # one word per path
 set -- $paths
+# A failure names the file only (never content) and changes nothing.
+refuse() {
+    failure_report "read the files to adopt:$paths" "$1" "unchanged: reading changes nothing" \
+        "adopted CAs and the sa pair are read from this master: make the file exist there as kubeadm wrote it (or adopt from another master), then run \`pulumi up\` again"
+    exit 1
+}
 for p in "$@"; do
-    [ -f "$(rp "$p")" ] || die "$p: not found on node $(uname -n)"
-    [ -r "$(rp "$p")" ] || die "$p: not readable on node $(uname -n)"
-    grep -q '^-----BEGIN ' "$(rp "$p")" || die "$p: not a PEM file"
+    [ -f "$(rp "$p")" ] || refuse "$p: not found"
+    [ -r "$(rp "$p")" ] || refuse "$p: not readable by $(id -un)"
+    grep -q '^-----BEGIN ' "$(rp "$p")" || refuse "$p: not a PEM file"
 done
 # Everything is read before anything is printed: a failure must not leave key material on
 # stdout, which the provider quotes in its error text whatever `logging` says. printf is a
 # shell builtin, so the text never reaches an argv.
 pems=''
 for p in "$@"; do
-    pem=$(cat "$(rp "$p")") || die "$p: could not be read on node $(uname -n)"
+    pem=$(cat "$(rp "$p")") || refuse "$p: could not be read"
     pems="$pems$pem
 "
 done

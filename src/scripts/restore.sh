@@ -14,4 +14,12 @@ set -f
 [ -d "$(backup_base)" ] || die "no backups: $KP_BACKUP_DIR does not exist"
 take_lock
 resolve_backup "${backup:-latest}" || die "$KP_REASON"
-restore_backup || die "restore from $KP_BACKUP_NODE failed: $KP_REASON"
+restore_backup && exit 0
+# Copies are checked before the first rename: only a failed rename leaves a mixed tree.
+case $KP_REASON in
+    'cannot rename'*) now="PARTLY RESTORED: files before that one are the old ones, the rest as they were; backup $KP_BACKUP_NODE" ;;
+    *) now="unchanged: nothing was renamed (the copies staged for the restore were removed); backup $KP_BACKUP_NODE" ;;
+esac
+failure_report "restore backup $KP_BACKUP_NODE" "$KP_REASON" "$now" \
+    "fix the cause (a missing or altered backup copy cannot be used: pick an older backup in $KP_BACKUP_DIR), then run restore.sh again"
+exit 1

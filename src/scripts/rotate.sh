@@ -155,7 +155,7 @@ trap 'rm -f "$rb_log"' EXIT
 problems=''
 state="the files are NOT restored: the node holds the new files"
 if restore_backup >"$rb_log" 2>&1; then
-    set -- "$@" "rollback: restored $(grep -c '^restored \|^removed ' "$rb_log" || true) file(s) from $KP_BACKUP_NODE"
+    set -- "$@" "rollback: restored $(grep -c '^restored \|^removed /' "$rb_log" || true) file(s) from $KP_BACKUP_NODE"
 else
     problems="restore failed: $KP_REASON"
     set -- "$@" "rollback: restore from $KP_BACKUP_NODE FAILED: $KP_REASON"

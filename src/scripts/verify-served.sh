@@ -18,8 +18,17 @@ if [ -n "$opt_client_cert$opt_client_key$opt_cacert" ] && { [ -z "$opt_client_ce
     usage_error "--client-cert, --client-key and --cacert go together"
 fi
 
-if [ -n "$opt_client_cert" ]; then
-    verify_served "$component" "$endpoint" "$(rp "$cert")" "$opt_timeout" "$(rp "$opt_client_cert")" "$(rp "$opt_client_key")" "$(rp "$opt_cacert")" || die "$KP_REASON"
-else
-    verify_served "$component" "$endpoint" "$(rp "$cert")" "$opt_timeout" || die "$KP_REASON"
-fi
+check() {
+    if [ -n "$opt_client_cert" ]; then
+        verify_served "$component" "$endpoint" "$(rp "$cert")" "$opt_timeout" "$(rp "$opt_client_cert")" "$(rp "$opt_client_key")" "$(rp "$opt_cacert")"
+    else
+        verify_served "$component" "$endpoint" "$(rp "$cert")" "$opt_timeout"
+    fi
+}
+check && exit 0
+set --
+[ -z "$KP_SERVED" ] || set -- "served: $KP_SERVED; expected: $KP_EXPECTED (the file $cert on disk)"
+failure_report "verify $component serves $cert at $endpoint" "$KP_REASON" \
+    "unchanged: this check changes nothing; $component runs on what it loaded before" \
+    "find why $component does not serve $cert (restarted since the file changed? its flags or manifest name that file?), then run \`pulumi up\` again: drift detection restarts it" "$@"
+exit 1

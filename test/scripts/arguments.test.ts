@@ -5,6 +5,7 @@
  */
 import { spawnSync } from "child_process";
 import { writeFileSync } from "fs";
+import { hostname } from "os";
 import { join } from "path";
 import { describe, expect, it } from "vitest";
 import { SCRIPT_NAMES, scriptPath } from "../../src/node/scripts";
@@ -97,7 +98,10 @@ describe("node scripts", () => {
         ]) {
             for (const shell of [[DASH], BASH_POSIX]) {
                 const v = runScript("verify-served", ["--root", root, ...args], "", 60_000, shell);
-                expect(v.stderr).toBe("verify-served.sh: etcd: certificate file " + root + "/no.crt not found\n");
+                expect(v.stderr.split("\n").slice(0, 2)).toEqual([
+                    `verify-served.sh: FAILED on node ${hostname()}, step: verify etcd serves /no.crt at 127.0.0.1:1`,
+                    `  failed: etcd: certificate file ${root}/no.crt not found`,
+                ]);
                 expect(v.status).toBe(1);
             }
         }
@@ -118,6 +122,12 @@ describe("node scripts", () => {
         const missing = runScript("read-adopted", ["--root", root, "/etc/kubernetes/pki/ca.crt", "/etc/kubernetes/pki/ca.key"]);
         expect(missing.status).toBe(1);
         expect(missing.stdout).toBe("");
-        expect(missing.stderr).toContain("/etc/kubernetes/pki/ca.key: not found");
+        expect(missing.stderr).toBe([
+            `read-adopted.sh: FAILED on node ${hostname()}, step: read the files to adopt: /etc/kubernetes/pki/ca.crt /etc/kubernetes/pki/ca.key`,
+            "  failed: /etc/kubernetes/pki/ca.key: not found",
+            "  node now: unchanged: reading changes nothing",
+            "  next: adopted CAs and the sa pair are read from this master: make the file exist there as kubeadm wrote it (or adopt from another master), then run `pulumi up` again",
+            "",
+        ].join("\n"));
     });
 });

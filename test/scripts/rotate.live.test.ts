@@ -209,8 +209,13 @@ describeLive("node scripts on a simulated master (install → rotate → verify 
         console.log(`failed rotation (${expectReason}): exit ${r.code} in ${r.ms} ms\n${r.stderr}`);
         expect(r.code).toBe(1);
         expect(r.stderr).toMatch(expectReason);
-        expect(r.stderr).toContain(`node ${m1.name}: kube-apiserver:`);
-        expect(r.stderr).toMatch(/rolled back to \/var\/lib\/kube-pki\/backups\/\S+; node is as before/);
+        // The failure report (lib.sh failure_report): header, rollback outcome, next step; short.
+        expect(r.stderr.trimEnd().split("\n").length).toBeLessThanOrEqual(40);
+        expect(r.stderr).toMatch(new RegExp(`^kube-pki-rotate: FAILED on node ${m1.name}, step: (restart kube-apiserver \\(static-pod\\)|verify kube-apiserver serves ${PKI}/apiserver\\.crt at ${m1.ip}:6443)$`, "m"));
+        expect(r.stderr).toMatch(/^ {2}rollback: restored 2 file\(s\) from \/var\/lib\/kube-pki\/backups\/\S+$/m);
+        expect(r.stderr).toMatch(new RegExp(`^  rollback: rolled back kube-apiserver \\(restarted, serves the old sha256:${oldFp}\\)$`, "m"));
+        expect(r.stderr).toMatch(/^ {2}node now: rolled back to \/var\/lib\/kube-pki\/backups\/\S+; node is as before: the old files, kube-apiserver restarted and verified on them$/m);
+        expect(r.stderr).toMatch(/^ {2}next: .*then run `pulumi up` again \(it installs and restarts this node again\)$/m);
         expect(treeHashes(m1)).toEqual(tree);
         expect(await served(`${m1.ip}:6443`)).toBe(oldFp);
         return { r, oldFp, newFp: fp };
@@ -220,7 +225,10 @@ describeLive("node scripts on a simulated master (install → rotate → verify 
         m1.setFault("kube-apiserver", { kind: "keep-old-cert" });
         try {
             const { r, oldFp, newFp } = await failedApiserverRotation(5, /serves sha256:[0-9a-f]{64}, expected sha256:/);
-            expect(r.stderr).toContain(`kube-apiserver at ${m1.ip}:6443 serves sha256:${oldFp}, expected sha256:${newFp} from ${PKI}/apiserver.crt`);
+            expect(r.stderr).toContain(`  failed: kube-apiserver at ${m1.ip}:6443 serves sha256:${oldFp}, expected sha256:${newFp} from ${PKI}/apiserver.crt (waited 5 s)\n`);
+            expect(r.stderr).toContain(`  served: sha256:${oldFp}; expected: sha256:${newFp} (the file ${PKI}/apiserver.crt on disk)\n`);
+            expect(r.stderr).toMatch(/^ {2}state: kube-apiserver: container [0-9a-f]{13} running; manifest \/etc\/kubernetes\/manifests\/kube-apiserver\.yaml in place \(crictl ps\)$/m);
+            expect(r.stderr).toContain(`  next: find why kube-apiserver does not serve ${PKI}/apiserver.crt: its flags or manifest must name that file`);
         } finally {
             m1.clearFault("kube-apiserver");
         }
@@ -245,7 +253,9 @@ describeLive("node scripts on a simulated master (install → rotate → verify 
                 await new Promise((res) => setTimeout(res, 500));
                 await liftWhenRestored();
             });
-            expect(r.stderr).toContain("rolled back kube-apiserver");
+            expect(r.stderr).toContain("  failed: kube-apiserver did not come back within 5 s (no new running container)\n");
+            expect(r.stderr).toMatch(/^ {2}state: kube-apiserver: no running container \(newest: [0-9a-f]{13}, exited\); manifest \/etc\/kubernetes\/manifests\/kube-apiserver\.yaml in place \(crictl ps\)$/m);
+            expect(r.stderr).toContain("  next: read why kube-apiserver does not run with the new files (crictl ps -a --name kube-apiserver;");
         } finally {
             m1.clearFault("kube-apiserver");
         }
@@ -276,9 +286,9 @@ describeLive("node scripts on a simulated master (install → rotate → verify 
             const r = await rotate(["kube-controller-manager", "static-pod", "127.0.0.1:10257", `${PKI}/controller-manager.crt`, "--timeout", "4"]);
             expect(r.code).toBe(1);
             expect(r.stderr).toContain(`kube-controller-manager at 127.0.0.1:10257 serves sha256:${old.cm}, expected sha256:${cm.fp}`);
-            expect(r.stderr).toContain("rolled back kube-apiserver");
-            expect(r.stderr).toContain("rolled back kube-controller-manager");
-            expect(r.stderr).toMatch(/node is as before/);
+            expect(r.stderr).toMatch(/^ {2}rollback: rolled back kube-apiserver \(restarted, serves the old sha256:[0-9a-f]{64}\)$/m);
+            expect(r.stderr).toContain(`  rollback: rolled back kube-controller-manager (restarted, serves the old sha256:${old.cm})\n`);
+            expect(r.stderr).toMatch(/^ {2}node now: rolled back to \S+; node is as before: the old files, kube-apiserver, kube-controller-manager restarted and verified on them$/m);
         } finally {
             m1.clearFault("kube-controller-manager");
         }
@@ -300,9 +310,11 @@ describeLive("node scripts on a simulated master (install → rotate → verify 
         try {
             const r = await rotate(["kube-apiserver", "static-pod", `${m1.ip}:6443`, `${PKI}/apiserver.crt`, "--timeout", "3"]);
             expect(r.code).toBe(3);
-            expect(r.stderr).toContain(`node ${m1.name}: kube-apiserver: kube-apiserver did not come back within 3 s`);
-            expect(r.stderr).toContain("ROLLBACK INCOMPLETE [kube-apiserver after rollback: kube-apiserver did not come back within 3 s");
-            expect(r.stderr).toContain("the node is NOT as before (the old files are back on disk, but not every component runs on them)");
+            expect(r.stderr.trimEnd().split("\n").length).toBeLessThanOrEqual(40);
+            expect(r.stderr).toContain(`kube-pki-rotate: FAILED on node ${m1.name}, step: restart kube-apiserver (static-pod)\n  failed: kube-apiserver did not come back within 3 s (no new running container)\n`);
+            expect(r.stderr).toContain("  rollback: kube-apiserver FAILED after rollback: kube-apiserver did not come back within 3 s (no new running container)\n");
+            expect(r.stderr).toMatch(/^ {2}node now: ROLLBACK INCOMPLETE \[kube-apiserver after rollback: kube-apiserver did not come back within 3 s \(no new running container\)\]: the node is NOT as before \(the old files are back on disk, but not every component runs on them\); backup \/var\/lib\/kube-pki\/backups\/\S+$/m);
+            expect(r.stderr).toMatch(/^ {2}next: bring the components above back by hand .* run restore\.sh \/var\/lib\/kube-pki\/backups\/\S+; then read why kube-apiserver does not run/m);
             expect(r.stderr).not.toContain(fp);
             expect(treeHashes(m1)).toEqual(tree);
         } finally {

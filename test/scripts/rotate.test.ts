@@ -31,7 +31,9 @@ restart)
     timeout 60 /usr/bin/openssl s_server -accept 127.0.0.1:$KP_TEST_PORT -cert "$c" -key "$k" -www </dev/null >/dev/null 2>&1 &
     printf '%s\\n' $! >"$S/pid" ;;
 is-active)
-    if [ -f "$S/pid" ] && kill -0 "$(cat "$S/pid")" 2>/dev/null; then printf 'active\\n'; else printf 'inactive\\n'; exit 3; fi ;;
+    if [ -f "$S/pid" ] && kill -0 "$(cat "$S/pid")" 2>/dev/null; then st=active rc=0; else st=inactive rc=3; fi
+    [ "$2" = --quiet ] || printf '%s\\n' "$st"
+    exit $rc ;;
 *) exit 1 ;;
 esac
 `;
@@ -193,6 +195,23 @@ describe("rotate.sh (systemd strategy, systemctl stand-in)", () => {
             `  next: bring the components above back by hand (their logs say why they do not start), and if the files are not restored run restore.sh ${bk}; then read why kube-apiserver does not run with the new files (crictl ps -a --name kube-apiserver; crictl logs <container>; journalctl -u kube-apiserver), fix the cause, then run \`pulumi up\` again`,
         ]);
         expect(readFileSync(join(n.root, "etc/kubernetes/pki/apiserver.crt"), "utf8")).toBe(first.cert);
+    });
+
+    it("restart.sh: a component that never comes back is reported with its state, files untouched", () => {
+        const n = node();
+        expect(n.run("install", [], bundle(first)).status).toBe(0);
+        n.fault("dead");
+        const r = spawnSync(DASH, [scriptPath("restart"), "--root", n.root, "kube-apiserver", "systemd", "--timeout", "2"],
+            { env: { ...process.env, PATH: `${state}:${process.env.PATH}`, KP_TEST_STATE: state, KP_TEST_ROOT: n.root }, encoding: "utf8", timeout: 60_000 });
+        expect(r.status).toBe(1);
+        expect(r.stderr.split("\n")).toEqual([
+            `restart.sh: FAILED on node ${hostname()}, step: restart kube-apiserver (systemd)`,
+            "  failed: kube-apiserver did not come back within 2 s (systemctl is-active kube-apiserver)",
+            "  state: kube-apiserver: systemctl is-active kube-apiserver: inactive",
+            "  node now: the files on disk are unchanged; kube-apiserver is not confirmed running on them",
+            "  next: read why kube-apiserver does not run (crictl ps -a --name kube-apiserver; crictl logs <container>; journalctl -u kube-apiserver), fix the cause, then run `pulumi up` again",
+            "",
+        ]);
     });
 
     it("--if-needed (drift repair): restarts after an install that changed files or when the file is not served, else only reports", () => {

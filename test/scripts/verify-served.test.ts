@@ -77,6 +77,8 @@ describe("verify-served.sh", () => {
         const r = runScript("verify-served", ["kube-apiserver", `127.0.0.1:${port}`, join(dir, "served.crt"), "--timeout", "2"]);
         expect(r.status).toBe(1);
         expect(r.stderr).toContain(`serves sha256:${fingerprint(other.cert)}, expected sha256:${fingerprint(served.cert)}`);
+        expect(r.stderr).toContain(`\n  served: sha256:${fingerprint(other.cert)}; expected: sha256:${fingerprint(served.cert)} (the file ${join(dir, "served.crt")} on disk)\n`);
+        expect(r.stderr).toContain("\n  node now: unchanged: this check changes nothing; kube-apiserver runs on what it loaded before\n");
         expect(r.ms).toBeGreaterThanOrEqual(1_000);
         expect(r.ms).toBeLessThan(10_000);
     });
