@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { parse } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseClusterSpec } from "../src/config";
+import { currentKit } from "../src/node/kit";
 import { kubePki, type CertificateRow } from "../src/program";
 import { createExecutingMocks, MockStateStore, runProgram, type RunResult } from "./harness/mocks";
 import { findKubectl, itNeeding, kubectlMissing } from "./harness/sim/tools";
@@ -46,6 +47,11 @@ describe("pulumi up --stack dev (local transport)", () => {
         expect((fs.statSync(pki("apiserver.key")).mode & 0o777).toString(8)).toBe("600");
         expect((fs.statSync(pki("apiserver.crt")).mode & 0o777).toString(8)).toBe("644");
         expect((fs.statSync(path.join(root, "var/lib/kube-pki/backups")).mode & 0o777).toString(8)).toBe("700");
+        // The node kit, copied locally and activated under the node's root.
+        const kit = path.join(root, "var/lib/kube-pki/kit", currentKit().id);
+        expect(fs.readFileSync(path.join(kit, "MANIFEST"), "utf8")).toBe(currentKit().manifest);
+        expect((fs.statSync(kit).mode & 0o777).toString(8)).toBe("700");
+        expect(result.get("dev-rollout-dev-master-install").inputs.create).toContain(`/bin/sh "$k/install.sh"`);
     });
 
     it("issues certificates openssl accepts for their purpose against their CA", () => {
