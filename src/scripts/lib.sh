@@ -450,6 +450,16 @@ component_state() {
     esac
 }
 
+# logs_hint COMPONENT STRATEGY: the command that shows why the component does not run.
+logs_hint() {
+    if [ "$1" = kubelet ] || [ "$2" = systemd ]; then
+        printf 'journalctl -u %s -n 50' "$1"
+        return 0
+    fi
+    _lh_id=$(run_bounded 10 crictl ps -a --name "^$1\$" -q 2>/dev/null | head -n 1)
+    printf 'crictl logs --tail 50 %s' "${_lh_id:-<container of $1: crictl ps -a --name $1>}"
+}
+
 _served_fp() {
     set -- -connect "$_vs_hp"
     [ -z "$_vs_sni" ] || set -- "$@" -servername "$_vs_sni"

@@ -17,6 +17,6 @@ is_strategy "$strategy" || usage_error "unknown strategy '$strategy'"
 restart_component "$component" "$strategy" "$opt_timeout" && exit 0
 failure_report "restart $component ($strategy)" "$KP_REASON" \
     "the files on disk are unchanged; $component is not confirmed running on them" \
-    "read why $component does not run (crictl ps -a --name $component; crictl logs <container>; journalctl -u $component), fix the cause, then run \`pulumi up\` again" \
+    "read why $component does not run ($(logs_hint "$component" "$strategy")), fix the cause, then run \`pulumi up\` again" \
     "state: $(component_state "$component" "$strategy")"
 exit 1

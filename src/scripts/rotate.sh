@@ -122,7 +122,7 @@ set --
 set -- "$@" "state: $(component_state "$component" "$strategy")"
 case $what in
     *' serves '*) fix="find why $component does not serve $cert: its flags or manifest must name that file (grep -r $cert /etc/kubernetes/manifests), then run \`pulumi up\` again" ;;
-    *'did not'*) fix="read why $component does not run with the new files (crictl ps -a --name $component; crictl logs <container>; journalctl -u $component), fix the cause, then run \`pulumi up\` again" ;;
+    *'did not'*) fix="read why $component does not run with the new files ($(logs_hint "$component" "$strategy")), fix the cause, then run \`pulumi up\` again" ;;
     *etcdctl*) fix="check etcd with the new certificates (etcdctl endpoint health; crictl logs of etcd), then run \`pulumi up\` again" ;;
     *) fix="fix the cause above, then run \`pulumi up\` again" ;;
 esac

@@ -255,7 +255,7 @@ describeLive("node scripts on a simulated master (install → rotate → verify 
             });
             expect(r.stderr).toContain("  failed: kube-apiserver did not come back within 5 s (no new running container)\n");
             expect(r.stderr).toMatch(/^ {2}state: kube-apiserver: no running container \(newest: [0-9a-f]{13}, exited\); manifest \/etc\/kubernetes\/manifests\/kube-apiserver\.yaml in place \(crictl ps\)$/m);
-            expect(r.stderr).toContain("  next: read why kube-apiserver does not run with the new files (crictl ps -a --name kube-apiserver;");
+            expect(r.stderr).toMatch(/^ {2}next: read why kube-apiserver does not run with the new files \(crictl logs --tail 50 [0-9a-f]{64}\), fix the cause, then run `pulumi up` again/m);
         } finally {
             m1.clearFault("kube-apiserver");
         }

@@ -170,7 +170,7 @@ describe("rotate.sh (systemd strategy, systemctl stand-in)", () => {
                 `  rollback: restored 2 file(s) from /var/lib/kube-pki/backups/${bk}`,
                 `  rollback: rolled back kube-apiserver (restarted, serves the old sha256:${fp(first.cert)})`,
                 `  node now: rolled back to /var/lib/kube-pki/backups/${bk}; node is as before: the old files, kube-apiserver restarted and verified on them`,
-                "  next: read why kube-apiserver does not run with the new files (crictl ps -a --name kube-apiserver; crictl logs <container>; journalctl -u kube-apiserver), fix the cause, then run `pulumi up` again (it installs and restarts this node again)",
+                "  next: read why kube-apiserver does not run with the new files (journalctl -u kube-apiserver -n 50), fix the cause, then run `pulumi up` again (it installs and restarts this node again)",
             ]);
             expect(readFileSync(join(n.root, "etc/kubernetes/pki/apiserver.crt"), "utf8")).toBe(first.cert);
         });
@@ -192,7 +192,7 @@ describe("rotate.sh (systemd strategy, systemctl stand-in)", () => {
             `  rollback: kube-apiserver FAILED after rollback: ${why}`,
             "  state: kube-apiserver: systemctl is-active kube-apiserver: inactive",
             `  node now: ROLLBACK INCOMPLETE [kube-apiserver after rollback: ${why}]: the node is NOT as before (the old files are back on disk, but not every component runs on them); backup ${bk}`,
-            `  next: bring the components above back by hand (their logs say why they do not start), and if the files are not restored run restore.sh ${bk}; then read why kube-apiserver does not run with the new files (crictl ps -a --name kube-apiserver; crictl logs <container>; journalctl -u kube-apiserver), fix the cause, then run \`pulumi up\` again`,
+            `  next: bring the components above back by hand (their logs say why they do not start), and if the files are not restored run restore.sh ${bk}; then read why kube-apiserver does not run with the new files (journalctl -u kube-apiserver -n 50), fix the cause, then run \`pulumi up\` again`,
         ]);
         expect(readFileSync(join(n.root, "etc/kubernetes/pki/apiserver.crt"), "utf8")).toBe(first.cert);
     });
@@ -209,7 +209,7 @@ describe("rotate.sh (systemd strategy, systemctl stand-in)", () => {
             "  failed: kube-apiserver did not come back within 2 s (systemctl is-active kube-apiserver)",
             "  state: kube-apiserver: systemctl is-active kube-apiserver: inactive",
             "  node now: the files on disk are unchanged; kube-apiserver is not confirmed running on them",
-            "  next: read why kube-apiserver does not run (crictl ps -a --name kube-apiserver; crictl logs <container>; journalctl -u kube-apiserver), fix the cause, then run `pulumi up` again",
+            "  next: read why kube-apiserver does not run (journalctl -u kube-apiserver -n 50), fix the cause, then run `pulumi up` again",
             "",
         ]);
     });
