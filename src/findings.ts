@@ -12,7 +12,7 @@ import { wantedFromSpec } from "./drift/wanted";
 import { caEndingWarnings, knownCas, leafOutlivesCaProblems } from "./drift/ca-lifetime";
 import type { FileKey } from "./pki/layout";
 import { currentKit } from "./node/kit";
-import type { KitProblem } from "./node/kit-ship";
+import type { KitReship } from "./node/kit-ship";
 import type { NodeRepair } from "./rollout";
 import type { ClusterSpec } from "./spec";
 
@@ -26,7 +26,7 @@ export interface ClusterFindings {
     /** Per node: how many times a failed run rolled it back (read even with drift off). */
     rollbacks?: Record<string, number>;
     /** Nodes whose kit must be shipped again (the inventory found it missing or altered). */
-    kitReships?: Record<string, KitProblem>;
+    kitReships?: Record<string, KitReship>;
     /** What was read from each node (for the per-file actions of the `certificates` output). */
     inventories?: readonly NodeInventory[];
 }
@@ -112,12 +112,12 @@ export function rollbackCounts(inventories: readonly NodeInventory[]): Record<st
  * re-ship after it only finds the kit in place (the program cannot see state to tell them apart, and
  * a wiped node must not be left without one).
  */
-export function kitReshipsFrom(inventories: readonly NodeInventory[], kitId: string): Record<string, KitProblem> {
-    const out: Record<string, KitProblem> = {};
+export function kitReshipsFrom(inventories: readonly NodeInventory[], kitId: string): Record<string, KitReship> {
+    const out: Record<string, KitReship> = {};
     for (const inv of inventories) {
-        if (inv.kit?.id === kitId && inv.kit.state !== "ok") out[inv.node] = inv.kit.state;
+        if (inv.kit?.id === kitId && inv.kit.state !== "ok") out[inv.node] = { problem: inv.kit.state, signature: inv.kit.signature ?? "" };
     }
-    for (const [node, problem] of Object.entries(out)) {
+    for (const [node, { problem }] of Object.entries(out)) {
         pulumi.log.info(`node "${node}": kit ${kitId} ${problem}; this run ships it (again)`);
     }
     return out;

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildKit, currentKit, type Kit } from "../src/node/kit";
-import type { KitProblem } from "../src/node/kit-ship";
+import type { KitReship } from "../src/node/kit-ship";
 import { SCRIPTS_DIR } from "../src/node/scripts";
 import { kubePki } from "../src/program";
 import type { ClusterSpec } from "../src/spec";
@@ -20,13 +20,13 @@ import { createEchoMocks } from "./harness/mocks/echo-mocks";
 import { runProgram } from "./harness/mocks/run-program";
 import { MockStateStore, type RunReport } from "./harness/mocks/state-store";
 
-const noDrift = (rollbacks: Record<string, number> = {}, kitReships: Record<string, KitProblem> = {}) =>
+const noDrift = (rollbacks: Record<string, number> = {}, kitReships: Record<string, KitReship> = {}) =>
     async () => ({ reasons: {}, repairs: {}, report: "", rollbacks, kitReships });
 const COMMAND = "command:remote:Command";
 /** A restart (rotate.sh) or a push (install.sh), inlined (before the kit) or called from the kit. */
 const DISRUPTIVE = /kube-pki-rotate|kube-pki-install|\/rotate\.sh|\/install\.sh/;
 
-async function up(store: MockStateStore, spec: ClusterSpec, rollbacks: Record<string, number> = {}, more: { kit?: Kit; kitReships?: Record<string, KitProblem> } = {}): Promise<RunReport> {
+async function up(store: MockStateStore, spec: ClusterSpec, rollbacks: Record<string, number> = {}, more: { kit?: Kit; kitReships?: Record<string, KitReship> } = {}): Promise<RunReport> {
     await runProgram(() => kubePki({ spec, inspect: noDrift(rollbacks, more.kitReships), kit: more.kit }), { mocks: createEchoMocks({ store }), stack: "prod" });
     return store.lastRun;
 }
@@ -102,9 +102,13 @@ describe("the node kit", () => {
         const store = new MockStateStore();
         const spec = haCluster("1.30.4", 1);
         await up(store, spec);
-        const report = await up(store, spec, {}, { kitReships: { "master-2": "missing" } });
+        const report = await up(store, spec, {}, { kitReships: { "master-2": { problem: "missing", signature: "s1" } } });
         expect(report.created.map((u) => u.split("::").pop()).sort()).toEqual(["prod-kit-master-2-reship", "prod-kit-master-2-reship-activate"]);
         expect([...report.updated, ...report.replaced, ...report.deleted]).toEqual([]);
+        // Lost again before a run saw it in place (another signature): the re-ship still in state ships again.
+        const again = await up(store, spec, {}, { kitReships: { "master-2": { problem: "missing", signature: "s2" } } });
+        expect(again.replaced.map((u) => u.split("::").pop()).sort()).toEqual(["prod-kit-master-2-reship", "prod-kit-master-2-reship-activate"]);
+        expect([...again.created, ...again.updated, ...again.deleted]).toEqual([]);
         const after = await up(store, spec);
         expect(after.deleted.map((u) => u.split("::").pop()).sort()).toEqual(["prod-kit-master-2-reship", "prod-kit-master-2-reship-activate"]);
         expect([...after.created, ...after.updated, ...after.replaced]).toEqual([]);

@@ -70,7 +70,7 @@ export interface NodeInventory {
     /** How many times rotate.sh rolled this node back since kube-pki first installed there. */
     rollbacks?: number;
     /** The kit this program's commands call (src/node/kit.ts): there and intact, missing, or altered. */
-    kit?: { id: string; state: "ok" | "missing" | "altered" };
+    kit?: { id: string; state: "ok" | "missing" | "altered"; signature?: string };
 }
 
 export interface InventoryOptions {

@@ -53,7 +53,7 @@ export interface RawInventory {
     /** How many times rotate.sh rolled the node back (0 without a counter). */
     rollbacks: number;
     /** The kit asked for with --kit: is it there and intact? */
-    kit?: { id: string; state: "ok" | "missing" | "altered" };
+    kit?: { id: string; state: "ok" | "missing" | "altered"; signature?: string };
     /** The script reached its end (a cut connection leaves this false). */
     complete: boolean;
 }
@@ -142,7 +142,7 @@ export function parseInventoryOutput(stdout: string): RawInventory {
                 out.rollbacks = Number(a) || 0;
                 break;
             case "kit":
-                if (b === "ok" || b === "missing" || b === "altered") out.kit = { id: a, state: b };
+                if (b === "ok" || b === "missing" || b === "altered") out.kit = { id: a, state: b, ...(c ? { signature: c } : {}) };
                 break;
             case "done":
                 out.complete = sawHeader;

@@ -18,7 +18,14 @@ import { shellQuote } from "./scripts";
 import { connectionOf, nodeCommand } from "./transport";
 
 /** What the inventory found of the wanted kit on a node that needs it shipped again. */
-export type KitProblem = "missing" | "altered";
+export interface KitReship {
+    problem: "missing" | "altered";
+    /**
+     * Changes whenever the kit is removed, shipped or edited (inodes and mtimes on the node): it
+     * triggers the re-ship, so a re-ship still in state from the run before ships again.
+     */
+    signature: string;
+}
 
 export interface NodeKit {
     /** The kit id the node's commands call. */
@@ -30,7 +37,7 @@ export interface NodeKit {
 export interface NodeKitsArgs {
     readonly cluster: ClusterSpec;
     /** Nodes whose kit must be shipped again (from the inventory), by node name. */
-    readonly reship?: Readonly<Record<string, KitProblem>>;
+    readonly reship?: Readonly<Record<string, KitReship>>;
     /** The kit (default: this package's scripts). */
     readonly kit?: Kit;
 }
@@ -52,9 +59,10 @@ export class NodeKits extends pulumi.ComponentResource {
         this.id = kit.id;
         this.nodes = {};
         for (const node of args.cluster.nodes) {
-            const main = shipKit(`${name}-${node.name}`, node, kit.id, staged, [], this);
+            const main = shipKit(`${name}-${node.name}`, node, [kit.id], staged, [], this);
             const ready: pulumi.Resource[] = [main];
-            if (args.reship?.[node.name]) ready.push(shipKit(`${name}-${node.name}-reship`, node, kit.id, staged, [main], this));
+            const reship = args.reship?.[node.name];
+            if (reship) ready.push(shipKit(`${name}-${node.name}-reship`, node, [kit.id, reship.signature], staged, [main], this));
             this.nodes[node.name] = { id: kit.id, ready };
         }
         this.registerOutputs({ id: this.id });
@@ -62,33 +70,35 @@ export class NodeKits extends pulumi.ComponentResource {
 }
 
 /** Copy + activation for one node; returns the activation. */
-function shipKit(name: string, node: NodeSpec, id: string, staged: string, after: pulumi.Resource[], parent: pulumi.Resource): pulumi.Resource {
+function shipKit(name: string, node: NodeSpec, triggers: string[], staged: string, after: pulumi.Resource[], parent: pulumi.Resource): pulumi.Resource {
+    const id = triggers[0];
     const root = node.transport === "local" ? node.localRoot : undefined;
     const copy = node.transport === "local"
-        ? localCopy(name, node, id, staged, after, parent)
+        ? localCopy(name, node, triggers, staged, after, parent)
         : new command.remote.CopyToRemote(name, {
             connection: connectionOf(node),
             // The staged folder is named <id>: it lands at .incoming/<id> (copyController.go sftpCopy).
             source: new pulumi.asset.FileArchive(staged),
             remotePath: KIT_INCOMING,
-            triggers: [id],
+            triggers,
         }, { parent, dependsOn: after });
     return nodeCommand(`${name}-activate`, node, {
         create: activationCommand(id, node.name, root),
         // A changed connection alone ships nothing, so there is nothing to activate.
         update: `echo "kit ${id}: settings changed, nothing shipped"`,
-        triggers: [id],
+        triggers,
     }, { parent, dependsOn: [copy] });
 }
 
 /** The local transport's copy (CopyToRemote is SSH only): from the staged folder into <root>/…/.incoming/<id>. */
-function localCopy(name: string, node: NodeSpec, id: string, staged: string, after: pulumi.Resource[], parent: pulumi.Resource): pulumi.Resource {
+function localCopy(name: string, node: NodeSpec, triggers: string[], staged: string, after: pulumi.Resource[], parent: pulumi.Resource): pulumi.Resource {
+    const id = triggers[0];
     const incoming = shellQuote(`${node.localRoot ?? ""}${KIT_INCOMING}`);
     return new command.local.Command(name, {
         create: `rm -rf ${incoming}/${id} && mkdir -p ${incoming} && cp -R ${shellQuote(staged)} ${incoming}/${id}`,
         // The staged folder moved (another checkout): the same id is already shipped.
         update: `echo "kit ${id}: settings changed, nothing shipped"`,
-        triggers: [id],
+        triggers,
         addPreviousOutputInEnv: false,
     }, { parent, dependsOn: after });
 }

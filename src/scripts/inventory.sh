@@ -44,7 +44,7 @@
 #   served NAME HOST PORT ok BASE64-DER | served NAME HOST PORT fail REASON   (one line each)
 #   installed SHA256 PATH       (one per file of the last install; none when there is no record)
 #   rollbacks N                 (only when the counter file exists)
-#   kit ID ok|missing|altered   (with --kit; just before `done`)
+#   kit ID ok | kit ID missing|altered SIG   (with --kit; just before `done`)
 
 ROOT=''
 FILES=''
@@ -382,14 +382,19 @@ wait
 printf '%s\n' "$result"
 
 # The kit (src/node/kit.ts): its MANIFEST must hash to the id and every file match the MANIFEST.
+# SIG (inodes and mtimes of the kit folders and files) changes whenever the kit is removed,
+# shipped or edited again, so a re-ship still in state never hides a new loss.
 if [ -n "$KIT" ]; then
     kit=$ROOT/var/lib/kube-pki/kit/$KIT
+    set +f
+    sig=$({ stat -c '%i.%Y' "$ROOT/var/lib/kube-pki/kit" "$kit" "$kit"/*; } 2>/dev/null | sha256sum | cut -c1-16)
+    set -f
     if [ ! -e "$kit" ]; then
-        echo "kit $KIT missing"
+        echo "kit $KIT missing $sig"
     elif [ "$(sha256sum 2>/dev/null <"$kit/MANIFEST")" = "$KIT  -" ] && (cd "$kit" && sha256sum -c MANIFEST) >/dev/null 2>&1; then
         echo "kit $KIT ok"
     else
-        echo "kit $KIT altered"
+        echo "kit $KIT altered $sig"
     fi
 fi
 [ "$status" = 0 ] && echo "done"

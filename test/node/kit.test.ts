@@ -175,25 +175,33 @@ describe("inventory --kit", () => {
         const kit = buildKit();
         const root = tempDir("kit-inv");
         const read = () => parseInventoryOutput(spawnSync("/usr/bin/dash", [path.join(SCRIPTS_DIR, "inventory.sh"), "--root", root, "--kit", kit.id], { encoding: "utf8" }).stdout);
-        expect(read().kit).toEqual({ id: kit.id, state: "missing" });
+        const missing = read().kit!;
+        expect(missing).toMatchObject({ id: kit.id, state: "missing", signature: expect.stringMatching(/^[0-9a-f]{16}$/) });
         ship(root, kit, tempDir("kit-cache"));
         expect(spawnSync("/usr/bin/dash", ["-c", activationCommand(kit.id, "n", root)]).status).toBe(0);
         const ok = read();
         expect(ok.kit).toEqual({ id: kit.id, state: "ok" });
         expect(ok.complete).toBe(true);
         fs.writeFileSync(path.join(root, KIT_DIR, kit.id, "MANIFEST"), "x");
-        expect(read().kit).toEqual({ id: kit.id, state: "altered" });
+        const altered = read().kit!;
+        expect(altered).toMatchObject({ id: kit.id, state: "altered" });
+        // Removed again after a ship: another signature than the first loss.
+        fs.rmSync(path.join(root, KIT_DIR, kit.id), { recursive: true });
+        const lostAgain = read().kit!;
+        expect(lostAgain.state).toBe("missing");
+        expect(lostAgain.signature).not.toBe(missing.signature);
+        expect(lostAgain.signature).not.toBe(altered.signature);
     });
 });
 
 describe("kit re-ship decision", () => {
     it("lists nodes whose kit of this id is missing or altered; ok, another id or no record lists nothing", () => {
         const id = "a".repeat(64);
-        const inv = (node: string, kit?: { id: string; state: "ok" | "missing" | "altered" }) =>
+        const inv = (node: string, kit?: { id: string; state: "ok" | "missing" | "altered"; signature?: string }) =>
             ({ node, role: "worker", reachable: true, files: [], served: [], ...(kit ? { kit } : {}) }) as NodeInventory;
         expect(kitReshipsFrom([
-            inv("a", { id, state: "ok" }), inv("b", { id, state: "missing" }), inv("c", { id, state: "altered" }),
-            inv("d", { id: "b".repeat(64), state: "missing" }), inv("e"),
-        ], id)).toEqual({ b: "missing", c: "altered" });
+            inv("a", { id, state: "ok" }), inv("b", { id, state: "missing", signature: "s1" }), inv("c", { id, state: "altered", signature: "s2" }),
+            inv("d", { id: "b".repeat(64), state: "missing", signature: "s3" }), inv("e"),
+        ], id)).toEqual({ b: { problem: "missing", signature: "s1" }, c: { problem: "altered", signature: "s2" } });
     });
 });
