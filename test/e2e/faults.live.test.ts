@@ -118,7 +118,7 @@ describeLive("rotation faults", () => {
         m1.setFault("kube-controller-manager", { kind: "never-return" });
         const message = await failure(up());
         expect(message).toMatch(/kube-controller-manager/);
-        expect(message).toMatch(/FAILED on node master-1, step: restart kube-controller-manager [\s\S]*failed: kube-controller-manager did not come back[\s\S]*node now: rolled back to \S+; node is as before/);
+        expect(message).toMatch(/FAILED on node master-1, step: restart kube-controller-manager [\s\S]*failed: kube-controller-manager did not come back[\s\S]*node now: ROLLBACK INCOMPLETE \[kube-controller-manager after rollback: [\s\S]*backup \/var\/lib\/kube-pki\/backups\/\S+/);
         expect(treeDigest(m1)).toEqual(before1);
         expect(treeDigest(m2)).toEqual(before2);
         m1.clearFault();
