@@ -54,23 +54,33 @@ async function copyDir(sftp: SFTPWrapper, src: string, dst: string): Promise<voi
 
 export async function copyToRemote(conn: SshConnection, sourcePath: string, remotePath: string): Promise<void> {
     const client = await dial(conn);
+    // A cut connection may never call back pending SFTP requests: fail at once, as the provider does.
+    const lost = new Promise<never>((_, reject) => {
+        client.once("close", () => reject(new Error("ssh: connection lost while copying (closed)")));
+        client.once("error", (e: Error) => reject(new Error(`ssh: connection lost while copying (${e.message})`)));
+    });
+    lost.catch(() => undefined);
     try {
-        const sftp = await sftpOf(client);
-        const srcIsDir = fs.statSync(sourcePath).isDirectory();
-        const destStat = await remoteStat(sftp, remotePath);
-        if (srcIsDir) {
-            if (destStat && !destStat.isDirectory()) throw new Error(`remote path ${remotePath} exists but is not a directory`);
-            if (!destStat) await mkdirAll(sftp, remotePath);
-            const dest = sourcePath.endsWith("/") ? remotePath : path.posix.join(remotePath, path.basename(sourcePath));
-            await copyDir(sftp, sourcePath, dest);
-        } else {
-            let dest = remotePath;
-            if (destStat?.isDirectory()) dest = path.posix.join(remotePath, path.basename(sourcePath));
-            else if (!destStat) await mkdirAll(sftp, path.posix.dirname(remotePath));
-            await copyFile(sftp, sourcePath, dest);
-        }
-        sftp.end();
+        await Promise.race([lost, copy(client, sourcePath, remotePath)]);
     } finally {
         client.end();
     }
+}
+
+async function copy(client: import("ssh2").Client, sourcePath: string, remotePath: string): Promise<void> {
+    const sftp = await sftpOf(client);
+    const srcIsDir = fs.statSync(sourcePath).isDirectory();
+    const destStat = await remoteStat(sftp, remotePath);
+    if (srcIsDir) {
+        if (destStat && !destStat.isDirectory()) throw new Error(`remote path ${remotePath} exists but is not a directory`);
+        if (!destStat) await mkdirAll(sftp, remotePath);
+        const dest = sourcePath.endsWith("/") ? remotePath : path.posix.join(remotePath, path.basename(sourcePath));
+        await copyDir(sftp, sourcePath, dest);
+    } else {
+        let dest = remotePath;
+        if (destStat?.isDirectory()) dest = path.posix.join(remotePath, path.basename(sourcePath));
+        else if (!destStat) await mkdirAll(sftp, path.posix.dirname(remotePath));
+        await copyFile(sftp, sourcePath, dest);
+    }
+    sftp.end();
 }
