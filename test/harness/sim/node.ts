@@ -23,8 +23,11 @@ export type ComponentFault =
     | { kind: "never-return" } // the pod is not started again after removal/stop (until cleared)
     | { kind: "slow-return"; seconds: number }; // every (re)start is delayed by `seconds`
 
-/** Fault switch for a node's sshd: the next session gets only `bytes` of stdin, then the connection dies. */
-export type SshFault = { kind: "cut-ssh-after-bytes"; bytes: number };
+/**
+ * Fault switch for a node's sshd: the next session (with `commandContaining`: the next whose
+ * command contains that text) gets only `bytes` of stdin, then the connection dies.
+ */
+export type SshFault = { kind: "cut-ssh-after-bytes"; bytes: number; commandContaining?: string };
 
 /** One line of `<node dir>/events.jsonl`. */
 export interface SimEvent {
@@ -159,7 +162,8 @@ export class SimNode {
     setFault(component: SimComponent | "ssh", fault: ComponentFault | SshFault): void {
         if (fault.kind === "cut-ssh-after-bytes") {
             if (component !== "ssh") throw new Error("cut-ssh-after-bytes is a node fault: setFault('ssh', …)");
-            writeAtomic(path.join(this.simDir, "cut-ssh-after-bytes"), `${Math.max(0, Math.floor(fault.bytes))}\n`);
+            if (fault.commandContaining?.includes("\n")) throw new Error("commandContaining must be one line");
+            writeAtomic(path.join(this.simDir, "cut-ssh-after-bytes"), `${Math.max(0, Math.floor(fault.bytes))}\n${fault.commandContaining ?? ""}\n`);
             return;
         }
         const all = this.readFaults();

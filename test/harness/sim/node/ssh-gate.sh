@@ -1,20 +1,25 @@
 #!/bin/sh
 # ForceCommand of a simulated node's sshd. Normally it runs the client's command unchanged
 # (stdin, stdout, stderr and exit status intact). When the cut-ssh-after-bytes fault is armed
-# it is consumed by this one session: the command gets only the first N bytes of stdin, then
-# this connection's sshd processes are killed, as a network cut would do.
+# it is consumed by this one session (the first whose command contains the fault's optional
+# second line): the command gets only the first N bytes of stdin, then this connection's sshd
+# processes are killed, as a network cut would do.
 simdir=$1
 fault="$simdir/cut-ssh-after-bytes"
 cmd=${SSH_ORIGINAL_COMMAND-}
 sh_=${SHELL:-/bin/sh}
 
 claimed="$fault.taken.$$"
-if [ ! -f "$fault" ] || ! mv "$fault" "$claimed" 2>/dev/null; then
+# Line 2 of the fault file, when set: only a session whose command contains it takes the fault.
+want=$(sed -n 2p "$fault" 2>/dev/null)
+taken=0
+case $cmd in *"$want"*) [ -f "$fault" ] && mv "$fault" "$claimed" 2>/dev/null && taken=1 ;; esac
+if [ "$taken" = 0 ]; then
     if [ -z "$cmd" ]; then exec "$sh_" -l; fi
     exec "$sh_" -c "$cmd"
 fi
 
-n=$(cat "$claimed")
+n=$(sed -n 1p "$claimed")
 rm -f "$claimed"
 # The command sees N bytes then EOF; its output is lost with the connection.
 head -c "$n" | "$sh_" -c "$cmd" >/dev/null 2>&1
