@@ -5,15 +5,11 @@
  * CA's value in state is unknown in a first preview. Pure: no I/O, no Pulumi.
  */
 import type { NodeInventory } from "./inventory";
-import { catalog, type CaEntry, type CaId } from "../pki/catalog";
+import { CA_CONFIG_KEY, catalog, type CaEntry, type CaId } from "../pki/catalog";
 import { filePath } from "../pki/layout";
 import type { ClusterSpec } from "../spec";
 
 const DAY_MS = 86_400_000;
-
-const CA_CONFIG_KEY: Record<CaId, "ca" | "frontProxyCa" | "etcdCa"> = {
-    "ca": "ca", "front-proxy-ca": "frontProxyCa", "etcd-ca": "etcdCa",
-};
 
 /** A CA as found on a node, when it is the CA the stack signs with. */
 export interface KnownCa {

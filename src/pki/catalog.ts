@@ -35,6 +35,11 @@ const CLIENT_USAGES: readonly AllowedUse[] = ["digital_signature", "key_encipher
 const PEER_USAGES: readonly AllowedUse[] = ["digital_signature", "key_encipherment", "server_auth", "client_auth"];
 
 export type CaId = "ca" | "front-proxy-ca" | "etcd-ca";
+
+/** The `kube-pki:authorities` key that says whether each CA is adopted or generated. */
+export const CA_CONFIG_KEY: Record<CaId, "ca" | "frontProxyCa" | "etcdCa"> = {
+    "ca": "ca", "front-proxy-ca": "frontProxyCa", "etcd-ca": "etcdCa",
+};
 export type LeafId =
     | "apiserver" | "apiserver-kubelet-client" | "front-proxy-client" | "etcd-server"
     | "etcd-peer" | "etcd-healthcheck-client" | "apiserver-etcd-client"

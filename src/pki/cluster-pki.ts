@@ -9,7 +9,7 @@ import type { NodeKit } from "../node/kit-ship";
 import type { ClusterSpec, NodeSpec } from "../spec";
 import { CertificateAuthority } from "./authority";
 import {
-    catalog, consumersOf, entryAppliesTo, kubeconfigServer, resolveKubeconfigSubject, resolveLeaf,
+    CA_CONFIG_KEY, catalog, consumersOf, entryAppliesTo, kubeconfigServer, resolveKubeconfigSubject, resolveLeaf,
     type AllowedUse, type CaEntry, type CaId, type CatalogEntry, type Component, type KubeconfigEntry,
     type LeafEntry, type ResolvedSubject,
 } from "./catalog";
@@ -60,10 +60,6 @@ export interface ClusterPkiArgs {
     /** Per node: the kit the adopt readings call (src/node/kit-ship.ts). */
     readonly kits?: Readonly<Record<string, NodeKit>>;
 }
-
-const CA_CONFIG_KEY: Record<CaId, "ca" | "frontProxyCa" | "etcdCa"> = {
-    "ca": "ca", "front-proxy-ca": "frontProxyCa", "etcd-ca": "etcdCa",
-};
 
 export class ClusterPki extends pulumi.ComponentResource {
     /** Per node name: the files it must hold. */
