@@ -123,8 +123,9 @@ export function kitReshipsFrom(inventories: readonly NodeInventory[], kitId: str
     return out;
 }
 
-export async function inspectCluster(cluster: ClusterSpec, read: typeof readInventories = readInventories): Promise<ClusterFindings> {
-    const kitId = currentKit().id;
+export async function inspectCluster(
+    cluster: ClusterSpec, read: typeof readInventories = readInventories, kitId: string = currentKit().id,
+): Promise<ClusterFindings> {
     const inventories = await read(cluster.nodes, cluster.layout, {
         checkServed: cluster.drift.enabled && cluster.drift.checkServed,
         concurrency: cluster.drift.concurrency,

@@ -37,7 +37,8 @@ export interface CertificateRow {
 export async function kubePki(options: KubePkiOptions = {}) {
     const cluster = options.spec ?? loadClusterSpec();
     // Nodes are inspected (read-only, clock guard first) before any resource is declared.
-    const findings = await (options.inspect ?? inspectCluster)(cluster);
+    // The nodes are checked for the kit this run ships (options.kit when a test passes another version's).
+    const findings = await (options.inspect ?? ((c: ClusterSpec) => inspectCluster(c, undefined, options.kit?.id)))(cluster);
     // The node scripts reach each node once, as a kit every node command calls.
     const kits = new NodeKits(`${cluster.name}-kit`, { cluster, reship: findings.kitReships, kit: options.kit });
     const pki = new ClusterPki(cluster.name, { cluster, kits: kits.nodes });
