@@ -5,30 +5,22 @@
 # directory, check them again, rename it to /var/lib/kube-pki/kit/<id> (atomic), dirs 0700, scripts
 # 0700, MANIFEST 0600, and remove kits beyond --keep, oldest first, never <id>. Idempotent: without
 # an incoming copy it only refreshes the active kit's age and prunes. No secrets in a kit.
-# Standalone on purpose (no lib.sh): it must work whatever lib.sh of the kit being replaced says.
+# lib.sh comes from this script's own directory: the copy of the NEW kit the activation command
+# has just checked (never the lib.sh of the kit being replaced), so its parse_args is safe to use.
 set -eu
+. "$(dirname -- "$0")/lib.sh" # @kube-pki-lib
 
-name=kit-activate.sh
-usage='usage: kit-activate.sh [--root DIR] [--keep N] <kit-id>'
-die() { printf '%s: %s\n' "$name" "$*" >&2; exit 1; }
-usage_error() { printf '%s: %s\n%s\n' "$name" "$1" "$usage" >&2; exit 2; }
-
-root='' keep=3 id=''
-while [ $# -gt 0 ]; do
-    case $1 in
-        --root) [ $# -ge 2 ] || usage_error "--root needs a directory"; root=${2%/}; shift 2 ;;
-        --keep) [ $# -ge 2 ] || usage_error "--keep needs a number"; keep=$2; shift 2 ;;
-        -*) usage_error "unknown option '$1'" ;;
-        *) [ -z "$id" ] || usage_error "unexpected argument '$1'"; id=$1; shift ;;
-    esac
-done
-case $root in '' | /*) ;; *) usage_error "--root must be an absolute directory, got '$root'" ;; esac
-case $keep in '' | *[!0-9]* | 0) usage_error "--keep must be a number of at least 1, got '$keep'" ;; esac
+KP_USAGE='usage: kit-activate.sh [--root DIR] [--keep N] <kit-id>'
+KP_OPTIONS='root= keep='
+KP_ARGS='id'
+opt_keep=3
+parse_args "$@"
 case $id in '' | *[!0-9a-f]*) usage_error "kit id must be 64 hex digits, got '$id'" ;; esac
 [ ${#id} -eq 64 ] || usage_error "kit id must be 64 hex digits, got '$id'"
+keep=$opt_keep
 
 umask 077
-base=$root/var/lib/kube-pki/kit
+base=$(rp /var/lib/kube-pki/kit)
 incoming=$base/.incoming/$id
 dest=$base/$id
 
@@ -55,15 +47,15 @@ if [ -d "$incoming" ] && ! verified "$dest"; then
         mv "$dest" "$base/.old-$id.$$"
         mv "$new" "$dest"
         rm -rf "$base/.old-$id.$$"
-        echo "kit $id replaced an altered copy"
+        log "kit $id replaced an altered copy"
     else
         mv "$new" "$dest"
-        echo "kit $id activated"
+        log "kit $id activated"
     fi
 else
     verified "$dest" || die "kit $id: nothing shipped and no valid kit at $dest"
     touch "$dest"
-    echo "kit $id already active"
+    log "kit $id already active"
 fi
 rm -rf "$incoming"
 
@@ -76,6 +68,6 @@ for other in $(ls -1t "$base"); do
         kept=$((kept + 1))
     else
         rm -rf "${base:?}/$other"
-        echo "kit $other pruned"
+        log "kit $other pruned"
     fi
 done

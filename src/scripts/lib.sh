@@ -112,8 +112,8 @@ _pa_value() {
             is_node_path "$2" || usage_error "--backup-dir must be an absolute path without blanks"
             KP_BACKUP_DIR=${2%/}
             ;;
-        timeout) is_uint "$2" && [ "$2" -ge 1 ] || usage_error "--timeout must be a number of seconds >= 1" ;;
-        keep) is_uint "$2" && [ "$2" -ge 1 ] || usage_error "--keep must be a number >= 1" ;;
+        timeout) is_uint "$2" && [ "$2" -ge 1 ] || usage_error "--timeout must be a number of seconds >= 1, got '$2'" ;;
+        keep) is_uint "$2" && [ "$2" -ge 1 ] || usage_error "--keep must be a number >= 1, got '$2'" ;;
     esac
     eval "opt_$(_pa_var "$1")=\$2"
 }

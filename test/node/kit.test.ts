@@ -16,7 +16,7 @@ import {
 } from "../../src/node/kit";
 import { stageKit } from "../../src/node/kit-stage";
 import { SCRIPTS_DIR } from "../../src/node/scripts";
-import { tempDir } from "../scripts/fixtures";
+import { snapshotTree, tempDir } from "../scripts/fixtures";
 
 const SHELLS: string[][] = [["/usr/bin/dash", "-c"], ["/bin/bash", "--posix", "-c"]];
 
@@ -146,6 +146,54 @@ for (const shell of SHELLS) {
             const again = sh(shell, activationCommand(kit.id, "master-2", root));
             expect(again.stdout).toBe(`kit ${kit.id} replaced an altered copy\n`);
             expect(sh(shell, kitCommand(kit.id, "master-2", root, "restart", ["--help"])).status).toBe(0);
+        });
+
+        it("kit-activate.sh parses with lib.sh's parse_args: bad options and ids stop it with exit 2 and the usage, touching nothing", () => {
+            const root = tempDir("kit-node");
+            ship(root, kit, tempDir("kit-cache"));
+            const before = snapshotTree(root);
+            const script = path.join(SCRIPTS_DIR, "kit-activate.sh");
+            const cases: Array<[string[], string]> = [
+                [[], "kit id must be 64 hex digits, got ''"],
+                [["xyz"], "kit id must be 64 hex digits, got 'xyz'"],
+                [[kit.id.slice(1)], `kit id must be 64 hex digits, got '${kit.id.slice(1)}'`],
+                [[kit.id.toUpperCase()], `kit id must be 64 hex digits, got '${kit.id.toUpperCase()}'`],
+                [[kit.id, kit.id], `unexpected argument '${kit.id}'`],
+                [[kit.id, "--bogus"], "unknown option '--bogus'"],
+                [["--keep=2", kit.id], "unknown option '--keep=2'"],
+                [[kit.id, "--keep", "0"], "--keep must be a number >= 1, got '0'"],
+                [[kit.id, "--keep", "two"], "--keep must be a number >= 1, got 'two'"],
+                [[kit.id, "--keep"], "--keep needs a value"],
+                [["--root", "relative/dir", kit.id], "--root must be an absolute directory, got 'relative/dir'"],
+            ];
+            for (const [args, message] of cases) {
+                const withRoot = args[0] === "--root" ? args : ["--root", root, ...args];
+                const r = spawnSync(shell[0], [...shell.slice(1, -1), script, ...withRoot], { encoding: "utf8", timeout: 30_000 });
+                expect(r.stderr, JSON.stringify(args)).toBe(`kit-activate.sh: ${message}\nusage: kit-activate.sh [--root DIR] [--keep N] <kit-id>\n`);
+                expect(r.status).toBe(2);
+                expect(r.stdout).toBe("");
+            }
+            expect(snapshotTree(root)).toEqual(before);
+            const help = spawnSync(shell[0], [...shell.slice(1, -1), script, "--help"], { encoding: "utf8" });
+            expect([help.status, help.stdout, help.stderr]).toEqual([0, "usage: kit-activate.sh [--root DIR] [--keep N] <kit-id>\n", ""]);
+            // Options after the id, as parse_args allows for every script.
+            const late = spawnSync(shell[0], [...shell.slice(1, -1), script, kit.id, "--keep", "1", "--root", root], { encoding: "utf8" });
+            expect(late.stderr).toBe("");
+            expect(late.stdout).toBe(`kit ${kit.id} activated\n`);
+        });
+
+        it("activates a new kit with its own checked lib.sh, whatever the replaced kit's lib.sh says", () => {
+            const root = tempDir("kit-node");
+            const cache = tempDir("kit-cache");
+            const old = variantKit("# an older version\n");
+            ship(root, old, cache);
+            expect(sh(shell, activationCommand(old.id, "w", root)).status).toBe(0);
+            fs.writeFileSync(path.join(root, KIT_DIR, old.id, "lib.sh"), "echo 'old lib.sh ran' >&2; exit 99\n");
+            ship(root, kit, cache);
+            const r = sh(shell, activationCommand(kit.id, "w", root, 1));
+            expect(r.stderr).toBe("");
+            expect(r.stdout).toBe(`kit ${kit.id} activated\nkit ${old.id} pruned\n`);
+            expect(r.status).toBe(0);
         });
 
         it("keeps at most 3 kits, the newest, never the active one", () => {
