@@ -78,17 +78,31 @@ export function hasSuperAdminKubeconfig(v: VersionLike): boolean {
 }
 
 /**
+ * First patch release of each minor whose kubeadm issues apiserver-kubelet-client without an O and
+ * binds the user with the ClusterRoleBinding kubeadm:apiserver-kubelet-client instead (kubeadm
+ * phases/bootstraptoken/node AllowAPIServerToAccessKubeletAPI, made on init/upgrade apply only).
+ * The change is kubernetes/kubernetes#138957 ("kubeadm: use a dedicated ClusterRole
+ * 'system:kubelet-api-admin' for the kube-apiserver kubelet client", merged 2026-05-11 for 1.37)
+ * and its cherry-picks, all merged 2026-05-11: #138964 → release-1.33, #138960 → release-1.34,
+ * #138959 → release-1.35, #138958 → release-1.36. First releases carrying them: v1.33.12 (its release
+ * notes list #138964, published 2026-05-12), v1.34.8, v1.35.5, v1.36.1 — the same four versions
+ * cluster-api lists in its known issue "kubeadm join fails after upgrading to Kubernetes patch
+ * releases" (fixed by cluster-api#13664). CHANGELOG-1.3x.md themselves could not be read here (the
+ * kubernetes/kubernetes snapshot exceeds the fetch limit); the PR threads and release notes were.
+ * Minors before 1.33 got no cherry-pick (out of support then).
+ */
+export const KUBELET_CLIENT_ORG_DROPPED_IN: Readonly<Record<number, number>> = Object.freeze({ 33: 12, 34: 8, 35: 5, 36: 1 });
+
+/**
  * O of apiserver-kubelet-client: system:masters up to 1.28, kubeadm:cluster-admins from 1.29,
- * and none from 1.35.5 (within 1.35), 1.36.1 (within 1.36) and every 1.37+ — kubeadm then binds
- * the user to system:kubelet-api-admin with RBAC instead (see kubeletClientNeedsRbacBinding).
+ * and none from 1.33.12, 1.34.8, 1.35.5, 1.36.1 (within their minors) and every 1.37+ — kubeadm
+ * then binds the user to system:kubelet-api-admin with RBAC instead (see kubeletClientNeedsRbacBinding).
  */
 export function kubeletClientOrg(v: VersionLike): "system:masters" | "kubeadm:cluster-admins" | undefined {
     const version = toVersion(v);
     if (!versionAtLeast(version, "1.29.0")) return "system:masters";
-    const dropped =
-        (version.major === 1 && version.minor === 35 && version.patch >= 5) ||
-        (version.major === 1 && version.minor === 36 && version.patch >= 1) ||
-        versionAtLeast(version, "1.37.0");
+    const firstPatch = version.major === 1 ? KUBELET_CLIENT_ORG_DROPPED_IN[version.minor] : undefined;
+    const dropped = (firstPatch !== undefined && version.patch >= firstPatch) || versionAtLeast(version, "1.37.0");
     return dropped ? undefined : "kubeadm:cluster-admins";
 }
 

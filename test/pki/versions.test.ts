@@ -63,11 +63,16 @@ describe("subject policies (kubeadm certlist.go / kubeconfig.go)", () => {
         expect(etcdClientOrg("1.29.0")).toBeUndefined();
     });
 
-    it("apiserver-kubelet-client drops its O from 1.35.5, 1.36.1 and 1.37", () => {
+    it("apiserver-kubelet-client drops its O from 1.33.12, 1.34.8, 1.35.5, 1.36.1 and 1.37", () => {
         const cases: Array<[string, string | undefined]> = [
             ["1.28.9", "system:masters"],
             ["1.29.0", "kubeadm:cluster-admins"],
-            ["1.34.9", "kubeadm:cluster-admins"],
+            ["1.32.99", "kubeadm:cluster-admins"],
+            ["1.33.11", "kubeadm:cluster-admins"],
+            ["1.33.12", undefined],
+            ["1.34.7", "kubeadm:cluster-admins"],
+            ["1.34.8", undefined],
+            ["1.34.9", undefined],
             ["1.35.4", "kubeadm:cluster-admins"],
             ["1.35.5", undefined],
             ["1.36.0", "kubeadm:cluster-admins"],
