@@ -128,6 +128,7 @@ export async function inspectCluster(
 ): Promise<ClusterFindings> {
     const inventories = await read(cluster.nodes, cluster.layout, {
         checkServed: cluster.drift.enabled && cluster.drift.checkServed,
+        kubeletServing: cluster.kubelet.servingCertificate === "managed",
         concurrency: cluster.drift.concurrency,
         kitId,
     });

@@ -38,7 +38,8 @@ export interface ServedCheck {
 /**
  * etcd and apiserver serve certificates we issue; controller-manager and scheduler serve a
  * certificate of their own (kubeadm sets no --tls-cert-file), so a restart is proven by a
- * changed served certificate rather than a match with a file; the kubelet is checked by systemd.
+ * changed served certificate rather than a match with a file; the kubelet is checked by systemd, and
+ * on :10250 when its serving certificate is ours (kube-pki:kubelet.servingCertificate: managed).
  */
 export function servedCheck(component: Component, node: NodeSpec, cluster: ClusterSpec): ServedCheck {
     const p = (key: Parameters<typeof filePath>[1]) => filePath(cluster.layout, key);
@@ -55,8 +56,11 @@ export function servedCheck(component: Component, node: NodeSpec, cluster: Clust
             return cluster.layout.componentServingCerts ? { endpoint: "127.0.0.1:10257", certPath: p("controller-manager.crt") } : {};
         case "kube-scheduler":
             return cluster.layout.componentServingCerts ? { endpoint: "127.0.0.1:10259", certPath: p("scheduler.crt") } : {};
+        // Managed serving pair: the kubelet serves it on the node's address (it binds 0.0.0.0:10250).
         case "kubelet":
-            return {};
+            return cluster.kubelet.servingCertificate === "managed"
+                ? { endpoint: `${hostForUrl(node.advertiseAddress)}:10250`, certPath: p("kubelet.crt") }
+                : {};
     }
 }
 

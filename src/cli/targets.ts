@@ -23,6 +23,8 @@ export interface CheckTargets {
     concurrency: number;
     /** From a stack: what each node should hold (by node name), so spec changes are judged too. */
     wanted?: Record<string, WantedFileSummary[]>;
+    /** From a stack with kube-pki:kubelet.servingCertificate managed: the kubelet's serving pair is read too. */
+    kubeletServing?: boolean;
 }
 
 export interface HostOptions {
@@ -144,7 +146,8 @@ export function targetsFromStack(o: StackOptions): CheckTargets & { renewBeforeD
     try {
         const spec = parseClusterSpec(raw, { readFile: (f) => fs.readFileSync(f, "utf8"), cwd: o.cwd, home: os.homedir(), stack: o.stack });
         return { nodes: spec.nodes, layout: spec.layout, checkServed: spec.drift.checkServed, concurrency: spec.drift.concurrency,
-            renewBeforeDays: spec.validity.renewBeforeDays, wanted: wantedFromSpec(spec) };
+            renewBeforeDays: spec.validity.renewBeforeDays, wanted: wantedFromSpec(spec),
+            kubeletServing: spec.kubelet.servingCertificate === "managed" };
     } catch (err) {
         if (err instanceof ConfigError) throw stackConfigError(o.stack, file, err);
         throw err;

@@ -10,7 +10,7 @@
  * there. CAs are never reissued implicitly; re-push and restart-only come from the drift verdicts.
  */
 import { X509Certificate } from "node:crypto";
-import { catalog, type CatalogEntry } from "../pki/catalog";
+import { catalogFor, type CatalogEntry } from "../pki/catalog";
 import { filePath, type FileKey } from "../pki/layout";
 import type { ClusterSpec, KeyAlgorithm } from "../spec";
 import { canonicalIp, shortFingerprint, type CertInfo } from "./cert-info";
@@ -151,7 +151,7 @@ interface CertEntry {
 function certEntries(cluster: ClusterSpec): Map<string, CertEntry> {
     const v = cluster.validity;
     const out = new Map<string, CertEntry>();
-    for (const entry of catalog(cluster.kubernetesVersion, cluster.etcd.mode, cluster.layout.componentServingCerts)) {
+    for (const entry of catalogFor(cluster)) {
         if (entry.kind === "ca") out.set(entry.certFile, { entry, keyFile: entry.keyFile, days: v.caYears * 365 });
         if (entry.kind === "leaf") out.set(entry.certFile, { entry, keyFile: entry.keyFile, days: v.leafDaysOverrides[entry.id] ?? v.leafDays });
         if (entry.kind === "kubeconfig") out.set(entry.file, { entry, days: v.leafDaysOverrides[entry.id] ?? v.leafDays });

@@ -5,7 +5,7 @@
  * CA's value in state is unknown in a first preview. Pure: no I/O, no Pulumi.
  */
 import type { NodeInventory } from "./inventory";
-import { CA_CONFIG_KEY, catalog, type CaEntry, type CaId } from "../pki/catalog";
+import { CA_CONFIG_KEY, catalogFor, type CaEntry, type CaId } from "../pki/catalog";
 import { filePath } from "../pki/layout";
 import type { ClusterSpec } from "../spec";
 
@@ -26,7 +26,7 @@ export interface KnownCa {
  * first install, the file on disk is someone else's CA).
  */
 export function knownCas(cluster: ClusterSpec, inventories: readonly NodeInventory[]): KnownCa[] {
-    const entries = catalog(cluster.kubernetesVersion, cluster.etcd.mode, cluster.layout.componentServingCerts)
+    const entries = catalogFor(cluster)
         .filter((e): e is CaEntry => e.kind === "ca");
     const found: KnownCa[] = [];
     for (const entry of entries) {
@@ -50,7 +50,7 @@ export function knownCas(cluster: ClusterSpec, inventories: readonly NodeInvento
 /** Longest leaf validity (days) among the certificates each CA signs. */
 function longestLeafDays(cluster: ClusterSpec): Map<CaId, { days: number; leaf: string }> {
     const longest = new Map<CaId, { days: number; leaf: string }>();
-    for (const entry of catalog(cluster.kubernetesVersion, cluster.etcd.mode, cluster.layout.componentServingCerts)) {
+    for (const entry of catalogFor(cluster)) {
         if (entry.kind !== "leaf" && entry.kind !== "kubeconfig") continue;
         const days = cluster.validity.leafDaysOverrides[entry.id] ?? cluster.validity.leafDays;
         const current = longest.get(entry.signer);

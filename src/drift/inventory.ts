@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { LayoutSpec, NodeRole, NodeSpec } from "../spec";
-import { filePath, INSTALLED_RECORD, LAST_INSTALL_NOTE, ROLLBACK_COUNTER, KUBECONFIG_FILE_KEYS, KUBELET_CLIENT_CURRENT, PKI_FILE_KEYS, pkiDirs, type FileKey } from "../pki/layout";
+import { filePath, INSTALLED_RECORD, LAST_INSTALL_NOTE, ROLLBACK_COUNTER, KUBECONFIG_FILE_KEYS, KUBELET_CLIENT_CURRENT, KUBELET_SERVING_FILE_KEYS, PKI_FILE_KEYS, pkiDirs, type FileKey } from "../pki/layout";
 import { attributeIssuer, tryParseCert, type CertInfo } from "./cert-info";
 import { runLocally } from "./local";
 import { mapBounded } from "./pool";
@@ -44,7 +44,7 @@ export interface InventoryFile {
 }
 
 export interface ServedCert {
-    component: "etcd" | "kube-apiserver" | "kube-controller-manager" | "kube-scheduler";
+    component: "etcd" | "kube-apiserver" | "kube-controller-manager" | "kube-scheduler" | "kubelet";
     host: string;
     port: number;
     /** The certificate file on disk the component should serve, when there is one. */
@@ -86,6 +86,11 @@ export interface InventoryOptions {
 }
 
 export interface ReadInventoriesOptions extends InventoryOptions {
+    /**
+     * The kubelet's serving pair is kube-pki's (kube-pki:kubelet.servingCertificate: managed): read
+     * kubelet.crt/.key and, with checkServed, what :10250 serves. Otherwise they are the kubelet's own.
+     */
+    kubeletServing?: boolean;
     /** How many nodes are read at the same time (default 8). */
     concurrency?: number;
     onProgress?: (done: number, total: number, inventory: NodeInventory) => void;
@@ -97,7 +102,7 @@ function inventoryScript(): string {
     return (scriptText ??= fs.readFileSync(SCRIPT_PATH, "utf8"));
 }
 
-const PAIRED_CERTS: ReadonlyArray<[FileKey, FileKey]> = PKI_FILE_KEYS
+const PAIRED_CERTS: ReadonlyArray<[FileKey, FileKey]> = [...PKI_FILE_KEYS, ...KUBELET_SERVING_FILE_KEYS]
     .filter((k) => k.endsWith(".crt"))
     .map((crt) => [crt, crt.replace(/\.crt$/, ".key") as FileKey]);
 
@@ -116,13 +121,18 @@ function servedTargets(node: NodeSpec, layout: LayoutSpec): Array<{ component: S
     ];
 }
 
+        // Read only in managed mode (every role): the kubelet listens on all addresses.
+        { component: "kubelet", host: node.advertiseAddress, port: 10250, diskPath: filePath(layout, "kubelet.crt") },
 /** The script's arguments for one node: every file the layout names, pairs, the kubelet link. */
-export function inventoryArgs(node: NodeSpec, layout: LayoutSpec, checkServed: boolean, kitId?: string): string[] {
+export function inventoryArgs(node: NodeSpec, layout: LayoutSpec, checkServed: boolean, kitId?: string, kubeletServing = false): string[] {
     const args: string[] = [];
     if (node.transport === "local") args.push("--root", path.resolve(node.localRoot ?? "/"));
-    for (const key of [...PKI_FILE_KEYS, ...KUBECONFIG_FILE_KEYS]) args.push("--file", filePath(layout, key));
+    const servingKeys = kubeletServing ? KUBELET_SERVING_FILE_KEYS : [];
+    for (const key of [...PKI_FILE_KEYS, ...KUBECONFIG_FILE_KEYS, ...servingKeys]) args.push("--file", filePath(layout, key));
     for (const dir of pkiDirs(layout)) args.push("--scan", dir);
-    for (const [crt, key] of PAIRED_CERTS) args.push("--pair", filePath(layout, crt), filePath(layout, key));
+    for (const [crt, key] of PAIRED_CERTS) {
+        if (kubeletServing || !(KUBELET_SERVING_FILE_KEYS as readonly string[]).includes(crt)) args.push("--pair", filePath(layout, crt), filePath(layout, key));
+    }
     args.push("--pubpair", filePath(layout, "sa.key"), filePath(layout, "sa.pub"));
     args.push("--link", KUBELET_CLIENT_CURRENT);
     args.push("--installed", INSTALLED_RECORD, "--last-install", LAST_INSTALL_NOTE, "--rollbacks", ROLLBACK_COUNTER);
@@ -133,6 +143,7 @@ export function inventoryArgs(node: NodeSpec, layout: LayoutSpec, checkServed: b
             args.push("--served", t.component, t.host, String(t.port), t.clientCert ?? "-", t.clientKey ?? "-");
         }
     }
+            if (t.component === "kubelet" ? !kubeletServing : node.role !== "master") continue;
     return args;
 }
 
@@ -159,7 +170,7 @@ const toMatch = (v: string | undefined): boolean | undefined => (v === "yes" ? t
 /** Turns parsed script records into inventory files, keyed back to layout keys. */
 export function assembleFiles(raw: RawInventory, layout: LayoutSpec): InventoryFile[] {
     const keyByPath = new Map<string, string>();
-    for (const key of [...PKI_FILE_KEYS, ...KUBECONFIG_FILE_KEYS]) keyByPath.set(filePath(layout, key), key);
+    for (const key of [...PKI_FILE_KEYS, ...KUBECONFIG_FILE_KEYS, ...KUBELET_SERVING_FILE_KEYS]) keyByPath.set(filePath(layout, key), key);
     const linkTarget = raw.links.get(KUBELET_CLIENT_CURRENT);
     keyByPath.set(linkTarget ?? KUBELET_CLIENT_CURRENT, KUBELET_CLIENT_KEY);
     const keyFileOf = new Map<string, string>();
@@ -241,7 +252,7 @@ export async function readInventory(node: NodeSpec, layout: LayoutSpec, opts: In
     const started = clock().getTime();
     let result: RunResult;
     try {
-        result = await runInventory(node, inventoryArgs(node, layout, opts.checkServed ?? false, opts.kitId), {
+        result = await runInventory(node, inventoryArgs(node, layout, opts.checkServed ?? false, opts.kitId, opts.kubeletServing), {
             connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
             timeoutMs: opts.timeoutMs ?? 60_000,
         });

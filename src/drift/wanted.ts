@@ -5,14 +5,14 @@
  * (src/pki/cluster-pki.ts); this one stops where content would need the issued PEMs, so it
  * carries no content hashes: the report judges missing files, subjects and issuers from it.
  */
-import { catalog, entryAppliesTo, resolveKubeconfigSubject, resolveLeaf, type CaId, type CatalogEntry } from "../pki/catalog";
+import { catalogFor, entryAppliesTo, resolveKubeconfigSubject, resolveLeaf, type CaId, type CatalogEntry } from "../pki/catalog";
 import { filePath, type FileKey } from "../pki/layout";
 import type { ClusterSpec, NodeSpec } from "../spec";
 import type { ExpectedCertSummary, WantedFileSummary } from "./report";
 
 /** Wanted files per node name, in catalogue order. */
 export function wantedFromSpec(cluster: ClusterSpec): Record<string, WantedFileSummary[]> {
-    const entries = catalog(cluster.kubernetesVersion, cluster.etcd.mode, cluster.layout.componentServingCerts);
+    const entries = catalogFor(cluster);
     const cas = new Map(entries.flatMap((e) => (e.kind === "ca" ? [[e.id, e] as const] : [])));
     const path = (key: FileKey) => filePath(cluster.layout, key);
     const signedBy = (id: CaId) => ({ issuerCommonName: cas.get(id)!.commonName, caPath: path(cas.get(id)!.certFile) });

@@ -43,10 +43,10 @@ export const CA_CONFIG_KEY: Record<CaId, "ca" | "frontProxyCa" | "etcdCa"> = {
 export type LeafId =
     | "apiserver" | "apiserver-kubelet-client" | "front-proxy-client" | "etcd-server"
     | "etcd-peer" | "etcd-healthcheck-client" | "apiserver-etcd-client"
-    | "controller-manager-server" | "scheduler-server";
+    | "controller-manager-server" | "scheduler-server" | "kubelet-server";
 
 /** The SAN recipe of a serving certificate. */
-export type SanRecipe = "none" | "apiserver" | "etcd-server" | "etcd-peer" | "local-serving";
+export type SanRecipe = "none" | "apiserver" | "etcd-server" | "etcd-peer" | "local-serving" | "kubelet";
 
 export interface CaEntry {
     readonly kind: "ca";
@@ -64,11 +64,15 @@ export interface LeafEntry {
     readonly signer: CaId;
     /** A fixed CN, or `undefined` for certificates named after the node (etcd server/peer). */
     readonly commonName?: string;
+    /** With no fixed CN: put before the node name ("system:node:" for the kubelet). */
+    readonly commonNamePrefix?: string;
     readonly organizations: readonly string[];
     readonly usages: readonly AllowedUse[];
     readonly sans: SanRecipe;
     readonly certFile: FileKey;
     readonly keyFile: FileKey;
+    /** Which nodes get this leaf (default: masters only). */
+    readonly roles?: readonly NodeRole[];
 }
 
 export interface KubeconfigEntry {
@@ -153,6 +157,19 @@ const COMPONENT_SERVING: readonly LeafEntry[] = [
       sans: "local-serving", certFile: "scheduler.crt", keyFile: "scheduler.key" },
 ];
 
+/**
+ * Not kubeadm's: the kubelet's serving certificate (:10250), for clusters whose apiserver checks
+ * it (--kubelet-certificate-authority) or whose metrics-server runs without --kubelet-insecure-tls
+ * (kube-pki:kubelet.servingCertificate: managed). Subject as the kubelet's own CSR asks for it
+ * (k8s.io/kubernetes pkg/kubelet/certificate/kubelet.go: CN system:node:<name>, O system:nodes,
+ * server auth), SANs the node's name and address; at the kubelet's default tlsCertFile path.
+ */
+const KUBELET_SERVING: LeafEntry = {
+    kind: "leaf", id: "kubelet-server", longName: "certificate for serving the kubelet API (:10250)",
+    signer: "ca", commonNamePrefix: "system:node:", organizations: ["system:nodes"], usages: [...SERVER_USAGES],
+    sans: "kubelet", certFile: "kubelet.crt", keyFile: "kubelet.key", roles: ["master", "worker"],
+};
+
 const SERVICE_ACCOUNT: KeyPairEntry = {
     kind: "keypair", id: "sa", longName: "service account token signing key pair",
     privateKeyFile: "sa.key", publicKeyFile: "sa.pub",
@@ -187,16 +204,24 @@ function kubeconfigs(version: string): KubeconfigEntry[] {
  * The whole catalogue for a Kubernetes version, CAs first (a leaf's signer always precedes it).
  * With external etcd, the etcd CA and every certificate it signs are not ours to manage.
  */
-export function catalog(version: string, etcdMode: "stacked" | "external", componentServingCerts = false): CatalogEntry[] {
+export function catalog(
+    version: string, etcdMode: "stacked" | "external", componentServingCerts = false, kubeletServing = false,
+): CatalogEntry[] {
     const stacked = etcdMode === "stacked";
     const cas = CAS.filter((ca) => stacked || ca.id !== "etcd-ca");
     const leafs = leaves(version).filter((leaf) => stacked || leaf.signer !== "etcd-ca");
-    const serving = componentServingCerts ? COMPONENT_SERVING : [];
+    const serving = [...(componentServingCerts ? COMPONENT_SERVING : []), ...(kubeletServing ? [KUBELET_SERVING] : [])];
     return [...cas, ...leafs, ...serving, SERVICE_ACCOUNT, ...kubeconfigs(version)];
 }
 
+/** The catalogue a cluster spec asks for (one place that reads the options that add entries). */
+export function catalogFor(cluster: ClusterSpec): CatalogEntry[] {
+    return catalog(cluster.kubernetesVersion, cluster.etcd.mode, cluster.layout.componentServingCerts,
+        cluster.kubelet.servingCertificate === "managed");
+}
+
 /** Every id of the full (stacked-etcd, newest) catalogue: valid keys of validity overrides. */
-export const catalogIds: readonly string[] = catalog("1.30.0", "stacked", true)
+export const catalogIds: readonly string[] = catalog("1.30.0", "stacked", true, true)
     .filter((e) => e.kind === "leaf" || e.kind === "kubeconfig")
     .map((e) => e.id);
 
@@ -222,6 +247,7 @@ export const FILE_CONSUMERS: Readonly<Partial<Record<FileKey, readonly Component
     "kubelet.conf": ["kubelet"],
     "controller-manager.crt": ["kube-controller-manager"], "controller-manager.key": ["kube-controller-manager"],
     "scheduler.crt": ["kube-scheduler"], "scheduler.key": ["kube-scheduler"],
+    "kubelet.crt": ["kubelet"], "kubelet.key": ["kubelet"],
 };
 
 export function consumersOf(file: FileKey): readonly Component[] {
@@ -276,11 +302,13 @@ export function resolveLeaf(entry: LeafEntry, cluster: ClusterSpec, node: NodeSp
             case "etcd-server": return etcdSans(node, cluster.etcd.serverCertSans);
             case "etcd-peer": return etcdSans(node, cluster.etcd.peerCertSans);
             case "local-serving": return etcdSans(node, []);
+            // What the apiserver dials (the node's address) and the name it knows the node by.
+            case "kubelet": return { dnsNames: [node.name], ipAddresses: [node.advertiseAddress] };
             case "none": return { dnsNames: [], ipAddresses: [] };
         }
     })();
     return {
-        commonName: entry.commonName ?? node.name,
+        commonName: entry.commonName ?? `${entry.commonNamePrefix ?? ""}${node.name}`,
         organizations: [...entry.organizations],
         ...names,
     };
@@ -307,8 +335,9 @@ function bracketIpv6(host: string): string {
     return host.includes(":") ? `[${host}]` : host;
 }
 
-/** Does this node get this entry? Workers only get ca.crt and kubelet.conf. */
+/** Does this node get this entry? Workers only get ca.crt, kubelet.conf and the kubelet's serving pair. */
 export function entryAppliesTo(entry: CatalogEntry, role: NodeRole): boolean {
     if (entry.kind === "kubeconfig") return entry.roles.includes(role);
+    if (entry.kind === "leaf" && entry.roles) return entry.roles.includes(role);
     return role === "master";
 }

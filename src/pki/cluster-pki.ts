@@ -9,7 +9,7 @@ import type { NodeKit } from "../node/kit-ship";
 import type { ClusterSpec, NodeSpec } from "../spec";
 import { CertificateAuthority } from "./authority";
 import {
-    CA_CONFIG_KEY, catalog, consumersOf, entryAppliesTo, kubeconfigServer, resolveKubeconfigSubject, resolveLeaf,
+    CA_CONFIG_KEY, catalogFor, consumersOf, entryAppliesTo, kubeconfigServer, resolveKubeconfigSubject, resolveLeaf,
     type AllowedUse, type CaEntry, type CaId, type CatalogEntry, type Component, type KubeconfigEntry,
     type LeafEntry, type ResolvedSubject,
 } from "./catalog";
@@ -97,7 +97,7 @@ interface Built {
 
 /** @internal */
 export function createClusterPki(name: string, parent: pulumi.ComponentResource, cluster: ClusterSpec, kits?: Readonly<Record<string, NodeKit>>): Built {
-    const entries = catalog(cluster.kubernetesVersion, cluster.etcd.mode, cluster.layout.componentServingCerts);
+    const entries = catalogFor(cluster);
     const masters = cluster.nodes.filter((n) => n.role === "master");
     const adoptFrom = masters.find((n) => n.name === cluster.authorities.adoptFrom);
     const adoptKit = adoptFrom && kits?.[adoptFrom.name];

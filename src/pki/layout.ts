@@ -28,12 +28,21 @@ export const KUBECONFIG_FILE_KEYS = [
     "admin.conf", "super-admin.conf", "controller-manager.conf", "scheduler.conf", "kubelet.conf",
 ] as const;
 
+/**
+ * The kubelet's serving pair under /var/lib/kubelet/pki (its default --cert-dir): the files it
+ * self-signs at start when its config names no tlsCertFile; written by kube-pki only with
+ * `kube-pki:kubelet.servingCertificate: managed`.
+ */
+export const KUBELET_SERVING_FILE_KEYS = ["kubelet.crt", "kubelet.key"] as const;
+const KUBELET_PKI_DIR = "/var/lib/kubelet/pki";
+
 export type PkiFileKey = (typeof PKI_FILE_KEYS)[number];
 export type KubeconfigFileKey = (typeof KUBECONFIG_FILE_KEYS)[number];
-export type FileKey = PkiFileKey | KubeconfigFileKey;
+export type KubeletServingFileKey = (typeof KUBELET_SERVING_FILE_KEYS)[number];
+export type FileKey = PkiFileKey | KubeconfigFileKey | KubeletServingFileKey;
 
 /** Every key a custom layout may override. */
-export const layoutFileKeys: readonly FileKey[] = [...PKI_FILE_KEYS, ...KUBECONFIG_FILE_KEYS];
+export const layoutFileKeys: readonly FileKey[] = [...PKI_FILE_KEYS, ...KUBECONFIG_FILE_KEYS, ...KUBELET_SERVING_FILE_KEYS];
 
 /** The kubeadm layout with its defaults, for callers that have no spec yet. */
 export const KUBEADM_LAYOUT: LayoutSpec = {
@@ -60,6 +69,7 @@ export const KUBELET_CLIENT_CURRENT = "/var/lib/kubelet/pki/kubelet-client-curre
 export function filePath(layout: LayoutSpec, key: FileKey): string {
     const override = layout.paths[key];
     if (override) return override;
+    if ((KUBELET_SERVING_FILE_KEYS as readonly string[]).includes(key)) return path.posix.join(KUBELET_PKI_DIR, key);
     const isKubeconfig = (KUBECONFIG_FILE_KEYS as readonly string[]).includes(key);
     return isKubeconfig
         ? path.posix.join(layout.kubernetesDir, key)

@@ -8,7 +8,7 @@ import { ConfigError, parseClusterSpec } from "../../src/config";
 import { fakeEnv, minimalConfig, pinnedConfig, problems, realHostKey, realPrivateKey, realPublicKey, realRsaHostKey, withConfig } from "./helpers";
 
 const VALID_IDS =
-    "apiserver, apiserver-kubelet-client, front-proxy-client, etcd-server, etcd-peer, etcd-healthcheck-client, apiserver-etcd-client, controller-manager-server, scheduler-server, admin.conf, super-admin.conf, controller-manager.conf, scheduler.conf, kubelet.conf";
+    "apiserver, apiserver-kubelet-client, front-proxy-client, etcd-server, etcd-peer, etcd-healthcheck-client, apiserver-etcd-client, controller-manager-server, scheduler-server, kubelet-server, admin.conf, super-admin.conf, controller-manager.conf, scheduler.conf, kubelet.conf";
 const CIDR_FIX = 'set the cluster\'s service range as kube-apiserver\'s --service-cluster-ip-range has it (kubeadm default "10.96.0.0/12").';
 
 describe("missing required keys", () => {
@@ -101,7 +101,7 @@ describe("nodes", () => {
     it("reports unknown keys one per line, with the valid ones", () => {
         const nodes = [{ name: "master-1", role: "master", address: "10.0.0.11", adress: "x", ssh: { prot: 22 } }];
         expect(problems(withConfig({ nodes, nodez: [] }))).toEqual([
-            "kube-pki:nodez: unknown key; valid keys are kube-pki:cluster, kube-pki:nodes, kube-pki:ssh, kube-pki:sshPrivateKey, kube-pki:keyAlgorithm, kube-pki:validity, kube-pki:layout, kube-pki:authorities, kube-pki:rollout, kube-pki:drift.",
+            "kube-pki:nodez: unknown key; valid keys are kube-pki:cluster, kube-pki:nodes, kube-pki:ssh, kube-pki:sshPrivateKey, kube-pki:keyAlgorithm, kube-pki:validity, kube-pki:layout, kube-pki:authorities, kube-pki:rollout, kube-pki:drift, kube-pki:kubelet, kube-pki:clusterObjects.",
             "kube-pki:nodes[0].ssh.prot: unknown key; valid keys here are host, port, user, privateKeyPath, hostKey.",
             "kube-pki:nodes[0].adress: unknown key; valid keys here are name, role, address, transport, ssh, localRoot.",
         ]);
@@ -338,6 +338,28 @@ describe("rollout and drift", () => {
         const spec = parseClusterSpec(withConfig({ rollout: { workerBatchSize: "3", restart: "false" }, drift: { concurrency: "2" } }), fakeEnv());
         expect(spec.rollout).toMatchObject({ workerBatchSize: 3, restart: false });
         expect(spec.drift.concurrency).toBe(2);
+    });
+});
+
+describe("kubelet.servingCertificate", () => {
+    it("defaults to self-signed (the kubelet's own certificate, untouched)", () => {
+        expect(parseClusterSpec(withConfig({}), fakeEnv()).kubelet.servingCertificate).toBe("self-signed");
+        expect(parseClusterSpec(withConfig({ kubelet: { servingCertificate: "managed" } }), fakeEnv()).kubelet.servingCertificate).toBe("managed");
+    });
+
+    it("names the key and the allowed values for a bad value, a typo and a wrong type", () => {
+        expect(problems(withConfig({ kubelet: { servingCertificate: "ca-signed" } }))).toEqual([
+            'kube-pki:kubelet.servingCertificate: "ca-signed" is not allowed; use one of "self-signed", "managed".',
+        ]);
+        expect(problems(withConfig({ kubelet: { servingCertificate: true } }))).toEqual([
+            'kube-pki:kubelet.servingCertificate: true is not allowed; use one of "self-signed", "managed".',
+        ]);
+        expect(problems(withConfig({ kubelet: { servingCertficate: "managed" } }))).toEqual([
+            "kube-pki:kubelet.servingCertficate: unknown key; valid keys here are servingCertificate, clientCertificate.",
+        ]);
+        expect(problems(withConfig({ kubelet: "managed" }))).toEqual([
+            'kube-pki:kubelet: must be an object (a map of keys), got "managed"; set servingCertificate to "self-signed" (default) or "managed", clientCertificate to "rotate" (default) or "embedded".',
+        ]);
     });
 });
 

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { attributeIssuer, parseCert } from "../../src/drift/cert-info";
 import type { InventoryFile, NodeInventory, ServedCert } from "../../src/drift/inventory";
 import { wantedFromSpec } from "../../src/drift/wanted";
-import { catalog } from "../../src/pki/catalog";
+import { catalogFor } from "../../src/pki/catalog";
 import { privateKeyArgs } from "../../src/pki/keys";
 import type { ClusterSpec, KeyAlgorithm } from "../../src/spec";
 import { createCertRequest, createLocallySignedCert, createSelfSignedCert } from "../harness/mocks/tls-certs";
@@ -60,7 +60,7 @@ async function selfSigned(cn: string, issuedAt: Date, days: number, key: string)
 export async function buildInventories(cluster: ClusterSpec, shape: InventoryShape, nodeShapes: Record<string, Partial<InventoryShape>> = {}): Promise<NodeInventory[]> {
     const caKey = keyFor("ECDSA-P256");
     const cas = new Map<string, { pem: string; cn: string }>();
-    for (const e of catalog(cluster.kubernetesVersion, cluster.etcd.mode, cluster.layout.componentServingCerts)) {
+    for (const e of catalogFor(cluster)) {
         if (e.kind === "ca") cas.set(e.certFile, { cn: e.commonName, pem: await selfSigned(e.commonName, shape.issuedAt, 3650, caKey) });
     }
     const foreignCa = await selfSigned("someone-else", shape.issuedAt, 3650, keyFor("foreign"));
