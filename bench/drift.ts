@@ -98,8 +98,11 @@ async function main(): Promise<void> {
     const workers = Number(flag("workers", "16"));
     const oldRev = flag("old");
     const t0 = Date.now();
-    const sim = await SimCluster.start({ masters, workers, keyType: "ecdsa-p256" });
-    console.log(`simulated cluster: ${masters} masters + ${workers} workers, up in ${Date.now() - t0} ms`);
+    // Root's login shell is /bin/sh: root shares this host's home, whose ~/.bashrc runs pyenv init on
+    // every bash login (seconds per SSH session); a real node's root shell does not.
+    const sim = await SimCluster.start({ masters, workers, keyType: "ecdsa-p256", rootLoginShell: "/bin/sh" });
+    console.log(`simulated cluster: ${masters} masters + ${workers} workers, up in ${Date.now() - t0} ms; ` +
+        "root logs in with /bin/sh (this host's ~/.bashrc runs pyenv init on every bash login, a real node's root shell does not)");
     try {
         const nodes: NodeSpec[] = sim.nodes.map((n) => ({
             name: n.name, role: n.role, advertiseAddress: n.ip, transport: "ssh",

@@ -1,10 +1,11 @@
 /**
  * Parses the line records printed by src/scripts/inventory.sh into plain data. Pure: the records
  * carry only public material (certificates, public keys, digests, paths), never key content.
- * Key matches are decided here: the script prints each private key's public half, and the
- * certificate's public key is compared with it (both as SubjectPublicKeyInfo DER).
+ * Key matches are decided here: the script prints each private key's public half (as PEM from
+ * openssl, or as the key's public DER fields read by its awk), and the certificate's public key
+ * is compared with it (both as SubjectPublicKeyInfo DER).
  */
-import { createPublicKey, X509Certificate } from "node:crypto";
+import { createPublicKey, X509Certificate, type JsonWebKey } from "node:crypto";
 
 export interface RawFile {
     path: string;
@@ -54,6 +55,8 @@ export interface RawInventory {
     rollbacks: number;
     /** The kit asked for with --kit: is it there and intact? */
     kit?: { id: string; state: "ok" | "missing" | "altered"; signature?: string };
+    /** `kubelet-config PATH absent|present [true|false]`: rotateCertificates of the kubelet config. */
+    kubeletConfig?: { present: boolean; rotateCertificates?: boolean };
     /** The script reached its end (a cut connection leaves this false). */
     complete: boolean;
 }
@@ -102,6 +105,12 @@ export function parseInventoryOutput(stdout: string): RawInventory {
                 if (pem) out.pubs.set(a, pem + "\n");
                 break;
             }
+            case "keypub": {
+                // A private key's public half, read on the node from the key's DER (public fields only).
+                const pem = publicKeyPem(b, c, d);
+                if (pem) out.pubs.set(a, pem);
+                break;
+            }
             case "pair":
                 // "installed": both files are what install.sh verified as a pair.
                 if (c === "installed") out.pairs.set(pairKey(a, b), "yes");
@@ -144,6 +153,9 @@ export function parseInventoryOutput(stdout: string): RawInventory {
             case "kit":
                 if (b === "ok" || b === "missing" || b === "altered") out.kit = { id: a, state: b, ...(c ? { signature: c } : {}) };
                 break;
+            case "kubelet-config":
+                out.kubeletConfig = { present: b === "present", ...(c === "true" || c === "false" ? { rotateCertificates: c === "true" } : {}) };
+                break;
             case "done":
                 out.complete = sawHeader;
                 break;
@@ -163,6 +175,29 @@ const PUBLIC_KEY_BLOCK = /-----BEGIN ([A-Z ]*)PUBLIC KEY-----[\s\S]*?-----END \1
 
 function pemOf(b64: string): string {
     return `-----BEGIN CERTIFICATE-----\n${b64.match(/.{1,64}/g)!.join("\n")}\n-----END CERTIFICATE-----\n`;
+}
+
+const EC_CURVES: Record<string, string> = { "2a8648ce3d030107": "P-256", "2b81040022": "P-384", "2b81040023": "P-521" };
+
+const b64url = (hex: string) => Buffer.from(hex, "hex").toString("base64url");
+/** A DER INTEGER's content without its sign byte(s), as JWK wants RSA values. */
+const unsigned = (hex: string) => hex.replace(/^(00)+(?=..)/, "");
+
+/** SPKI PEM from the script's "ec CURVE-OID POINT" / "rsa N E" (hex); undefined when it is no valid key. */
+export function publicKeyPem(kind: string | undefined, a: string | undefined, b: string | undefined): string | undefined {
+    if (!a || !b || !/^[0-9a-f]+$/.test(a) || !/^[0-9a-f]+$/.test(b)) return undefined;
+    let jwk: JsonWebKey;
+    if (kind === "rsa") jwk = { kty: "RSA", n: b64url(unsigned(a)), e: b64url(unsigned(b)) };
+    else if (kind === "ec" && EC_CURVES[a] && b.startsWith("04") && b.length % 4 === 2) {
+        const half = (b.length - 2) / 2;
+        jwk = { kty: "EC", crv: EC_CURVES[a], x: b64url(b.slice(2, 2 + half)), y: b64url(b.slice(2 + half)) };
+    } else return undefined;
+    try {
+        // Import checks the key (an EC point must lie on its curve).
+        return createPublicKey({ key: jwk, format: "jwk" }).export({ type: "spki", format: "pem" }) as string;
+    } catch {
+        return undefined;
+    }
 }
 
 /** SubjectPublicKeyInfo DER of a certificate or public key PEM; undefined when it does not parse. */

@@ -26,6 +26,7 @@
 #   --last-install PATH         written by every install (its age against --rollbacks tells
 #                               whether the record was written by an install or by a rollback)
 #   --rollbacks PATH            how many times rotate.sh rolled this node back (a counter file)
+#   --kubelet-config PATH       the kubelet's config: is rotateCertificates set?
 #   --kit ID                    is kube-pki's kit /var/lib/kube-pki/kit/ID there and intact?
 #
 # Records (one per line, fields separated by one space; paths never contain blanks). Records of
@@ -45,6 +46,7 @@
 #   installed SHA256 PATH       (one per file of the last install; none when there is no record)
 #   rollbacks N                 (only when the counter file exists)
 #   kit ID ok | kit ID missing|altered SIG   (with --kit; just before `done`)
+#   kubelet-config PATH absent | kubelet-config PATH present [true|false]   (rotateCertificates)
 
 ROOT=''
 FILES=''
@@ -57,6 +59,7 @@ INSTALLED=''
 LAST_INSTALL=''
 ROLLBACKS=''
 KIT=''
+KUBELET_CONFIG=''
 
 usage_error() { printf 'inventory.sh: %s\n' "$1" >&2; exit 2; }
 
@@ -73,6 +76,7 @@ while [ $# -gt 0 ]; do
         --installed) [ $# -ge 2 ] || usage_error "--installed needs a path"; INSTALLED=$2; shift 2 ;;
         --last-install) [ $# -ge 2 ] || usage_error "--last-install needs a path"; LAST_INSTALL=$2; shift 2 ;;
         --rollbacks) [ $# -ge 2 ] || usage_error "--rollbacks needs a path"; ROLLBACKS=$2; shift 2 ;;
+        --kubelet-config) [ $# -ge 2 ] || usage_error "--kubelet-config needs a path"; KUBELET_CONFIG=$2; shift 2 ;;
         --kit) [ $# -ge 2 ] || usage_error "--kit needs an id"
             case $2 in '' | *[!0-9a-f]*) usage_error "--kit needs a hex id" ;; esac; KIT=$2; shift 2 ;;
         *) usage_error "unknown argument '$1'" ;;
@@ -256,6 +260,7 @@ scan() {
                     else {
                         print "kc " node " client-key-data"
                         if (nsha[node] != "" && rec[node] == nsha[node] && ("client-certificate-data" in seen)) print "kc " node " key installed"
+                        else if ((kp = kcpub(value)) != "") print "keypub kc:" node " " kp
                         else need = need " e:" real ":" node
                     }
                 }
@@ -276,12 +281,95 @@ scan() {
                 for (k in P) if (index(P[k], p ":") == 1) real = substr(P[k], length(p) + 2)
                 want(p, real)
             }
-            for (d in ids) need = need " k:" first[d] ":" ids[d]
+            # Public halves read here where the key is plain PKCS#8, SEC1 or PKCS#1; openssl for the rest.
+            for (d in ids) {
+                if ((kp = filepub(first[d])) == "") { need = need " k:" first[d] ":" ids[d]; continue }
+                m = split(ids[d], I, ",")
+                for (j = 1; j <= m; j++) print "keypub " I[j] " " kp
+            }
             # The clock as POSIX awk gives it (srand returns the previous seed: the time of day).
             srand(); now = srand()
             print "need " (now ~ /^[0-9]+$/ && now > 1000000000 ? now : "-") need
         }
         # One openssl per distinct key content (a .pem reached by link and by target is one key).
+        # The public half of a private key, read in this process: "ec CURVE POINT" or "rsa N E"
+        # (hex DER values, all public); "" when the key is anything else (openssl reads it then).
+        # The key bytes stay in this process; nothing but those fields is printed.
+        function filepub(f,  m, j, t, on) {
+            m = rd(f); t = ""; on = 0
+            for (j = 1; j <= m; j++) {
+                if (L[j] ~ /^-----BEGIN (RSA |EC )?PRIVATE KEY-----$/) { on = 1; continue }
+                if (!on) continue
+                if (L[j] ~ /^-----END /) return derpub(t)
+                if (L[j] ~ /:/) return "" # headers: an encrypted key
+                t = t L[j]
+            }
+            return ""
+        }
+        # client-key-data: base64 of a PEM text.
+        function kcpub(v,  t, j, x) {
+            b64dec(v); t = ""
+            for (j = 1; j <= nd; j++) t = t sprintf("%c", D[j])
+            if (!match(t, /-----BEGIN (RSA |EC )?PRIVATE KEY-----[A-Za-z0-9+\/=\r\n]*-----END /)) return ""
+            x = substr(t, RSTART, RLENGTH); sub(/^-----BEGIN [A-Z ]*-----/, "", x); sub(/-----END $/, "", x); gsub(/[\r\n]/, "", x)
+            return derpub(x)
+        }
+        function b64dec(t,  i, n, c, v, k) {
+            if (!b64ready) { c = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"; for (i = 1; i <= 64; i++) B64[substr(c, i, 1)] = i - 1; b64ready = 1 }
+            nd = 0; v = 0; k = 0; n = length(t)
+            for (i = 1; i <= n; i++) {
+                c = substr(t, i, 1)
+                if (c == "=") break
+                if (!(c in B64)) continue
+                v = v * 64 + B64[c]
+                if (++k == 4) { D[++nd] = int(v / 65536); D[++nd] = int(v / 256) % 256; D[++nd] = v % 256; v = 0; k = 0 }
+            }
+            if (k == 3) { v *= 64; D[++nd] = int(v / 65536); D[++nd] = int(v / 256) % 256 }
+            else if (k == 2) { v *= 4096; D[++nd] = int(v / 65536) }
+        }
+        # DER element at p: sets TAG, VAL (first content byte), LEN; returns the next position, 0 if malformed.
+        function tlv(p,  b, n) {
+            if (p + 1 > nd) return 0
+            TAG = D[p]; b = D[p + 1]; p += 2
+            if (b < 128) LEN = b
+            else { n = b - 128; if (n < 1 || n > 3) return 0; LEN = 0; while (n-- > 0) LEN = LEN * 256 + D[p++] }
+            VAL = p
+            return (p + LEN - 1 <= nd) ? p + LEN : 0
+        }
+        function hex(p, n,  s) { s = ""; while (n-- > 0) s = s sprintf("%02x", D[p++]); return s }
+        # PKCS#8 PrivateKeyInfo, SEC1 ECPrivateKey or PKCS#1 RSAPrivateKey, from base64 text.
+        function derpub(t,  p, e, alg, curve) {
+            b64dec(t)
+            if (!tlv(1) || TAG != 48) return ""
+            if (!(p = tlv(VAL)) || TAG != 2 || !tlv(p)) return ""
+            if (TAG == 2) return rsapub(1)
+            if (TAG == 4) return ecpub(1, "")
+            if (TAG != 48) return ""
+            e = tlv(p); p = VAL
+            if (!(p = tlv(p)) || TAG != 6) return ""
+            alg = hex(VAL, LEN); curve = ""
+            if (p < e && tlv(p) && TAG == 6) curve = hex(VAL, LEN)
+            if (!tlv(e) || TAG != 4) return ""
+            if (alg == "2a864886f70d010101") return rsapub(VAL)
+            if (alg == "2a8648ce3d0201") return ecpub(VAL, curve)
+            return ""
+        }
+        function rsapub(p,  n) {
+            if (!tlv(p) || TAG != 48 || !(p = tlv(VAL)) || TAG != 2 || !(p = tlv(p)) || TAG != 2) return ""
+            n = hex(VAL, LEN)
+            if (!tlv(p) || TAG != 2) return ""
+            return "rsa " n " " hex(VAL, LEN)
+        }
+        function ecpub(p, curve,  e, q, point) {
+            if (!(e = tlv(p)) || TAG != 48 || !(p = tlv(VAL)) || TAG != 2 || !(p = tlv(p)) || TAG != 4) return ""
+            point = ""
+            while (p < e && (q = tlv(p))) {
+                if (TAG == 160 && tlv(VAL) && TAG == 6) curve = hex(VAL, LEN)
+                else if (TAG == 161 && tlv(VAL) && TAG == 3 && LEN > 2 && D[VAL] == 0 && D[VAL + 1] == 4) point = hex(VAL + 1, LEN - 1)
+                p = q
+            }
+            return (curve != "" && point != "") ? "ec " curve " " point : ""
+        }
         function want(id, real, d) {
             d = (id in nsha) ? nsha[id] : real
             if (d in ids) { if (index("," ids[d] ",", "," id ",") == 0) ids[d] = ids[d] "," id }
@@ -372,6 +460,16 @@ inventory() {
             printf 'pub kc:%s\n%s\nendpub kc:%s\n' "$ids" "$pub" "$ids"
         fi
     done
+    # Top-level `rotateCertificates: true|false` of the KubeletConfiguration (the only form kubeadm writes).
+    if [ -n "$KUBELET_CONFIG" ]; then
+        if [ -f "$ROOT$KUBELET_CONFIG" ] && [ -r "$ROOT$KUBELET_CONFIG" ]; then
+            _kc_rot=$(sed -n 's/^rotateCertificates:[[:space:]]*\([a-z]*\).*$/\1/p' "$ROOT$KUBELET_CONFIG" | head -n 1)
+            case $_kc_rot in true | false) ;; *) _kc_rot='' ;; esac
+            echo "kubelet-config $KUBELET_CONFIG present${_kc_rot:+ $_kc_rot}"
+        else
+            echo "kubelet-config $KUBELET_CONFIG absent"
+        fi
+    fi
     [ "$NOW" != - ] || NOW=$(date -u +%s)
     echo "now $NOW"
 }

@@ -79,14 +79,14 @@ describeNeeding(missing, "inventory and the install record", () => {
         const all = matches(before.inv);
         expect(Object.values(all).every((m) => m === true)).toBe(true);
         expect(Object.keys(all)).toEqual(expect.arrayContaining(["apiserver.crt", "sa.pub", "admin.conf", "kubelet.conf", "kubelet-client-current"]));
-        // 10 leaf/CA pairs + sa + 4 embedded kubeconfig keys + the kubelet .pem (reached by link and target, read once).
-        expect(before.runs.filter((r) => r === "pkey")).toHaveLength(16);
+        // 10 leaf/CA pairs + sa + 4 embedded kubeconfig keys + the kubelet .pem: all plain PKCS#8
+        // keys, whose public halves the script's awk reads itself (no openssl per key).
+        expect(before.runs).toEqual([]);
 
         recordInstall(root, new Date());
         const after = await counted(node("m1", root));
         expect(matches(after.inv)).toEqual(all);
-        // Only the kubelet's own .pem (kube-pki never installs it) still needs openssl.
-        expect(after.runs).toEqual(["pkey"]);
+        expect(after.runs).toEqual([]);
         expect(after.inv.installed?.["/etc/kubernetes/pki/apiserver.key"]).toBe(after.inv.files.find((f) => f.key === "apiserver.key")!.sha256);
     }, 60_000);
 
@@ -104,14 +104,41 @@ describeNeeding(missing, "inventory and the install record", () => {
         const rolled = await counted(node("m2", root));
         expect(rolled.inv.rollbacks).toBe(1);
         expect(matches(rolled.inv)["apiserver.crt"]).toBe(false);
-        expect(rolled.runs.filter((r) => r === "pkey").length).toBeGreaterThan(10);
+        expect(rolled.runs).toEqual([]);
         // A later install (its note newer than the counter) makes the record count again; a key
-        // edited after it is matched by openssl.
+        // edited after it is matched again.
         recordInstall(root, new Date(Date.now() + 60_000));
         fs.copyFileSync(path.join(root, "etc/kubernetes/pki/ca.key"), path.join(root, "etc/kubernetes/pki/front-proxy-client.key"));
         const edited = await counted(node("m2", root));
         expect(matches(edited.inv)).toMatchObject({ "apiserver.crt": true, "front-proxy-client.crt": false, "ca.crt": true });
-        expect(edited.runs).toHaveLength(2);
+        expect(edited.runs).toEqual([]);
+    }, 60_000);
+
+    it("reads the public half of PKCS#8, SEC1 and PKCS#1 keys itself, leaves other keys to openssl, prints no key", async () => {
+        const root = path.join(dir, "m3");
+        seedNode(root, { name: "m3", ip: "10.0.0.1", role: "master", wrongKey: ["apiserver"] });
+        const pki = path.join(root, "etc/kubernetes/pki");
+        const ssl = (...args: string[]) => spawnSync(OPENSSL, args, { encoding: "utf8" });
+        // SEC1 (EC PRIVATE KEY) and PKCS#1 (RSA PRIVATE KEY), as kubeadm and the tls provider write them.
+        ssl("ec", "-in", path.join(pki, "ca.key"), "-out", path.join(pki, "ca.key"));
+        ssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", path.join(pki, "sa.key"));
+        ssl("pkey", "-in", path.join(pki, "sa.key"), "-pubout", "-out", path.join(pki, "sa.pub"));
+        ssl("rsa", "-traditional", "-in", path.join(pki, "sa.key"), "-out", path.join(pki, "sa.key"));
+        expect(fs.readFileSync(path.join(pki, "ca.key"), "utf8")).toMatch(/^-----BEGIN EC PRIVATE KEY-----/);
+        expect(fs.readFileSync(path.join(pki, "sa.key"), "utf8")).toMatch(/^-----BEGIN RSA PRIVATE KEY-----/);
+        // An Ed25519 key (no public half in its PKCS#8) goes to openssl.
+        ssl("genpkey", "-algorithm", "ED25519", "-out", path.join(pki, "front-proxy-client.key"));
+        const { inv, runs } = await counted(node("m3", root));
+        expect(inv.reachable, inv.error).toBe(true);
+        expect(matches(inv)).toMatchObject({ "ca.crt": true, "sa.pub": true, "apiserver.crt": false, "front-proxy-client.crt": false, "etcd/ca.crt": true });
+        expect(runs).toEqual(["pkey"]);
+        // Only public fields leave the node: no private key's base64 appears in the output.
+        const out = spawnSync("/bin/sh", [SCRIPT, ...inventoryArgs(node("m3", root), KUBEADM_LAYOUT, false)], { encoding: "utf8" }).stdout;
+        for (const rel of ["ca.key", "sa.key", "apiserver.key", "front-proxy-client.key"]) {
+            const body = fs.readFileSync(path.join(pki, rel), "utf8").split("\n").filter((l) => l && !l.startsWith("-----"));
+            for (const line of body) expect(out).not.toContain(line.slice(0, 40));
+        }
+        expect(out).not.toMatch(/PRIVATE KEY/);
     }, 60_000);
 
     it("prints the same records under dash and bash --posix", () => {
