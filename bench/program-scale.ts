@@ -94,6 +94,7 @@ async function measureState(kubePki: KubePki, workers: number, programRoot: stri
     } finally {
         capture.restore();
     }
+    await capture.settled();
     const wallMs = performance.now() - t0;
     const regs = [...capture.registrations.values()];
     const { text, byType } = checkpointJson(regs, { project: PROJECT, stack: STACK, projectRoot: programRoot, stackOutputs: result.outputs });

@@ -22,6 +22,7 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import { RecordingMonitor } from "../test/harness/mocks/recording-monitor";
 import { createPlannedMocks, type ExecuteContext, type PlannedMocks } from "../test/harness/mocks/planned-mocks";
@@ -104,9 +105,64 @@ function position(p: any): { uri: string; line: number; column: number } | undef
     return p ? { uri: p.getUri(), line: p.getLine(), column: p.getColumn() } : undefined;
 }
 
+/**
+ * An asset or archive as the checkpoint stores it (pkg/resource/asset.go, archive.go): the
+ * signature, a SHA-256 hash of the contents and where it came from (path, text or uri; an
+ * AssetArchive's assets by name). The engine hashes the archive's tar stream; here the hash is
+ * over the same files' names and bytes: another value, the same 64 hex characters.
+ */
+class EngineAsset {
+    constructor(readonly stored: Record<string, unknown>) {}
+}
+
+function contentHash(file: string): string {
+    const hash = crypto.createHash("sha256");
+    const walk = (p: string, rel: string) => {
+        const st = fs.statSync(p, { throwIfNoEntry: false });
+        if (!st) return;
+        if (st.isDirectory()) for (const e of fs.readdirSync(p).sort()) walk(path.join(p, e), `${rel}/${e}`);
+        else hash.update(rel).update(fs.readFileSync(p));
+    };
+    walk(file, "");
+    return hash.digest("hex");
+}
+
+/** The SDK deserializes assets and archives into objects whose fields are promises: resolved here, once. */
+async function resolveAssets(v: unknown): Promise<unknown> {
+    if (pulumi.asset.Asset.isInstance(v) || pulumi.asset.Archive.isInstance(v)) {
+        const sig = pulumi.asset.Asset.isInstance(v) ? rpc.specialAssetSig : rpc.specialArchiveSig;
+        const a = v as any;
+        const [filePath, text, uri, assets] = await Promise.all([a.path, a.text, a.uri, a.assets]);
+        const stored: Record<string, unknown> = { [SIG_KEY]: sig };
+        if (assets) {
+            const named: Record<string, unknown> = {};
+            for (const [k, e] of Object.entries(assets)) named[k] = ((await resolveAssets(e)) as EngineAsset).stored;
+            stored.hash = crypto.createHash("sha256").update(JSON.stringify(named)).digest("hex");
+            stored.assets = named;
+        } else {
+            stored.hash = filePath ? contentHash(filePath) : crypto.createHash("sha256").update(text ?? uri ?? "").digest("hex");
+            Object.assign(stored, filePath ? { path: filePath } : text !== undefined ? { text } : { uri });
+        }
+        return new EngineAsset(stored);
+    }
+    if (rpc.isRpcSecret(v)) return { ...(v as any), value: await resolveAssets((v as any).value) };
+    if (Array.isArray(v)) return Promise.all((v as unknown[]).map(resolveAssets));
+    if (isPlainObject(v)) {
+        const out: Record<string, unknown> = {};
+        for (const [k, e] of Object.entries(v)) out[k] = await resolveAssets(e);
+        return out;
+    }
+    return v;
+}
+
 /** Wraps the recording monitor (for every run until `restore`) to keep what the engine would store. */
-export function captureRegistrations(): { registrations: Map<string, Registration>; restore(): void } {
+export function captureRegistrations(): { registrations: Map<string, Registration>; settled(): Promise<void>; restore(): void } {
     const registrations = new Map<string, Registration>();
+    const pending: Promise<unknown>[] = [];
+    const withAssets = (props: Record<string, unknown>, set: (resolved: Record<string, unknown>) => void) => {
+        pending.push(resolveAssets(props).then((r) => set(r as Record<string, unknown>)));
+        return props;
+    };
     const proto = RecordingMonitor.prototype as any;
     const register = proto.registerResource;
     const registerOutputs = proto.registerResourceOutputs;
@@ -133,18 +189,25 @@ export function captureRegistrations(): { registrations: Map<string, Registratio
         return register.call(this, req, (err: any, resp: any) => {
             if (!err && resp) {
                 const urn: string = resp.getUrn();
-                registrations.set(urn, { ...entry, urn, id: resp.getId(), outputs: rpc.deserializeProperties(resp.getObject()) });
+                const reg: Registration = { ...entry, urn, id: resp.getId(), outputs: rpc.deserializeProperties(resp.getObject()) };
+                withAssets(reg.inputs, (r) => { reg.inputs = r; });
+                withAssets(reg.outputs, (r) => { reg.outputs = r; });
+                registrations.set(urn, reg);
             }
             callback(err, resp);
         });
     };
     proto.registerResourceOutputs = function (req: any, callback: (err: any, resp: any) => void) {
         const reg = registrations.get(req.getUrn());
-        if (reg && req.getOutputs()) reg.outputs = rpc.deserializeProperties(req.getOutputs());
+        if (reg && req.getOutputs()) reg.outputs = withAssets(rpc.deserializeProperties(req.getOutputs()), (r) => { reg.outputs = r; });
         return registerOutputs.call(this, req, callback);
     };
     return {
         registrations,
+        /** Waits until every asset and archive captured so far is resolved (call before checkpointJson). */
+        async settled() {
+            while (pending.length) await Promise.all(pending.splice(0));
+        },
         restore() {
             proto.registerResource = register;
             proto.registerResourceOutputs = registerOutputs;
@@ -195,6 +258,7 @@ function serializeValue(v: unknown, encrypt: ((p: string) => string) | undefined
         for (const [k, e] of Object.entries(v)) if (e !== undefined) out[k] = serializeValue(e, encrypt);
         return out;
     }
+    if (v instanceof EngineAsset) return v.stored;
     if (v === null || ["string", "number", "boolean"].includes(typeof v)) return v;
     throw new Error(`state-size: cannot serialize a ${Object.prototype.toString.call(v)} (${String(v).slice(0, 80)})`);
 }
