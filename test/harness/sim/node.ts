@@ -34,7 +34,8 @@ export interface SimEvent {
     ts: string;
     node: string;
     component: SimComponent | "kubelet" | "sshd";
-    event: "start" | "stop" | "exit" | "kubelet-restart" | "ssh-cut";
+    /** "serving": the kubelet (re)loaded /var/lib/kubelet/pki/kubelet.crt/.key for :10250 (`trigger`: start or kubelet-restart). */
+    event: "start" | "stop" | "exit" | "kubelet-restart" | "ssh-cut" | "serving";
     pid: number;
     /** SHA-256 (lowercase hex, no colons) of the certificate the component serves / uses. */
     certSha256?: string;
@@ -49,6 +50,7 @@ export interface SimEvent {
     failed?: boolean;
     error?: string;
     bytes?: number;
+    trigger?: string;
 }
 
 export interface SimNodeInit {

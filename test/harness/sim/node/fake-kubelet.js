@@ -162,6 +162,43 @@ function loadKubeletIdentity(event) {
     }
 }
 
+// ---------------------------------------------------------------------------- kubelet serving (:10250)
+// Like the real kubelet without serverTLSBootstrap: the pair in its cert dir (tlsCertFile /
+// tlsPrivateKeyFile default) is read at every (re)start and served on :10250 until the next one.
+// A pair that cannot be read or does not match is logged and not served (the real one exits).
+const KUBELET_SERVING = { cert: "/var/lib/kubelet/pki/kubelet.crt", key: "/var/lib/kubelet/pki/kubelet.key", port: 10250 };
+let servingServer = null;
+
+function loadServingPair(event) {
+    let context;
+    try {
+        context = { cert: fs.readFileSync(KUBELET_SERVING.cert), key: fs.readFileSync(KUBELET_SERVING.key) };
+        require("node:tls").createSecureContext(context); // throws on a key that does not match
+    } catch (e) {
+        stopServing();
+        recordEvent({ component: "kubelet", event: "serving", pid: process.pid, trigger: event, error: e.message, failed: true });
+        return;
+    }
+    if (servingServer) {
+        servingServer.setSecureContext(context);
+    } else {
+        servingServer = require("node:tls").createServer(context, (sock) => {
+            // No API behind it: any request is unauthorized, which is all a TLS probe needs.
+            sock.on("error", () => undefined);
+            sock.end("HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        });
+        servingServer.on("tlsClientError", () => undefined);
+        servingServer.on("error", (e) => log(`:${KUBELET_SERVING.port}: ${e.message}`));
+        servingServer.listen(KUBELET_SERVING.port, "0.0.0.0");
+    }
+    recordEvent({ component: "kubelet", event: "serving", pid: process.pid, trigger: event, certSha256: firstCertSha256(KUBELET_SERVING.cert) });
+}
+
+function stopServing() {
+    if (servingServer) servingServer.close();
+    servingServer = null;
+}
+
 // ---------------------------------------------------------------------------- pods + containers
 /** @type {Map<string, any>} pod name -> pod */
 const pods = new Map();
@@ -455,10 +492,12 @@ async function systemctl(argv) {
     if (verb === "restart" || verb === "start" || verb === "reload-or-restart" || verb === "try-restart") {
         // The real kubelet re-reads kubelet.conf and re-adopts the running static pods.
         loadKubeletIdentity("kubelet-restart");
+        loadServingPair("kubelet-restart");
         return {};
     }
     if (verb === "stop") {
         kubeletState = "inactive";
+        stopServing();
         recordEvent({ component: "kubelet", event: "stop", pid: process.pid });
         return {};
     }
@@ -495,6 +534,7 @@ async function shutdown() {
     clearInterval(timer);
     await Promise.all([...pods.values()].filter((p) => p.current).map((p) => stopContainer(p.current, "node-shutdown")));
     server.close();
+    stopServing();
     process.exit(0);
 }
 process.on("SIGTERM", shutdown);
@@ -505,6 +545,7 @@ fs.mkdirSync(cfg.logDir, { recursive: true, mode: 0o700 });
 server.listen(cfg.socketPath, () => {
     fs.chmodSync(cfg.socketPath, 0o600);
     loadKubeletIdentity("start");
+    loadServingPair("start");
     reconcile();
 });
 const timer = setInterval(() => {
