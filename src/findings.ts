@@ -15,6 +15,7 @@ import { currentKit } from "./node/kit";
 import type { KitReship } from "./node/kit-ship";
 import type { NodeRepair } from "./rollout";
 import type { ClusterSpec } from "./spec";
+import { apiserverServes } from "./cluster-objects/reachability";
 
 export interface ClusterFindings {
     /** Per node and file key: why the file is (re)issued or re-pushed, or "ok". */
@@ -27,6 +28,8 @@ export interface ClusterFindings {
     rollbacks?: Record<string, number>;
     /** Nodes whose kit must be shipped again (the inventory found it missing or altered). */
     kitReships?: Record<string, KitReship>;
+    /** Whether an apiserver answered at the start of the run (undefined: not checked); see src/cluster-objects/reachability.ts. */
+    apiserverServing?: boolean;
     /** What was read from each node (for the per-file actions of the `certificates` output). */
     inventories?: readonly NodeInventory[];
 }
@@ -126,12 +129,17 @@ export function kitReshipsFrom(inventories: readonly NodeInventory[], kitId: str
 export async function inspectCluster(
     cluster: ClusterSpec, read: typeof readInventories = readInventories, kitId: string = currentKit().id,
 ): Promise<ClusterFindings> {
-    const inventories = await read(cluster.nodes, cluster.layout, {
-        checkServed: cluster.drift.enabled && cluster.drift.checkServed,
+    const driftServed = cluster.drift.enabled && cluster.drift.checkServed;
+    const read1 = await read(cluster.nodes, cluster.layout, {
+        // Cluster objects need to know whether an apiserver answers, drift or not.
+        checkServed: driftServed || cluster.clusterObjects.enabled,
         kubeletServing: cluster.kubelet.servingCertificate === "managed",
         concurrency: cluster.drift.concurrency,
         kitId,
     });
+    const apiserverServing = cluster.clusterObjects.enabled ? apiserverServes(read1) : undefined;
+    // Served certificates read for the cluster objects only: drift sees what it asked for.
+    const inventories = driftServed ? read1 : read1.map((inv) => ({ ...inv, served: [] }));
     const clock = clockProblems(inventories, cluster.rollout.clockSkewToleranceSeconds);
     if (clock.length > 0) throw new Error(clock.join("\n"));
     const unreachable = inventories.filter((inv) => !inv.reachable);
@@ -153,12 +161,12 @@ export async function inspectCluster(
         pulumi.log.info(`node "${node}" was rolled back ${count} time(s) by failed runs; if its install is not ` +
             `verified yet, this run installs and restarts it again`);
     }
-    if (!cluster.drift.enabled) return { reasons: {}, repairs: {}, rollbacks, kitReships, inventories, report: "drift detection disabled (kube-pki:drift.enabled)" };
+    if (!cluster.drift.enabled) return { reasons: {}, repairs: {}, rollbacks, kitReships, inventories, apiserverServing, report: "drift detection disabled (kube-pki:drift.enabled)" };
     const wanted = wantedFromSpec(cluster);
     const results = inventories.map((inv) => compareNode(wantedWithInstalled(wanted[inv.node] ?? [], inv), inv, {
         now, renewBeforeDays: cluster.validity.renewBeforeDays,
     }));
-    const findings = { ...findingsFrom(results, new Set(inventories.filter((inv) => inv.installed).map((inv) => inv.node))), rollbacks, kitReships, inventories };
+    const findings = { ...findingsFrom(results, new Set(inventories.filter((inv) => inv.installed).map((inv) => inv.node))), rollbacks, kitReships, inventories, apiserverServing };
     pulumi.log.info(`kube-pki drift report\n${findings.report}`);
     for (const [node, repair] of Object.entries(findings.repairs)) {
         pulumi.log.warn(`node "${node}" drifted from the stack: its files will be pushed again` +

@@ -10,6 +10,7 @@ import { ClusterPki } from "./pki/cluster-pki";
 import type { Kit } from "./node/kit";
 import { NodeKits } from "./node/kit-ship";
 import { Rollout } from "./rollout";
+import { declareClusterObjects } from "./cluster-objects";
 import type { ClusterSpec } from "./spec";
 
 export interface KubePkiOptions {
@@ -45,6 +46,9 @@ export async function kubePki(options: KubePkiOptions = {}) {
     const rollout = new Rollout(`${cluster.name}-rollout`, {
         cluster, pki, kits: kits.nodes, repairs: findings.repairs, rollbacks: findings.rollbacks,
     });
+
+    // cluster-info and kubeadm's RBAC bindings, once the first master is verified (src/cluster-objects/).
+    declareClusterObjects({ cluster, pki, apiserverServing: findings.apiserverServing, after: rollout.firstMaster });
 
     // Decided from the inventories, so preview knows every value; `up` takes notAfter from state.
     const plan = planFileActions(cluster, findings.inventories, {

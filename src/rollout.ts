@@ -40,6 +40,8 @@ export class Rollout extends pulumi.ComponentResource {
     public readonly served: pulumi.Output<Record<string, Record<string, string>>>;
     /** Per node: what the install printed (paths and fingerprints, never content). */
     public readonly installReports: pulumi.Output<Record<string, string>>;
+    /** The first master's resources (install, restarts, verifications): what the cluster objects wait for. */
+    public readonly firstMaster: readonly pulumi.Resource[];
 
     /**
      * @param name The _unique_ name of this component.
@@ -52,6 +54,7 @@ export class Rollout extends pulumi.ComponentResource {
         const served: Record<string, pulumi.Output<Record<string, string>>> = {};
         const installs: Record<string, pulumi.Output<string>> = {};
         let previousStage: pulumi.Resource[] = [];
+        let firstMaster: pulumi.Resource[] | undefined;
         for (const stage of rolloutStages(cluster.nodes, cluster.rollout.workerBatchSize)) {
             const stageResources: pulumi.Resource[] = [];
             for (const node of stage) {
@@ -61,7 +64,9 @@ export class Rollout extends pulumi.ComponentResource {
                 installs[node.name] = result.install.stdout;
             }
             previousStage = stageResources;
+            firstMaster ??= stageResources;
         }
+        this.firstMaster = firstMaster ?? [];
         this.served = pulumi.output(served) as pulumi.Output<Record<string, Record<string, string>>>;
         this.installReports = pulumi.output(installs) as pulumi.Output<Record<string, string>>;
         this.registerOutputs({ served: this.served, installReports: this.installReports });

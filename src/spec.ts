@@ -127,6 +127,15 @@ export interface DriftSpec {
     concurrency: number;
 }
 
+/** `kube-pki:clusterObjects`: the cluster-side half of the PKI (src/cluster-objects/). */
+export interface ClusterObjectsSpec {
+    /**
+     * Keep kube-public/cluster-info and kubeadm's RBAC bindings in the cluster with server-side
+     * apply (default true). false: kube-pki declares no object and removes none.
+     */
+    enabled: boolean;
+}
+
 export interface ClusterSpec {
     /** Cluster name: used in resource names and in kubeconfig cluster/context names. */
     name: string;
@@ -147,4 +156,5 @@ export interface ClusterSpec {
     authorities: AuthoritySourcesSpec;
     rollout: RolloutSpec;
     drift: DriftSpec;
+    clusterObjects: ClusterObjectsSpec;
 }

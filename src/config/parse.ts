@@ -295,5 +295,6 @@ function buildSpec(config: ParsedConfig, privateKeys: Map<number, string>, env: 
         authorities: { ...authorities, adoptFrom: authorities.adoptFrom ?? firstMaster.name },
         rollout: { ...rollout },
         drift: { ...drift },
+        clusterObjects: { ...config.clusterObjects },
     };
 }

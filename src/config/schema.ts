@@ -329,6 +329,14 @@ export const driftSchema = section(
     "set enabled, unreachable, checkServed and concurrency",
 ).prefault({});
 
+export const clusterObjectsSchema = section(
+    {
+        // Objects in the cluster (cluster-info, kubeadm's RBAC bindings) via @pulumi/kubernetes: src/cluster-objects/.
+        enabled: flagWithDefault(true, "set true to keep cluster-info and kubeadm's RBAC bindings in the cluster (default true), false to leave the cluster's objects alone"),
+    },
+    "set enabled to true or false",
+).prefault({});
+
 /** Every key of the `kube-pki` namespace with its schema, in the order problems are reported. */
 export const keySchemas = {
     cluster: clusterSchema,
@@ -341,6 +349,7 @@ export const keySchemas = {
     authorities: authoritiesSchema,
     rollout: rolloutSchema,
     drift: driftSchema,
+    clusterObjects: clusterObjectsSchema,
 } as const;
 
 export type ConfigKeyName = keyof typeof keySchemas;

@@ -29,6 +29,7 @@ describe("defaults", () => {
             authorities: { ca: "adopt", frontProxyCa: "adopt", etcdCa: "adopt", serviceAccount: "adopt", adoptFrom: "master-1", keyAlgorithm: "RSA-2048" },
             rollout: { restart: true, workerBatchSize: 5, componentTimeoutSeconds: 180, clockSkewToleranceSeconds: 30, keepBackups: 5 },
             drift: { enabled: true, unreachable: "warn", checkServed: true, concurrency: 8 },
+            clusterObjects: { enabled: true },
         });
     });
 

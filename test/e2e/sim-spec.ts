@@ -32,6 +32,8 @@ export function specFor(sim: SimCluster, overrides: Partial<ClusterSpec> = {}): 
         authorities: { ca: "adopt", frontProxyCa: "adopt", etcdCa: "adopt", serviceAccount: "adopt", adoptFrom: sim.masters[0].name, keyAlgorithm: "RSA-2048" },
         rollout: { restart: true, workerBatchSize: 2, componentTimeoutSeconds: 60, clockSkewToleranceSeconds: 30, keepBackups: 3 },
         drift: { enabled: true, unreachable: "warn", checkServed: true, concurrency: 8 },
+        // The sim's apiserver is a TLS stand-in, not an API: no cluster objects there.
+        clusterObjects: { enabled: false },
         ...overrides,
     };
 }

@@ -7,7 +7,7 @@
  * starts from an empty stack.
  */
 import type { MockStateStore } from "./state-store";
-import { goTimeText, TYPES } from "./provider-contract";
+import { goTimeText, K8S_PATCH_TYPES, TYPES } from "./provider-contract";
 import { createPlannedMocks, type PlannedMocks } from "./planned-mocks";
 
 export const FAKE_KEY_MARK = "FAKE-PRIVATE-KEY:";
@@ -72,6 +72,11 @@ export function createEchoMocks(opts: EchoMocksOptions = {}): PlannedMocks {
                 if (ctx.op === "update" && ctx.type !== TYPES.remote && ctx.type !== TYPES.local) return {};
                 const out = fakeOutputs(ctx.type, ctx.name, ctx.inputs, ctx.now);
                 return ctx.type === TYPES.privateKey ? { ...out, id: `${ctx.name}-id` } : { ...out, id: ctx.op === "update" ? undefined : `${ctx.name}-id` };
+            },
+            // A Patch's delete relinquishes its fields in the cluster (kubernetes.patchDeleteRelinquishes):
+            // recorded, so a test sees whether it would have happened. Other types' deletes do nothing here.
+            async delete(_urn, old, timed) {
+                if (K8S_PATCH_TYPES.includes(old.type)) await timed("delete", () => undefined);
             },
         },
     });

@@ -61,6 +61,8 @@ export function createPlannedMocks(opts: { store?: MockStateStore; now: () => Da
     };
 
     async function runDelete(urn: string, old: StoredResource): Promise<void> {
+        // The engine skips the provider's delete for a resource stored with retainOnDelete (engine.retainOnDelete).
+        if (old.retainOnDelete) return;
         await opts.executor.delete?.(urn, old, timedFor(urn));
     }
 
@@ -121,7 +123,9 @@ export function createPlannedMocks(opts: { store?: MockStateStore; now: () => Da
             const raw = effectiveRawInputs(args.inputs, plan.inputs, prior);
             if (plan.op === "same") {
                 note(urn, "same");
-                if (!args.preview && prior!.protect !== (args.protect ?? false)) store.put(urn, { ...prior!, protect: args.protect ?? false });
+                // The engine stores the options of a "same" step too.
+                const options = { protect: args.protect ?? false, retainOnDelete: args.retainOnDelete ?? false };
+                if (!args.preview && (prior!.protect !== options.protect || (prior!.retainOnDelete ?? false) !== options.retainOnDelete)) store.put(urn, { ...prior!, ...options });
                 return { id: prior!.id, state: prior!.state };
             }
             if (args.preview) {
@@ -141,7 +145,7 @@ export function createPlannedMocks(opts: { store?: MockStateStore; now: () => Da
                 const { id: outId, ...rest } = outputs;
                 const id = String(outId ?? (op === "update" ? prior!.id : `${args.name}-${Date.now().toString(36)}`));
                 const state = op === "update" ? { ...prior!.state, ...raw, ...rest } : { ...raw, ...rest };
-                store.put(urn, { type: args.type, id, inputs: plan.inputs, state, protect: args.protect ?? false });
+                store.put(urn, { type: args.type, id, inputs: plan.inputs, state, protect: args.protect ?? false, retainOnDelete: args.retainOnDelete ?? false });
                 if (op === "replace" && prior && !args.deleteBeforeReplace) replaced.push({ urn, old: prior });
                 note(urn, op);
                 return { id, state };

@@ -9,6 +9,8 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { local, remote } from "@pulumi/command";
+import * as k8s from "@pulumi/kubernetes";
+import { UNKNOWN } from "./wire-values";
 import { runProgram, ProgramRunError } from "./run-program";
 import { createExecutingMocks } from "./executing-mocks";
 import { createEchoMocks } from "./echo-mocks";
@@ -388,6 +390,65 @@ describe("CopyToRemote", () => {
         fs.writeFileSync(path.join(src, "a.sh"), "two");
         await runProgram(copy(src), { mocks: createEchoMocks({ store }) });
         expect(names(store.lastRun.updated)).toEqual(["copy"]);
+    });
+});
+
+describe("kubernetes and retainOnDelete", () => {
+    const crb = (name: string, o: { retain?: boolean; subjects?: string[]; role?: string } = {}) => () => {
+        const p = new k8s.Provider("k8s", { kubeconfig: pulumi.secret("apiVersion: v1\nkind: Config\n"), clusterIdentifier: "kube-pki/test" });
+        new k8s.rbac.v1.ClusterRoleBindingPatch(name, {
+            metadata: { name },
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: o.role ?? "cluster-admin" },
+            subjects: (o.subjects ?? ["a"]).map((g) => ({ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: g })),
+        }, { provider: p, retainOnDelete: o.retain });
+    };
+
+    it(fact("engine.retainOnDelete"), async () => {
+        const store = new MockStateStore();
+        await runProgram(crb("kept", { retain: true }), { mocks: createEchoMocks({ store }) });
+        await runProgram(() => ({}), { mocks: createEchoMocks({ store }) });
+        expect(names(store.lastRun.deleted)).toEqual(["k8s", "kept"]);
+        expect(store.lastRun.executions).toEqual([]); // no provider delete ran
+    });
+
+    it(fact("kubernetes.patchDeleteRelinquishes"), async () => {
+        const store = new MockStateStore();
+        await runProgram(crb("given-up"), { mocks: createEchoMocks({ store }) });
+        await runProgram(() => ({}), { mocks: createEchoMocks({ store }) });
+        // Without retainOnDelete the provider's delete (a relinquish of the Patch's fields) runs.
+        expect(store.lastRun.executions.map((e) => [e.urn.split("::").pop(), e.action])).toEqual([["given-up", "delete"]]);
+    });
+
+    it(fact("kubernetes.patchServerSideApply"), async () => {
+        const store = new MockStateStore();
+        const first = await runProgram(crb("b"), { mocks: createEchoMocks({ store }) });
+        const rec = first.get("b", TYPES.clusterRoleBindingPatch);
+        expect(rec.outputs).toMatchObject(rec.inputs); // outputs are what was applied
+        await runProgram(crb("b", { subjects: ["a", "c"] }), { mocks: createEchoMocks({ store }) });
+        expect(names(store.lastRun.updated)).toEqual(["b"]);
+        await runProgram(crb("b", { subjects: ["a", "c"], role: "view" }), { mocks: createEchoMocks({ store }) });
+        expect(names(store.lastRun.replaced)).toEqual(["b"]); // roleRef is immutable
+        const cm = (name: string, ns: string) => ({ type: TYPES.configMapPatch, inputs: { metadata: { name, namespace: ns }, data: { k: "1" } }, state: {} });
+        expect(planResource(cm("x", "a"), { urn: "u", type: TYPES.configMapPatch, inputs: { metadata: { name: "x", namespace: "a" }, data: { k: "2" } } }, new Date()).op).toBe("update");
+        expect(planResource(cm("x", "a"), { urn: "u", type: TYPES.configMapPatch, inputs: { metadata: { name: "x", namespace: "b" }, data: { k: "1" } } }, new Date()).replaceBecause).toEqual(["metadata.namespace"]);
+    });
+
+    it(fact("kubernetes.providerClusterIdentifier"), () => {
+        const prior = (inputs: Record<string, unknown>) => ({ type: TYPES.k8sProvider, inputs, state: {} });
+        const plan = (old: Record<string, unknown>, news: Record<string, unknown>) => planResource(prior(old), { urn: "p", type: TYPES.k8sProvider, inputs: news }, new Date());
+        // A reissued kubeconfig is unknown in preview: replaced without an identifier, updated with one.
+        expect(plan({ kubeconfig: "a" }, { kubeconfig: UNKNOWN }).op).toBe("replace");
+        expect(plan({ kubeconfig: "a", clusterIdentifier: "x" }, { kubeconfig: UNKNOWN, clusterIdentifier: "x" }).op).toBe("update");
+        expect(plan({ kubeconfig: "a", clusterIdentifier: "x" }, { kubeconfig: "b", clusterIdentifier: "x" }).op).toBe("update");
+        expect(plan({ kubeconfig: "a", clusterIdentifier: "x" }, { kubeconfig: "a", clusterIdentifier: "y" }).op).toBe("replace");
+    });
+
+    it(fact("kubernetes.providerKubeconfigSecret"), async () => {
+        const plain = await runProgram(() => { new k8s.Provider("plain", { kubeconfig: "text" }); }, { mocks: createEchoMocks() });
+        expect(plain.get("plain").secretInputs).not.toContain("kubeconfig");
+        const secret = await runProgram(() => { new k8s.Provider("secret", { kubeconfig: pulumi.secret("text") }); }, { mocks: createEchoMocks() });
+        expect(secret.get("secret").secretInputs).toContain("kubeconfig");
+        expect(secret.get("secret").secretOutputs).toContain("kubeconfig");
     });
 });
 

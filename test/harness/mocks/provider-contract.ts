@@ -14,6 +14,9 @@ const GOP = "pulumi/pulumi-go-provider", GOP_V = "v1.3.0 (pulumi-command v1.2.1 
 // pulumi-tls v5 provider/go.mod pins terraform-provider-tls v1.2.1-0.20260130152455-857b38cda3fc (= tag v4.2.1).
 const TLS = "hashicorp/terraform-provider-tls", TLS_V = "857b38cda3fc (v4.2.1, as pinned by pulumi-tls v5)";
 const ENG = "pulumi/pulumi", ENG_V = "v3.248.0";
+// Installed @pulumi/kubernetes is 4.34.2; the provider source read is the pulumi-kubernetes master
+// snapshot after v4.32.0 (commit 94977969d), the newest the tool library holds.
+const K8S = "pulumi/pulumi-kubernetes", K8S_V = "94977969d (after v4.32.0; SDK 4.34.2 installed)";
 const src = (repo: string, version: string, path: string): SourceRef => ({ repo, version, path });
 
 export const TYPES = {
@@ -24,7 +27,14 @@ export const TYPES = {
     remote: "command:remote:Command",
     local: "command:local:Command",
     copyToRemote: "command:remote:CopyToRemote",
+    k8sProvider: "pulumi:providers:kubernetes",
+    configMapPatch: "kubernetes:core/v1:ConfigMapPatch",
+    rolePatch: "kubernetes:rbac.authorization.k8s.io/v1:RolePatch",
+    roleBindingPatch: "kubernetes:rbac.authorization.k8s.io/v1:RoleBindingPatch",
+    clusterRoleBindingPatch: "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBindingPatch",
 } as const;
+
+export const K8S_PATCH_TYPES: readonly string[] = [TYPES.configMapPatch, TYPES.rolePatch, TYPES.roleBindingPatch, TYPES.clusterRoleBindingPatch];
 
 export const CERT_TYPES: readonly string[] = [TYPES.selfSigned, TYPES.locallySigned];
 export const COMMAND_TYPES: readonly string[] = [TYPES.remote, TYPES.local];
@@ -121,6 +131,26 @@ export const FACTS = {
         says: "Replacing a resource protected in state and in the program, or deleting one protected in state, fails the run (preview too) with the engine's message.",
         sources: [src(ENG, ENG_V, "pkg/resource/deploy/step_generator.go"), src(ENG, ENG_V, "pkg/resource/deploy/step.go")],
     },
+    "engine.retainOnDelete": {
+        says: "Deleting a resource stored with retainOnDelete (the option it was last deployed with) drops it from state without calling the provider's Delete; the same holds for the old half of a replacement.",
+        sources: [src(ENG, ENG_V, "pkg/resource/deploy/step.go")],
+    },
+    "kubernetes.providerClusterIdentifier": {
+        says: "Provider DiffConfig: a kubeconfig/context/cluster that is unknown (preview of a reissued kubeconfig) or names another active cluster replaces the provider, and with it every resource on it; when clusterIdentifier is set and unchanged nothing replaces (changes are updates); a changed clusterIdentifier replaces.",
+        sources: [src(K8S, K8S_V, "provider/pkg/provider/provider.go")],
+    },
+    "kubernetes.providerKubeconfigSecret": {
+        says: "The provider schema does not mark kubeconfig secret: it is secret in state only when the program passes a secret.",
+        sources: [src(K8S, K8S_V, "provider/pkg/gen/schema.go")],
+    },
+    "kubernetes.patchServerSideApply": {
+        says: "Patch resources (ConfigMapPatch, RolePatch, RoleBindingPatch, ClusterRoleBindingPatch, …) are server-side apply upserts of the named object with the Patch's own field manager (an existing object is adopted, not duplicated); a conflict with another manager's different value fails unless the pulumi.com/patchForce annotation is \"true\". Their outputs are the inputs they applied. .metadata.name, .metadata.namespace and, for (Cluster)RoleBindings, .roleRef replace; other changes update.",
+        sources: [src(K8S, K8S_V, "provider/pkg/await/await.go"), src(K8S, K8S_V, "provider/pkg/provider/provider.go"), src(K8S, K8S_V, "provider/pkg/provider/diff.go")],
+    },
+    "kubernetes.patchDeleteRelinquishes": {
+        says: "Deleting a Patch resource relinquishes its fields (ssa.Relinquish): fields no other manager holds are removed from the object; a required one fails the delete with advice to set retainOnDelete.",
+        sources: [src(K8S, K8S_V, "provider/pkg/await/await.go"), src(K8S, K8S_V, "provider/pkg/provider/provider.go")],
+    },
     "engine.applyNotInPreview": {
         says: "Resources created inside an apply of an unknown value never show in preview (the apply does not run).",
         sources: [src("pulumi/pulumi", ENG_V, "sdk/nodejs/output.ts")],
@@ -130,7 +160,7 @@ export const FACTS = {
 export type FactId = keyof typeof FACTS;
 
 /** Per type: inputs that update in place (everything else replaces), and provider defaults. */
-export const RESOURCE_RULES: Record<string, { inPlace: readonly string[]; replaceOnlyOnChangeOf?: readonly string[]; defaults: Record<string, unknown>; fact: FactId }> = {
+export const RESOURCE_RULES: Record<string, { inPlace: readonly string[]; replaceOnlyOnChangeOf?: readonly string[]; replaceOnChangeOfPaths?: readonly string[]; defaults: Record<string, unknown>; fact: FactId }> = {
     [TYPES.privateKey]: { inPlace: [], defaults: { rsaBits: 2048, ecdsaCurve: "P224" }, fact: "tls.privateKey.replaces" },
     [TYPES.certRequest]: { inPlace: [], defaults: {}, fact: "tls.certRequest.replaces" },
     [TYPES.selfSigned]: { inPlace: ["earlyRenewalHours"], defaults: { earlyRenewalHours: 0 }, fact: "tls.cert.replaces" },
@@ -139,7 +169,28 @@ export const RESOURCE_RULES: Record<string, { inPlace: readonly string[]; replac
     [TYPES.remote]: { inPlace: [], replaceOnlyOnChangeOf: ["triggers"], defaults: {}, fact: "command.triggersReplace" },
     [TYPES.local]: { inPlace: [], replaceOnlyOnChangeOf: ["triggers"], defaults: {}, fact: "command.triggersReplace" },
     [TYPES.copyToRemote]: { inPlace: [], replaceOnlyOnChangeOf: ["triggers"], defaults: {}, fact: "copyToRemote.triggersReplace" },
+    // Patch resources: only the object's identity (and an immutable roleRef) replaces.
+    [TYPES.configMapPatch]: { inPlace: [], replaceOnlyOnChangeOf: [], replaceOnChangeOfPaths: ["metadata.name", "metadata.namespace"], defaults: {}, fact: "kubernetes.patchServerSideApply" },
+    [TYPES.rolePatch]: { inPlace: [], replaceOnlyOnChangeOf: [], replaceOnChangeOfPaths: ["metadata.name", "metadata.namespace"], defaults: {}, fact: "kubernetes.patchServerSideApply" },
+    [TYPES.roleBindingPatch]: { inPlace: [], replaceOnlyOnChangeOf: [], replaceOnChangeOfPaths: ["metadata.name", "metadata.namespace", "roleRef"], defaults: {}, fact: "kubernetes.patchServerSideApply" },
+    [TYPES.clusterRoleBindingPatch]: { inPlace: [], replaceOnlyOnChangeOf: [], replaceOnChangeOfPaths: ["metadata.name", "metadata.namespace", "roleRef"], defaults: {}, fact: "kubernetes.patchServerSideApply" },
 };
+
+/** The kubernetes provider's DiffConfig (provider.go): what of its own inputs replaces it. */
+function k8sProviderReplaces(before: Record<string, any>, after: Record<string, any>, changed: string[]): string[] {
+    const id = "clusterIdentifier";
+    if (before[id] !== undefined && after[id] !== undefined && after[id] !== UNKNOWN) {
+        return stableJson(before[id]) === stableJson(after[id]) ? [] : [id];
+    }
+    // Without one: unknown cluster settings replace; a known change is taken as another active
+    // cluster (the provider compares the active cluster's entry, which kube-pki's kubeconfigs keep
+    // only while the CA and endpoint stay: conservative, never a missed replacement).
+    return ["kubeconfig", "context", "cluster"].filter((k) => changed.includes(k));
+}
+
+function valueAt(o: Record<string, any>, path: string): unknown {
+    return path.split(".").reduce<any>((v, k) => (v === undefined || v === null ? undefined : v[k]), o);
+}
 
 // ---------------------------------------------------------------- planning
 
@@ -212,9 +263,15 @@ export function planResource(prior: PriorResource | undefined, req: PlanRequest,
         .sort();
 
     let replaceBecause: string[];
-    if (rules.replaceOnlyOnChangeOf) replaceBecause = changed.filter((k) => rules.replaceOnlyOnChangeOf!.includes(k));
+    if (req.type === TYPES.k8sProvider) replaceBecause = k8sProviderReplaces(before, after, changed);
+    else if (rules.replaceOnlyOnChangeOf) replaceBecause = changed.filter((k) => rules.replaceOnlyOnChangeOf!.includes(k));
     else replaceBecause = changed.filter((k) => !rules.inPlace.includes(k));
+    for (const path of rules.replaceOnChangeOfPaths ?? []) {
+        const a = valueAt(after, path);
+        if (a === UNKNOWN || containsUnknownPlain(a) || stableJson(valueAt(before, path)) !== stableJson(a)) replaceBecause.push(path);
+    }
     if (changed.length > 0 && rules.fact) facts.push(rules.fact);
+    if (changed.length > 0 && req.type === TYPES.k8sProvider) facts.push("kubernetes.providerClusterIdentifier");
 
     if (CERT_TYPES.includes(req.type) && replaceBecause.length === 0) {
         // Plan-time renewal check on the planned earlyRenewalHours (unknown → no check, as the provider).

@@ -65,12 +65,15 @@ export class RecordingMonitor extends MockMonitor {
             deleteBeforeReplace: req.getDeletebeforereplace(),
             replaceOnChanges,
             protect: req.getProtect() ?? false,
+            retainOnDelete: req.getRetainondelete() ?? false,
+            provider: req.getProvider() ?? "",
         };
         try {
             const args: RecordedResourceArgs = {
                 type, name, inputs: wireInputs, provider: req.getProvider(), custom,
                 id: req.getImportid(), urn, preview: this.preview, replaceOnChanges,
                 ignoreChanges: base.ignoreChanges, protect: base.protect, deleteBeforeReplace: base.deleteBeforeReplace,
+                retainOnDelete: base.retainOnDelete,
             };
             const result = await this.mocks.newResource(args);
             const state: Record<string, any> = { ...(result.state ?? {}) };

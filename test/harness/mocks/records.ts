@@ -23,6 +23,10 @@ export interface ResourceRecord {
     deleteBeforeReplace: boolean;
     replaceOnChanges: string[];
     protect: boolean;
+    /** The retainOnDelete option (the engine then skips the provider's delete). */
+    retainOnDelete: boolean;
+    /** The explicit provider reference ("<provider urn>::<id>"), "" for the default provider. */
+    provider: string;
     /** Resource state as the program sees it (plain). */
     outputs: Record<string, any>;
     /** Top-level output keys the program receives as secrets. */
@@ -60,6 +64,7 @@ export interface RecordedResourceArgs extends MockResourceArgs {
     ignoreChanges: string[];
     protect: boolean;
     deleteBeforeReplace: boolean;
+    retainOnDelete: boolean;
 }
 
 /** Mocks that want to know where a program run starts and ends (e.g. to keep state between runs). */

@@ -17,6 +17,8 @@ export interface StoredResource {
     state: Record<string, any>;
     /** The `protect` option it was last deployed with (the engine refuses to replace or delete it). */
     protect?: boolean;
+    /** The `retainOnDelete` option it was last deployed with (the engine skips the provider's delete). */
+    retainOnDelete?: boolean;
 }
 
 export interface ExecutionEvent {

@@ -1,0 +1,45 @@
+/**
+ * Whether this run declares the cluster objects, and with what: off by config, left for the next
+ * run when no apiserver answered at its start (with a warning in preview and up), else ClusterObjects.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { ClusterPki } from "../pki/cluster-pki";
+import type { ClusterSpec } from "../spec";
+import { ClusterObjects } from "./cluster-objects";
+
+export { apiserverServes } from "./reachability";
+export { ClusterObjects } from "./cluster-objects";
+
+/** The warning of a run that leaves the objects for later (exported for tests). */
+export function clusterDownWarning(serving: boolean | undefined): string {
+    const why = serving === false ? "no master's apiserver answered on :6443" : "no master's apiserver could be checked";
+    return `kube-pki:clusterObjects: ${why} at the start of this run, so cluster-info and kubeadm's RBAC bindings are ` +
+        "left for the next run (nothing is removed from the cluster: they are retainOnDelete); the certificate work goes on";
+}
+
+export interface DeclareArgs {
+    cluster: ClusterSpec;
+    pki: ClusterPki;
+    /** From the program-time inventories (ClusterFindings.apiserverServing). */
+    apiserverServing: boolean | undefined;
+    /** The first master's rollout resources (Rollout.firstMaster). */
+    after: readonly pulumi.Resource[];
+}
+
+export function declareClusterObjects(args: DeclareArgs): ClusterObjects | undefined {
+    const { cluster, pki } = args;
+    if (!cluster.clusterObjects.enabled) return undefined;
+    if (args.apiserverServing !== true) {
+        pulumi.log.warn(clusterDownWarning(args.apiserverServing));
+        return undefined;
+    }
+    const firstMaster = cluster.nodes.find((n) => n.role === "master")!;
+    const superAdmin = pki.nodes[firstMaster.name].files.find((f) => f.key === "super-admin.conf");
+    return new ClusterObjects(`${cluster.name}-cluster-objects`, {
+        cluster,
+        caCertPem: pki.caCertificates["ca"],
+        adminKubeconfig: pki.adminKubeconfig,
+        superAdminKubeconfig: superAdmin?.content,
+        after: args.after,
+    });
+}
