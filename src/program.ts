@@ -4,9 +4,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { loadClusterSpec } from "./config";
-import { planFileActions, renderFileActions, type FileAction } from "./drift/actions";
+import { KUBELET_CLIENT_ROW, planFileActions, renderFileActions, type FileAction } from "./drift/actions";
 import { inspectCluster, type ClusterFindings } from "./findings";
 import { ClusterPki } from "./pki/cluster-pki";
+import { decideKubeletClients } from "./pki/kubelet-client";
 import type { Kit } from "./node/kit";
 import { NodeKits } from "./node/kit-ship";
 import { Rollout } from "./rollout";
@@ -42,9 +43,11 @@ export async function kubePki(options: KubePkiOptions = {}) {
     const findings = await (options.inspect ?? ((c: ClusterSpec) => inspectCluster(c, undefined, options.kit?.id)))(cluster);
     // The node scripts reach each node once, as a kit every node command calls.
     const kits = new NodeKits(`${cluster.name}-kit`, { cluster, reship: findings.kitReships, kit: options.kit });
-    const pki = new ClusterPki(cluster.name, { cluster, kits: kits.nodes });
+    // rotate mode: which kubelets get a client certificate from kube-pki (only unusable or overdue ones).
+    const kubeletClients = decideKubeletClients(cluster, findings.inventories, new Date());
+    const pki = new ClusterPki(cluster.name, { cluster, kits: kits.nodes, kubeletClients });
     const rollout = new Rollout(`${cluster.name}-rollout`, {
-        cluster, pki, kits: kits.nodes, repairs: findings.repairs, rollbacks: findings.rollbacks,
+        cluster, pki, kits: kits.nodes, repairs: findings.repairs, rollbacks: findings.rollbacks, kubeletClients,
     });
 
     // cluster-info and kubeadm's RBAC bindings, once the first master is verified (src/cluster-objects/).
@@ -70,5 +73,11 @@ export async function kubePki(options: KubePkiOptions = {}) {
         served: rollout.served,
         caCertificates: pki.caCertificates,
         adminKubeconfig: pulumi.secret(pki.adminKubeconfig),
+        const kubeletRow = plan[nodeName]?.[KUBELET_CLIENT_ROW];
+        const client = nodePki.kubeletClient;
+        if (kubeletRow) {
+            certificates[nodeName][KUBELET_CLIENT_ROW] = client && !pulumi.runtime.isDryRun() && kubeletRow.action === "reissue"
+                ? client.notAfter.apply((expires) => ({ ...kubeletRow, expires })) : kubeletRow;
+        }
     };
 }

@@ -11,6 +11,7 @@
  */
 import { X509Certificate } from "node:crypto";
 import { catalogFor, type CatalogEntry } from "../pki/catalog";
+import { decideKubeletClient, type KubeletClientDecision } from "../pki/kubelet-client";
 import { filePath, type FileKey } from "../pki/layout";
 import type { ClusterSpec, KeyAlgorithm } from "../spec";
 import { canonicalIp, shortFingerprint, type CertInfo } from "./cert-info";
@@ -244,8 +245,26 @@ export function planFileActions(cluster: ClusterSpec, inventories: readonly Node
             if (!repaired && (repush.length || served)) notes.push(`drift not repaired: ${[...repush, ...(served ? [served] : [])].join("; ")}`);
             rows[w.key] = { action: "keep", reason: notes.length ? `ok (${notes.join("; ")})` : "ok", expires: file?.cert ? file.cert.notAfter.toISOString() : expires };
         }
+        const kubelet = kubeletClientRow(cluster, decideKubeletClient(cluster, node, inventory, now), planned(cluster.validity.leafDaysOverrides["kubelet.conf"] ?? cluster.validity.leafDays));
+        if (kubelet) rows[KUBELET_CLIENT_ROW] = kubelet;
+        else if (cluster.kubelet.clientCertificate === "rotate" && !inventory?.reachable) {
+            rows[KUBELET_CLIENT_ROW] = { action: "keep", reason: `not inspected (${inventory ? `node unreachable: ${inventory.error ?? "unknown error"}` : opts.notInspected ?? "node not read"}): left to the kubelet`, expires: "" };
+        }
     }
     return out;
+}
+
+/** Row key of the kubelet's client certificate (rotate mode) in the plan and the `certificates` output. */
+export const KUBELET_CLIENT_ROW = "kubelet-client-current.pem";
+
+/** The kubelet client certificate's row: its issuer, rotation setting and what kube-pki does. */
+export function kubeletClientRow(cluster: ClusterSpec, d: KubeletClientDecision | undefined, plannedExpiry: string): PlannedFile | undefined {
+    if (!d) return undefined;
+    const rotation = d.rotation === true ? "rotation on" : d.rotation === false ? "rotation off" : "rotation unknown (no kubelet config)";
+    const issuer = d.cert ? `issuer CN=${d.cert.issuerCN ?? "(none)"}` : "no certificate";
+    const facts = `${issuer}; ${rotation}`;
+    if (d.action === "reissue") return { action: "reissue", reason: `${d.reason} [${facts}]`, expires: plannedExpiry };
+    return { action: "keep", reason: `${d.reason} [${facts}]`, expires: d.cert ? d.cert.notAfter.toISOString() : "" };
 }
 
 /** The plan as a table for the diagnostics, one row per node and file, with a count per action. */

@@ -8,6 +8,7 @@ import * as path from "node:path";
 import type { LayoutSpec, NodeRole, NodeSpec } from "../spec";
 import { filePath, INSTALLED_RECORD, LAST_INSTALL_NOTE, ROLLBACK_COUNTER, KUBECONFIG_FILE_KEYS, KUBELET_CLIENT_CURRENT, KUBELET_SERVING_FILE_KEYS, PKI_FILE_KEYS, pkiDirs, type FileKey } from "../pki/layout";
 import { attributeIssuer, tryParseCert, type CertInfo } from "./cert-info";
+import { KUBELET_CONFIG } from "../pki/kubelet-client";
 import { runLocally } from "./local";
 import { mapBounded } from "./pool";
 import { pairKey, parseInventoryOutput, type RawInventory } from "./script-output";
@@ -69,6 +70,8 @@ export interface NodeInventory {
     installed?: Record<string, string>;
     /** How many times rotate.sh rolled this node back since kube-pki first installed there. */
     rollbacks?: number;
+    /** The kubelet's config file (/var/lib/kubelet/config.yaml): is client certificate rotation on? */
+    kubeletConfig?: { present: boolean; rotateCertificates?: boolean };
     /** The kit this program's commands call (src/node/kit.ts): there and intact, missing, or altered. */
     kit?: { id: string; state: "ok" | "missing" | "altered"; signature?: string };
 }
@@ -83,14 +86,14 @@ export interface InventoryOptions {
     clock?: () => Date;
     /** Also report whether this kit id is on the node and intact. */
     kitId?: string;
-}
-
-export interface ReadInventoriesOptions extends InventoryOptions {
     /**
      * The kubelet's serving pair is kube-pki's (kube-pki:kubelet.servingCertificate: managed): read
      * kubelet.crt/.key and, with checkServed, what :10250 serves. Otherwise they are the kubelet's own.
      */
     kubeletServing?: boolean;
+}
+
+export interface ReadInventoriesOptions extends InventoryOptions {
     /** How many nodes are read at the same time (default 8). */
     concurrency?: number;
     onProgress?: (done: number, total: number, inventory: NodeInventory) => void;
@@ -134,11 +137,11 @@ export function inventoryArgs(node: NodeSpec, layout: LayoutSpec, checkServed: b
         if (kubeletServing || !(KUBELET_SERVING_FILE_KEYS as readonly string[]).includes(crt)) args.push("--pair", filePath(layout, crt), filePath(layout, key));
     }
     args.push("--pubpair", filePath(layout, "sa.key"), filePath(layout, "sa.pub"));
-    args.push("--link", KUBELET_CLIENT_CURRENT);
+    args.push("--link", KUBELET_CLIENT_CURRENT, "--kubelet-config", KUBELET_CONFIG);
     args.push("--installed", INSTALLED_RECORD, "--last-install", LAST_INSTALL_NOTE, "--rollbacks", ROLLBACK_COUNTER);
     if (kitId) args.push("--kit", kitId);
     // A local directory runs no components, so there is nothing served to read.
-    if (checkServed && node.role === "master" && node.transport === "ssh") {
+    if (checkServed && node.transport === "ssh") {
         for (const t of servedTargets(node, layout)) {
             args.push("--served", t.component, t.host, String(t.port), t.clientCert ?? "-", t.clientKey ?? "-");
         }
@@ -277,6 +280,7 @@ export async function readInventory(node: NodeSpec, layout: LayoutSpec, opts: In
         ...(raw.installed.size > 0 ? { installed: Object.fromEntries(raw.installed) } : {}),
         ...(raw.rollbacks > 0 ? { rollbacks: raw.rollbacks } : {}),
         ...(raw.kit ? { kit: raw.kit } : {}),
+        ...(raw.kubeletConfig ? { kubeletConfig: raw.kubeletConfig } : {}),
     };
 }
 

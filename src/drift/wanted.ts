@@ -40,6 +40,8 @@ export function wantedFromSpec(cluster: ClusterSpec): Record<string, WantedFileS
                 ];
             case "kubeconfig":
                 if (!entryAppliesTo(entry, node.role)) return [];
+                // rotate mode: kubelet.conf names the kubelet's own certificate (judged by src/pki/kubelet-client.ts).
+                if (entry.id === "kubelet.conf" && cluster.kubelet.clientCertificate === "rotate") return [{ key: entry.file, path: path(entry.file) }];
                 return [{ key: entry.file, path: path(entry.file), expected: { subject: resolveKubeconfigSubject(entry, node), ...signedBy("ca") } }];
         }
     };

@@ -14,8 +14,9 @@ import {
     type LeafEntry, type ResolvedSubject,
 } from "./catalog";
 import { daysToHours } from "./keys";
-import { renderKubeconfig } from "./kubeconfig";
-import { filePath, type FileKey } from "./layout";
+import { renderKubeconfig, renderRotatingKubeletConfig } from "./kubeconfig";
+import type { KubeletClientDecision } from "./kubelet-client";
+import { filePath, KUBELET_CLIENT_CURRENT, type FileKey } from "./layout";
 import { LeafCertificate, type Signer } from "./leaf";
 import { ServiceAccountKeys } from "./service-account";
 
@@ -49,9 +50,19 @@ export interface WantedFile {
     readonly notAfter?: pulumi.Output<string>;
 }
 
+/** A kubelet client certificate kube-pki installs beside the kubelet's own (rotate mode). */
+export interface KubeletClientPki {
+    /** Certificate then key, as the kubelet keeps them in one .pem (secret). */
+    readonly pem: pulumi.Output<string>;
+    readonly certPem: pulumi.Output<string>;
+    readonly notAfter: pulumi.Output<string>;
+}
+
 export interface NodePki {
     readonly node: NodeSpec;
     readonly files: readonly WantedFile[];
+    /** Set while kube-pki declares this node's kubelet client certificate (rotate mode). */
+    readonly kubeletClient?: KubeletClientPki;
 }
 
 export interface ClusterPkiArgs {
@@ -59,6 +70,8 @@ export interface ClusterPkiArgs {
     readonly cluster: ClusterSpec;
     /** Per node: the kit the adopt readings call (src/node/kit-ship.ts). */
     readonly kits?: Readonly<Record<string, NodeKit>>;
+    /** rotate mode: per node, whether kube-pki declares its kubelet client certificate (src/pki/kubelet-client.ts). */
+    readonly kubeletClients?: Readonly<Record<string, KubeletClientDecision>>;
 }
 
 export class ClusterPki extends pulumi.ComponentResource {
@@ -76,7 +89,7 @@ export class ClusterPki extends pulumi.ComponentResource {
      */
     constructor(name: string, args: ClusterPkiArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kube-pki:index:ClusterPki", name, {}, opts);
-        const built = createClusterPki(name, this, args.cluster, args.kits);
+        const built = createClusterPki(name, this, args.cluster, args.kits, args.kubeletClients);
         this.nodes = built.nodes;
         this.adminKubeconfig = built.adminKubeconfig;
         this.caCertificates = built.caCertificates;
@@ -96,7 +109,10 @@ interface Built {
 }
 
 /** @internal */
-export function createClusterPki(name: string, parent: pulumi.ComponentResource, cluster: ClusterSpec, kits?: Readonly<Record<string, NodeKit>>): Built {
+export function createClusterPki(
+    name: string, parent: pulumi.ComponentResource, cluster: ClusterSpec, kits?: Readonly<Record<string, NodeKit>>,
+    kubeletClients?: Readonly<Record<string, KubeletClientDecision>>,
+): Built {
     const entries = catalogFor(cluster);
     const masters = cluster.nodes.filter((n) => n.role === "master");
     const adoptFrom = masters.find((n) => n.name === cluster.authorities.adoptFrom);
@@ -197,8 +213,16 @@ export function createClusterPki(name: string, parent: pulumi.ComponentResource,
             }
             case "kubeconfig": {
                 if (!entryAppliesTo(entry, node.role)) return [];
-                const leaf = leafFor(entry, node);
                 const ca = cas.get("ca")!;
+                if (entry.id === "kubelet.conf" && cluster.kubelet.clientCertificate === "rotate") {
+                    // No client certificate of ours inside: the kubelet's rotated one is referenced.
+                    const content = ca.certPem.apply((caPem) => renderRotatingKubeletConfig({
+                        clusterName: cluster.name, server: kubeconfigServer(entry, cluster, node), caCertPem: caPem,
+                        nodeName: node.name, clientPemPath: KUBELET_CLIENT_CURRENT,
+                    }));
+                    return [file(entry.file, content, entry.id)];
+                }
+                const leaf = leafFor(entry, node);
                 const content = pulumi.all([ca.certPem, leaf.certPem, leaf.privateKeyPem]).apply(([caPem, certPem, keyPem]) =>
                     renderKubeconfig({
                         clusterName: cluster.name, server: kubeconfigServer(entry, cluster, node), caCertPem: caPem,
@@ -213,9 +237,25 @@ export function createClusterPki(name: string, parent: pulumi.ComponentResource,
         }
     };
 
+    // rotate mode: a client certificate only for nodes whose own is unusable (or still ours).
+    const kubeletClientOf = (node: NodeSpec): KubeletClientPki | undefined => {
+        if (cluster.kubelet.clientCertificate !== "rotate" || !kubeletClients?.[node.name]?.declare) return undefined;
+        const leaf = new LeafCertificate(childName(name, node.name, "kubelet-client"), {
+            subject: { commonName: `system:node:${node.name}`, organizations: ["system:nodes"], dnsNames: [], ipAddresses: [] },
+            usages: ["digital_signature", "key_encipherment", "client_auth"],
+            keyAlgorithm: cluster.keyAlgorithm,
+            validityHours: leafHours("kubelet.conf"),
+            earlyRenewalHours,
+            signer: signer("ca"),
+        }, { parent: cas.get("ca")! });
+        const pem = pulumi.secret(pulumi.all([leaf.certPem, leaf.privateKeyPem]).apply(([c, k]) => `${c.trimEnd()}\n${k.trimEnd()}\n`));
+        return { pem, certPem: leaf.certPem, notAfter: leaf.validityEndTime };
+    };
+
     const nodes: Record<string, NodePki> = {};
     for (const node of cluster.nodes) {
-        nodes[node.name] = { node, files: entries.flatMap((entry) => filesOf(entry, node)) };
+        const kubeletClient = kubeletClientOf(node);
+        nodes[node.name] = { node, files: entries.flatMap((entry) => filesOf(entry, node)), ...(kubeletClient ? { kubeletClient } : {}) };
     }
     const adminOwner = masters[0];
     const admin = nodes[adminOwner.name].files.find((f) => f.key === "admin.conf")!;
