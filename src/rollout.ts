@@ -13,6 +13,9 @@ import { shellQuote } from "./node/scripts";
 import { nodeCommand, type NodeCommand } from "./node/transport";
 import type { Component } from "./pki/catalog";
 import type { ClusterPki } from "./pki/cluster-pki";
+import { kubeconfigServer } from "./pki/catalog";
+import { filePath } from "./pki/layout";
+import { kubeletTrustsAlready, pemSha256, type KubeletClientDecision } from "./pki/kubelet-client";
 import { componentsToRestart, rolloutStages, rotateArgs, verifyArgs } from "./rollout-plan";
 import type { ClusterSpec, NodeSpec } from "./spec";
 
@@ -33,6 +36,8 @@ export interface RolloutArgs {
     readonly repairs?: Readonly<Record<string, NodeRepair>>;
     /** Per node: how many times a failed run rolled it back (from the inventory; absent = 0). */
     readonly rollbacks?: Readonly<Record<string, number>>;
+    /** rotate mode: per node, what the inventory says of its kubelet client certificate. */
+    readonly kubeletClients?: Readonly<Record<string, KubeletClientDecision>>;
 }
 
 export class Rollout extends pulumi.ComponentResource {
@@ -112,14 +117,28 @@ function rolloutNode(
     let previous: pulumi.Resource = install;
     const components = cluster.rollout.restart ? componentsToRestart(files, node.role) : [];
     for (const component of components) {
+        const rotate = run("rotate", rotateArgs(component, node, cluster));
         const restart = nodeCommand(`${name}-${node.name}-${component}`, node, {
-            create: run("rotate", rotateArgs(component, node, cluster)),
+            create: component === "kubelet" ? kubeletRestart(rotate, node, args) : rotate,
             update: checkWithoutRestart(component, node, cluster, kit.id),
             triggers: [fileFingerprints(filesReadBy(component, files)), ...epoch],
         }, { parent, dependsOn: [install, previous, ...kit.ready] });
         served[component] = restart.stdout.apply((out) => servedFingerprint(out, component));
         resources.push(restart);
         previous = restart;
+    }
+
+    // rotate mode: a client certificate of kube-pki's, installed beside the kubelet's own, after
+    // every restart of this node (the apiserver must accept it when it is verified).
+    const client = args.pki.nodes[node.name].kubeletClient;
+    if (client) {
+        previous = nodeCommand(`${name}-${node.name}-kubelet-client`, node, {
+            create: run("kubelet-client", kubeletClientArgs(node, cluster)),
+            update: `echo "kubelet client certificate: settings changed, certificate unchanged; nothing installed"`,
+            stdin: client.pem,
+            triggers: [pulumi.unsecret(client.certPem.apply((c) => `sha256:${pemSha256(c)}`))],
+        }, { parent, dependsOn: [install, previous, ...kit.ready] });
+        resources.push(previous);
     }
 
     const repair = args.repairs?.[node.name];
@@ -148,6 +167,40 @@ function rolloutNode(
         served[component] = pulumi.all([step.stdout, before]).apply(([out, prev]) => servedFingerprint(out, component) || prev);
     }
     return { install, resources, served: pulumi.output(served) };
+}
+
+/** Arguments of src/scripts/kubelet-client.sh: where to verify the certificate, how to restart the kubelet. */
+export function kubeletClientArgs(node: NodeSpec, cluster: ClusterSpec): string[] {
+    const { host, port } = cluster.controlPlaneEndpoint;
+    return [
+        ...(node.localRoot ? ["--root", node.localRoot] : []),
+        "--strategy", cluster.layout.restart === "static-pod" ? "systemd" : cluster.layout.restart,
+        "--endpoint", `${host.includes(":") ? `[${host}]` : host}:${port}`,
+        "--ca", filePath(cluster.layout, "ca.crt"),
+        "--timeout", String(cluster.rollout.componentTimeoutSeconds),
+        // kube-pki:rollout.restart false (dev): the file and the link only.
+        ...(cluster.rollout.restart ? [] : ["--no-restart"]),
+    ];
+}
+
+/**
+ * The kubelet's restart in rotate mode: not when a rotating kubelet already trusts the wanted CA
+ * and endpoint (kubelet.conf changed only in form: its identity comes from kubelet-client-current.pem),
+ * nor when the kubelet client step restarts and verifies it anyway this run.
+ */
+function kubeletRestart(rotate: string, node: NodeSpec, args: RolloutArgs): pulumi.Input<string> {
+    const { cluster } = args;
+    if (cluster.kubelet.clientCertificate !== "rotate") return rotate;
+    const decision = args.kubeletClients?.[node.name];
+    if (decision?.action === "reissue" && cluster.rollout.restart) {
+        return `echo "kubelet: restarted and verified by its kubelet client certificate step"`;
+    }
+    const server = kubeconfigServer({ server: "endpoint" } as Parameters<typeof kubeconfigServer>[0], cluster, node);
+    return args.pki.caCertificates["ca"].apply((pem) => {
+        return kubeletTrustsAlready(decision, pemSha256(pem), server)
+            ? `echo "kubelet: rotates its client certificate and already trusts this CA and ${server}; kubelet.conf rewritten, not restarted"`
+            : rotate;
+    });
 }
 
 /** What an install runs when only its settings changed: its files are its triggers, so none changed. */

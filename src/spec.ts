@@ -127,6 +127,24 @@ export interface DriftSpec {
     concurrency: number;
 }
 
+/** `kube-pki:kubelet`: what kube-pki manages of the kubelet's own certificates. */
+export interface KubeletSpec {
+    /**
+     * "self-signed" (default): the kubelet's serving certificate (/var/lib/kubelet/pki/kubelet.crt)
+     * is its own and is left alone. "managed": kube-pki issues one per node from the cluster CA
+     * (CN system:node:<name>, O system:nodes, SANs node name + address), restarts the kubelet and
+     * verifies it on :10250.
+     */
+    servingCertificate: "self-signed" | "managed";
+    /**
+     * "rotate" (default, kubeadm's setup): kubelet.conf names /var/lib/kubelet/pki/kubelet-client-current.pem
+     * and carries no key; kube-pki installs a client certificate there only when the node's is
+     * expired, foreign, unreadable, missing or overdue for the kubelet's own rotation.
+     * "embedded": kubelet.conf embeds a client certificate issued by kube-pki (clusters without rotation).
+     */
+    clientCertificate: "rotate" | "embedded";
+}
+
 /** `kube-pki:clusterObjects`: the cluster-side half of the PKI (src/cluster-objects/). */
 export interface ClusterObjectsSpec {
     /**
@@ -157,4 +175,5 @@ export interface ClusterSpec {
     rollout: RolloutSpec;
     drift: DriftSpec;
     clusterObjects: ClusterObjectsSpec;
+    kubelet: KubeletSpec;
 }

@@ -15,6 +15,9 @@ import type { KitReship } from "../src/node/kit-ship";
 import { SCRIPTS_DIR } from "../src/node/scripts";
 import { kubePki } from "../src/program";
 import type { ClusterSpec } from "../src/spec";
+import type { CertInfo } from "../src/drift/cert-info";
+import type { NodeInventory } from "../src/drift/inventory";
+import { pemSha256 } from "../src/pki/kubelet-client";
 import { haCluster } from "./fixtures/cluster";
 import { createEchoMocks } from "./harness/mocks/echo-mocks";
 import { runProgram } from "./harness/mocks/run-program";
@@ -192,3 +195,65 @@ for (const BASELINE of ["6ead50f", "6eb475c"]) {
         });
     });
 }
+
+// kube-pki:kubelet.clientCertificate rotate (the new default) on a stack deployed by the last
+// program before it, whose kubelets rotate their own healthy certificates: kubelet.conf is rewritten
+// once in kubeadm's form (one push), no component restarts, no certificate is reissued.
+describe("upgrade to kubelet.clientCertificate rotate (from 6eb475c)", () => {
+    const DAY = 86_400_000;
+    /** What each node holds after the old program's run: its ca.crt and kubelet.conf, and a healthy rotated client cert. */
+    function rotatingInventories(spec: ClusterSpec, caPem: string): NodeInventory[] {
+        const now = Date.now();
+        const sha = pemSha256(caPem);
+        const ca: CertInfo = {
+            subjectCN: "kubernetes", subjectO: [], issuerCN: "kubernetes", issuerO: [], dnsNames: [], ipAddresses: [], sha256: sha,
+            notBefore: new Date(now - DAY), notAfter: new Date(now + 3000 * DAY), serialNumber: "1", isCa: true, selfSigned: true,
+            signedBy: "/etc/kubernetes/pki/ca.crt", pem: caPem,
+        };
+        const server = `https://${spec.controlPlaneEndpoint.host}:${spec.controlPlaneEndpoint.port}`;
+        return spec.nodes.map((n) => ({
+            node: n.name, role: n.role, reachable: true, served: [], kubeletConfig: { present: true, rotateCertificates: true },
+            files: [
+                { key: "ca.crt", path: "/etc/kubernetes/pki/ca.crt", kind: "certificate", exists: true, cert: ca },
+                { key: "kubelet.conf", path: "/etc/kubernetes/kubelet.conf", kind: "kubeconfig", exists: true, kubeconfig: { server, ca } },
+                { key: "kubelet-client-current", path: "/var/lib/kubelet/pki/kubelet-client-2026-01-01-00-00-00.pem", kind: "kubelet-pem", exists: true,
+                  linkTarget: "/var/lib/kubelet/pki/kubelet-client-2026-01-01-00-00-00.pem", keyMatches: true,
+                  cert: { ...ca, subjectCN: `system:node:${n.name}`, subjectO: ["system:nodes"], isCa: false, selfSigned: false, sha256: "cd".repeat(32),
+                          notBefore: new Date(now - 30 * DAY), notAfter: new Date(now + 335 * DAY) } },
+            ],
+        }));
+    }
+
+    it("rewrites kubelet.conf with no restart and no reissue; a second run does nothing", async () => {
+        const dir = join(__dirname, "..", ".baseline", "6eb475c");
+        if (!existsSync(join(dir, "src", "program.ts"))) {
+            mkdirSync(dir, { recursive: true });
+            execFileSync("sh", ["-c", `git archive 6eb475c src | tar -x -C '${dir}'`], { cwd: join(__dirname, "..") });
+        }
+        const old = await import(join(dir, "src", "program.ts"));
+        const store = new MockStateStore();
+        const embedded = haCluster("1.30.4", 1);
+        await runProgram(() => old.kubePki({ spec: embedded, inspect: noDrift() }), { mocks: createEchoMocks({ store }), stack: "prod" });
+        const caPem = String(store.get(store.urns().find((u) => u.endsWith("::prod-ca-cert"))!)!.state.certPem);
+        const spec: ClusterSpec = { ...embedded, kubelet: { ...embedded.kubelet, clientCertificate: "rotate" } };
+        const inventories = rotatingInventories(spec, caPem);
+        const run = async () => {
+            await runProgram(() => kubePki({ spec, inspect: async () => ({ reasons: {}, repairs: {}, report: "", inventories }) }), { mocks: createEchoMocks({ store }), stack: "prod" });
+            return store.lastRun;
+        };
+        const report = await run();
+        // No certificate is issued or reissued; only kubelet.conf's own client certificates leave state.
+        expect(byOp(report, /tls:/).filter((l) => !l.startsWith("same") && !/^delete .*-kubelet\.conf-(key|csr|cert)$/.test(l))).toEqual([]);
+        expect(byOp(report, /tls:/).filter((l) => l.startsWith("delete"))).toHaveLength(3 * spec.nodes.length);
+        expect(report.created.filter((u) => /kubelet-client/.test(u))).toEqual([]);
+        const runs = commandsRun(store, report).filter((r) => !r.name.startsWith("prod-kit-"));
+        // One push per node (kubelet.conf's new form) and the kubelet's command, which only says why it
+        // does not restart; the rest only update (the new kit) and check.
+        expect(runs.filter((r) => r.op !== "update").map((r) => `${r.op} ${r.name}`).sort()).toEqual(spec.nodes.flatMap((n) => [
+            `replace prod-rollout-${n.name}-install`, `replace prod-rollout-${n.name}-kubelet`]).sort());
+        for (const r of runs.filter((x) => !x.name.endsWith("-install"))) expect(r.script, r.name).not.toMatch(DISRUPTIVE);
+        for (const r of runs.filter((x) => x.name.endsWith("-kubelet"))) expect(r.script, r.name).toContain("kubelet.conf rewritten, not restarted");
+        const again = await run();
+        expect([...again.created, ...again.updated, ...again.replaced, ...again.deleted]).toEqual([]);
+    });
+});

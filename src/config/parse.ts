@@ -260,7 +260,7 @@ function resolvePrivateKeys(parsed: Partial<ParsedConfig>, env: ConfigEnv, issue
 }
 
 function buildSpec(config: ParsedConfig, privateKeys: Map<number, string>, env: ConfigEnv): ClusterSpec {
-    const { cluster, validity, layout, authorities, rollout, drift } = config;
+    const { cluster, validity, layout, authorities, rollout, drift, kubelet } = config;
     const nodes: NodeSpec[] = config.nodes.map((node, index) => {
         const spec: NodeSpec = { name: node.name, role: node.role, advertiseAddress: node.address, transport: node.transport };
         if (node.transport === "ssh") {
@@ -296,5 +296,6 @@ function buildSpec(config: ParsedConfig, privateKeys: Map<number, string>, env: 
         rollout: { ...rollout },
         drift: { ...drift },
         clusterObjects: { ...config.clusterObjects },
+        kubelet: { ...kubelet },
     };
 }

@@ -329,6 +329,16 @@ export const driftSchema = section(
     "set enabled, unreachable, checkServed and concurrency",
 ).prefault({});
 
+export const kubeletSchema = section(
+    {
+        // self-signed: the kubelet's own certificate, untouched; managed: kube-pki issues it (src/pki/catalog.ts).
+        servingCertificate: choiceWithDefault(["self-signed", "managed"], "self-signed"),
+        // rotate: kubelet.conf names kubelet-client-current.pem, kube-pki steps in only when it is unusable; embedded: in kubelet.conf.
+        clientCertificate: choiceWithDefault(["rotate", "embedded"], "rotate"),
+    },
+    'set servingCertificate to "self-signed" (default) or "managed", clientCertificate to "rotate" (default) or "embedded"',
+).prefault({});
+
 export const clusterObjectsSchema = section(
     {
         // Objects in the cluster (cluster-info, kubeadm's RBAC bindings) via @pulumi/kubernetes: src/cluster-objects/.
@@ -349,6 +359,7 @@ export const keySchemas = {
     authorities: authoritiesSchema,
     rollout: rolloutSchema,
     drift: driftSchema,
+    kubelet: kubeletSchema,
     clusterObjects: clusterObjectsSchema,
 } as const;
 

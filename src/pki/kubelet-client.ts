@@ -5,6 +5,7 @@
  * per node and from the program-time inventory, whether kube-pki declares a certificate for it.
  * Pure: no Pulumi, no I/O.
  */
+import { createHash } from "node:crypto";
 import type { CertInfo } from "../drift/cert-info";
 import type { InventoryFile, NodeInventory } from "../drift/inventory";
 import type { ClusterSpec, NodeSpec } from "../spec";
@@ -119,6 +120,12 @@ export function kubeletTrustsAlready(decision: KubeletClientDecision | undefined
     if (!decision || decision.rotation !== true || decision.action !== "keep") return false;
     const t = decision.trust;
     return t.caCrt === caSha256 && t.kubeconfigCa === caSha256 && t.server === server;
+}
+
+/** SHA-256 (hex) of a PEM certificate's DER: its fingerprint, as the inventory reports it. */
+export function pemSha256(pem: string): string {
+    const body = /-----BEGIN [A-Z ]+-----([\s\S]*?)-----END/.exec(pem)?.[1] ?? pem;
+    return createHash("sha256").update(Buffer.from(body.replace(/\s+/g, ""), "base64")).digest("hex");
 }
 
 /** Decisions for every node of a `rotate` stack that was read (by node name). */

@@ -30,6 +30,7 @@ describe("defaults", () => {
             rollout: { restart: true, workerBatchSize: 5, componentTimeoutSeconds: 180, clockSkewToleranceSeconds: 30, keepBackups: 5 },
             drift: { enabled: true, unreachable: "warn", checkServed: true, concurrency: 8 },
             clusterObjects: { enabled: true },
+            kubelet: { servingCertificate: "self-signed", clientCertificate: "rotate" },
         });
     });
 

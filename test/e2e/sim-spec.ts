@@ -34,6 +34,7 @@ export function specFor(sim: SimCluster, overrides: Partial<ClusterSpec> = {}): 
         drift: { enabled: true, unreachable: "warn", checkServed: true, concurrency: 8 },
         // The sim's apiserver is a TLS stand-in, not an API: no cluster objects there.
         clusterObjects: { enabled: false },
+        kubelet: { servingCertificate: "self-signed", clientCertificate: "embedded" },
         ...overrides,
     };
 }
