@@ -4,7 +4,7 @@
  * naive way (one SSH connection + one openssl/sha256sum per file, as a shell loop of
  * `ssh node openssl x509 -in FILE …` would do). Both read the same files with the same
  * concurrency. Two kinds of node: kubeadm's (no install record: every key is matched with
- * openssl, as `check` on a cluster kube-pki never installed) and kube-pki's (the record
+ * the node, as `check` on a cluster kube-pki never installed) and kube-pki's (the record
  * install.sh leaves: keys matched only where the bytes differ from it; what preview and up read).
  * With `--profile` the time is split: SSH sessions alone, the script on the node, parsing in the
  * caller. With `--old <git rev>` the raw script run of that revision's inventory.sh is timed too
@@ -15,6 +15,7 @@
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { assembleFiles, inventoryArgs, readInventories, shellQuote } from "../src/drift/inventory";
 import { mapBounded } from "../src/drift/pool";
@@ -108,6 +109,8 @@ async function main(): Promise<void> {
             name: n.name, role: n.role, advertiseAddress: n.ip, transport: "ssh",
             ssh: { host: n.ip, port: 22, user: "root", privateKey: sim.clientPrivateKey, hostKey: n.hostPublicKey },
         }));
+        const load = () => fs.readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+        console.log(`this machine: ${os.cpus().length} CPUs, load average ${load()} (other work shares them)`);
         // Warm-up: first connections pay sshd's key exchange set-up and page cache misses.
         await readInventories(nodes.slice(0, 2), KUBEADM_LAYOUT, { concurrency: 2 });
 
@@ -125,13 +128,14 @@ async function main(): Promise<void> {
             }
             return served.ms;
         };
-        const kubeadm = await measure("kubeadm nodes (no install record: every key matched with openssl)");
+        const kubeadm = await measure("kubeadm nodes (no install record: every key matched on the node)");
         for (let i = 0; i < nodes.length; i++) await recordInstall(sim.nodes[i], nodes[i]);
         const managed = await measure("kube-pki nodes (install record: only changed keys matched)");
         const nv = await timed(() => naive(nodes));
         console.log(`naive (1 ssh connection + openssl/sha256sum per file, ${nv.value} sessions, no key matches, nothing served): ${ms(nv.ms)}`);
         console.log(`ratio naive / readInventories with served certificates: kube-pki nodes ${(nv.ms / managed).toFixed(1)}x, ` +
-            `kubeadm nodes ${(nv.ms / kubeadm).toFixed(1)}x`);
+            `kubeadm nodes ${(nv.ms / kubeadm).toFixed(1)}x (ceiling at equal session cost: ${nv.value} / ${nodes.length} sessions = ` +
+            `${(nv.value / nodes.length).toFixed(1)}x); load average now ${load()}`);
 
         if (oldRev) {
             const script = execFileSync("git", ["show", `${oldRev}:src/scripts/inventory.sh`], { cwd: path.join(__dirname, ".."), encoding: "utf8" });
