@@ -191,6 +191,8 @@ export function kubeletClientArgs(node: NodeSpec, cluster: ClusterSpec): string[
 function kubeletRestart(rotate: string, node: NodeSpec, args: RolloutArgs): pulumi.Input<string> {
     const { cluster } = args;
     if (cluster.kubelet.clientCertificate !== "rotate") return rotate;
+    // A managed serving pair is loaded only at a restart and must be verified on :10250: never skipped.
+    if (cluster.kubelet.servingCertificate === "managed") return rotate;
     const decision = args.kubeletClients?.[node.name];
     if (decision?.action === "reissue" && cluster.rollout.restart) {
         return `echo "kubelet: restarted and verified by its kubelet client certificate step"`;

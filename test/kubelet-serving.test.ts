@@ -12,6 +12,7 @@ import { compareNode } from "../src/drift/report";
 import { wantedFromSpec } from "../src/drift/wanted";
 import { repairFor, wantedWithInstalled } from "../src/findings";
 import { catalogFor, consumersOf, entryAppliesTo, resolveLeaf, type LeafEntry } from "../src/pki/catalog";
+import { pemSha256 } from "../src/pki/kubelet-client";
 import { filePath, KUBEADM_LAYOUT } from "../src/pki/layout";
 import { kubePki } from "../src/program";
 import { rotateArgs, verifyArgs } from "../src/rollout-plan";
@@ -203,5 +204,50 @@ describe("drift and preview rows", () => {
         expect(repairFor(served)?.components).toEqual(["kubelet"]);
         const fine: NodeInventory = { ...healthy, served: [{ ...stale.served[0], cert: disk.cert }] };
         expect(repairFor(compareNode(wantedWithInstalled(wanted, fine), fine, { now, renewBeforeDays: 30 }))).toBeUndefined();
+    });
+});
+
+describe("with kubelet.clientCertificate rotate", () => {
+    const DAY = 86_400_000;
+    /** Nodes whose rotating kubelets already trust the stack's CA and endpoint (the case where rotate mode skips the restart). */
+    function trustingInventories(spec: ClusterSpec, caPem: string): NodeInventory[] {
+        const now = Date.now();
+        const ca = {
+            subjectCN: "kubernetes", subjectO: [], issuerCN: "kubernetes", issuerO: [], dnsNames: [], ipAddresses: [], sha256: pemSha256(caPem),
+            notBefore: new Date(now - DAY), notAfter: new Date(now + 3000 * DAY), serialNumber: "1", isCa: true, selfSigned: true,
+            signedBy: "/etc/kubernetes/pki/ca.crt", pem: caPem,
+        };
+        const server = `https://${spec.controlPlaneEndpoint.host}:${spec.controlPlaneEndpoint.port}`;
+        const pem = "/var/lib/kubelet/pki/kubelet-client-2026-01-01-00-00-00.pem";
+        return spec.nodes.map((n) => ({
+            node: n.name, role: n.role, reachable: true, served: [], kubeletConfig: { present: true, rotateCertificates: true },
+            files: [
+                { key: "ca.crt", path: "/etc/kubernetes/pki/ca.crt", kind: "certificate", exists: true, cert: ca },
+                { key: "kubelet.conf", path: "/etc/kubernetes/kubelet.conf", kind: "kubeconfig", exists: true, kubeconfig: { server, ca } },
+                { key: "kubelet-client-current", path: pem, kind: "kubelet-pem", exists: true, linkTarget: pem, keyMatches: true,
+                  cert: { ...ca, subjectCN: `system:node:${n.name}`, subjectO: ["system:nodes"], isCa: false, selfSigned: false,
+                          sha256: "cd".repeat(32), notBefore: new Date(now - 30 * DAY), notAfter: new Date(now + 335 * DAY) } },
+            ],
+        }));
+    }
+
+    it("a managed serving pair always restarts and verifies the kubelet, even where rotate mode would skip the restart", async () => {
+        const rotating = (serving: "self-signed" | "managed"): ClusterSpec => {
+            const spec = haCluster("1.30.4", 1);
+            return { ...spec, kubelet: { clientCertificate: "rotate", servingCertificate: serving } };
+        };
+        const caPem = String((await run(rotating("managed"))).get("prod-ca-cert").outputs.certPem);
+        const kubeletCreate = async (serving: "self-signed" | "managed") => {
+            const spec = rotating(serving);
+            const inventories = trustingInventories(spec, caPem);
+            const res = await runProgram(() => kubePki({ spec, inspect: async () => ({ reasons: {}, repairs: {}, report: "", inventories }) }),
+                { mocks: createEchoMocks(), stack: "prod" });
+            return String(res.get("prod-rollout-worker-1-kubelet", COMMAND).inputs.create);
+        };
+        // The control: self-signed, the trusting kubelet is not restarted (kubelet.conf changes only in form).
+        expect(await kubeletCreate("self-signed")).toContain("not restarted");
+        const managedCreate = await kubeletCreate("managed");
+        expect(managedCreate).not.toContain("not restarted");
+        expect(managedCreate).toContain("'kubelet' 'static-pod' '10.0.1.1:10250' '/var/lib/kubelet/pki/kubelet.crt'");
     });
 });
