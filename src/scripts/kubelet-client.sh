@@ -34,7 +34,7 @@ trap 'rm -f "$staged" "$(rp "$link").kube-pki-tmp"' EXIT
 refuse() {
     failure_report "check the certificate before installing it" "$1" \
         "nothing was changed: $link is as it was" \
-        "run \`pulumi up\` again (the certificate is sent again); if this repeats, report it as a kube-pki bug" "$@"
+        "run \`pulumi up\` again (the certificate is sent again); if this repeats, report it as a kube-pki bug"
     exit 1
 }
 
