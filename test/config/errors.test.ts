@@ -292,7 +292,7 @@ describe("validity", () => {
 describe("layout", () => {
     it("lists the valid file keys for an unknown path key", () => {
         expect(problems(withConfig({ layout: { kind: "custom", paths: { "apiserver.pem": "/etc/ssl/apiserver.pem", "ca.crt": "/etc/ssl/ca.pem" } } }))).toEqual([
-            'kube-pki:layout.paths["apiserver.pem"]: unknown file key; use one of ca.crt, ca.key, front-proxy-ca.crt, front-proxy-ca.key, etcd/ca.crt, etcd/ca.key, apiserver.crt, apiserver.key, apiserver-kubelet-client.crt, apiserver-kubelet-client.key, front-proxy-client.crt, front-proxy-client.key, etcd/server.crt, etcd/server.key, etcd/peer.crt, etcd/peer.key, etcd/healthcheck-client.crt, etcd/healthcheck-client.key, apiserver-etcd-client.crt, apiserver-etcd-client.key, sa.key, sa.pub, controller-manager.crt, controller-manager.key, scheduler.crt, scheduler.key, admin.conf, super-admin.conf, controller-manager.conf, scheduler.conf, kubelet.conf.',
+            'kube-pki:layout.paths["apiserver.pem"]: unknown file key; use one of ca.crt, ca.key, front-proxy-ca.crt, front-proxy-ca.key, etcd/ca.crt, etcd/ca.key, apiserver.crt, apiserver.key, apiserver-kubelet-client.crt, apiserver-kubelet-client.key, front-proxy-client.crt, front-proxy-client.key, etcd/server.crt, etcd/server.key, etcd/peer.crt, etcd/peer.key, etcd/healthcheck-client.crt, etcd/healthcheck-client.key, apiserver-etcd-client.crt, apiserver-etcd-client.key, sa.key, sa.pub, controller-manager.crt, controller-manager.key, scheduler.crt, scheduler.key, admin.conf, super-admin.conf, controller-manager.conf, scheduler.conf, kubelet.conf, kubelet.crt, kubelet.key.',
         ]);
     });
 
