@@ -363,6 +363,25 @@ describe("kubelet.servingCertificate", () => {
     });
 });
 
+describe("kubelet.clientCertificate", () => {
+    it("defaults to rotate (kubelet.conf names kubelet-client-current.pem, as kubeadm writes it)", () => {
+        expect(parseClusterSpec(withConfig({}), fakeEnv()).kubelet.clientCertificate).toBe("rotate");
+        expect(parseClusterSpec(withConfig({ kubelet: { clientCertificate: "embedded" } }), fakeEnv()).kubelet.clientCertificate).toBe("embedded");
+    });
+
+    it("names the key and the allowed values for a bad value, a wrong type and a typo", () => {
+        expect(problems(withConfig({ kubelet: { clientCertificate: "rotating" } }))).toEqual([
+            'kube-pki:kubelet.clientCertificate: "rotating" is not allowed; use one of "rotate", "embedded".',
+        ]);
+        expect(problems(withConfig({ kubelet: { clientCertificate: false } }))).toEqual([
+            'kube-pki:kubelet.clientCertificate: false is not allowed; use one of "rotate", "embedded".',
+        ]);
+        expect(problems(withConfig({ kubelet: { clientCertifcate: "embedded" } }))).toEqual([
+            "kube-pki:kubelet.clientCertifcate: unknown key; valid keys here are servingCertificate, clientCertificate.",
+        ]);
+    });
+});
+
 describe("SSH private keys", () => {
     const sshNodes = [
         { name: "master-1", role: "master", address: "10.0.0.11" },
