@@ -7,7 +7,9 @@
 import type { ClusterSpec, NodeRole, NodeSpec } from "../spec";
 import type { FileKey, KubeconfigFileKey } from "./layout";
 import { firstServiceIp, isIpAddress } from "./net";
-import { clusterAdminsOrg, etcdClientOrg, hasSuperAdminKubeconfig, kubeletClientOrg } from "./versions";
+import {
+    apiserverReadsServiceAccountKey, clusterAdminsOrg, etcdClientOrg, hasSuperAdminKubeconfig, kubeletClientOrg,
+} from "./versions";
 
 /** Components that read PKI files, in the order they are restarted. */
 export const COMPONENT_ORDER = [
@@ -226,8 +228,9 @@ export const catalogIds: readonly string[] = catalog("1.30.0", "stacked", true, 
     .map((e) => e.id);
 
 /**
- * Which components read each file: a changed file restarts exactly these.
- * apiserver also reads sa.key (--service-account-signing-key-file, kubeadm ≥1.20).
+ * Which components read each file (newest kubeadm): a changed file restarts exactly these.
+ * apiserver also reads sa.key (--service-account-signing-key-file) from 1.20 only: consumersOf
+ * takes the version (src/pki/versions.ts apiserverReadsServiceAccountKey).
  */
 export const FILE_CONSUMERS: Readonly<Partial<Record<FileKey, readonly Component[]>>> = {
     "etcd/ca.crt": ["etcd", "kube-apiserver"],
@@ -250,8 +253,13 @@ export const FILE_CONSUMERS: Readonly<Partial<Record<FileKey, readonly Component
     "kubelet.crt": ["kubelet"], "kubelet.key": ["kubelet"],
 };
 
-export function consumersOf(file: FileKey): readonly Component[] {
-    return FILE_CONSUMERS[file] ?? [];
+/** Who reads `file` on a cluster of `version` (without one: the newest kubeadm's readers). */
+export function consumersOf(file: FileKey, version?: string): readonly Component[] {
+    const readers = FILE_CONSUMERS[file] ?? [];
+    if (file === "sa.key" && version !== undefined && !apiserverReadsServiceAccountKey(version)) {
+        return readers.filter((c) => c !== "kube-apiserver");
+    }
+    return readers;
 }
 
 /** Subject and SANs of one certificate for one node. */

@@ -155,7 +155,7 @@ export function createClusterPki(
         return {
             key, path: path(key), mode: secret ? "0600" : "0644",
             content: secret ? pulumi.secret(content) : content,
-            consumers: consumersOf(key), source, ...extra,
+            consumers: consumersOf(key, cluster.kubernetesVersion), source, ...extra,
         };
     };
 

@@ -9,8 +9,18 @@ export interface KubernetesVersion {
     patch: number;
 }
 
-/** Oldest and newest minor (of major 1) whose kubeadm PKI the catalogue knows. */
-export const MIN_SUPPORTED_MINOR = 25;
+/**
+ * Oldest and newest minor (of major 1) whose kubeadm PKI the catalogue knows.
+ * 1.11 is the first whose files and subjects are those of the catalogue: kubeadm 1.10 named the
+ * etcd server and peer certificates "kube-etcd" / "kube-etcd-peer" (cmd/kubeadm/app/constants at
+ * release-1.10) and 1.11 names them after the node (kubernetes/kubernetes#64988, "Ensure that the
+ * etcd certificates are generated using a proper CN", June 2018). From 1.11 to 1.28 every O is
+ * the 1.28 one: system:masters on admin.conf, apiserver-kubelet-client, etcd-healthcheck-client
+ * and apiserver-etcd-client (phases/certs/certs.go, later certlist.go: MastersGroup), and
+ * etcd/healthcheck-client.* exists (since 1.10, kubernetes/kubernetes#60385). What does differ
+ * below 1.25 is in the functions below: who reads sa.key, and whether cluster objects can be applied.
+ */
+export const MIN_SUPPORTED_MINOR = 11;
 export const MAX_SUPPORTED_MINOR = 37;
 
 /** Every supported minor of Kubernetes 1.x, oldest first. */
@@ -18,7 +28,7 @@ export const SUPPORTED_MINORS: readonly number[] = Object.freeze(
     Array.from({ length: MAX_SUPPORTED_MINOR - MIN_SUPPORTED_MINOR + 1 }, (_, i) => MIN_SUPPORTED_MINOR + i),
 );
 
-/** "1.25 to 1.37": the supported range, for messages. */
+/** "1.11 to 1.37": the supported range, for messages. */
 export const SUPPORTED_RANGE_TEXT = `1.${MIN_SUPPORTED_MINOR} to 1.${MAX_SUPPORTED_MINOR}`;
 
 // A leading "v" is accepted because kubeadm's ClusterConfiguration and `kubectl version` print it.
@@ -114,4 +124,25 @@ export function kubeletClientNeedsRbacBinding(v: VersionLike): boolean {
 /** O of etcd-healthcheck-client and apiserver-etcd-client: system:masters up to 1.28, none after. */
 export function etcdClientOrg(v: VersionLike): "system:masters" | undefined {
     return versionAtLeast(v, "1.29.0") ? undefined : "system:masters";
+}
+
+/**
+ * The apiserver reads sa.key (--service-account-signing-key-file) from 1.20: kubeadm added the flag
+ * to its kube-apiserver manifest when the apiserver made it required (kubernetes/kubernetes#95896,
+ * "make flags of TokenRequest required", cmd/kubeadm/app/phases/controlplane/manifests.go, 1.20).
+ * Before, only the controller-manager reads sa.key; the apiserver reads sa.pub in every version.
+ */
+export function apiserverReadsServiceAccountKey(v: VersionLike): boolean {
+    return versionAtLeast(v, "1.20.0");
+}
+
+/**
+ * Oldest cluster on which kube-pki applies cluster objects: @pulumi/kubernetes refuses clusters
+ * older than 1.13, and its Patch resources are server-side apply, on by default from 1.16
+ * (ServerSideApply beta). Below it, kube-pki:clusterObjects is off whatever it says.
+ */
+export const CLUSTER_OBJECTS_MIN_VERSION = "1.16.0";
+
+export function clusterObjectsSupported(v: VersionLike): boolean {
+    return versionAtLeast(v, CLUSTER_OBJECTS_MIN_VERSION);
 }

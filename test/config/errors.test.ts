@@ -213,10 +213,11 @@ describe("cluster", () => {
         const malformed = (v: string) =>
             `kube-pki:cluster.kubernetesVersion: "${v}" is not a full Kubernetes version; set the exact version the cluster runs, as MAJOR.MINOR.PATCH (e.g. "1.30.4"; see \`kubectl version\`).`;
         const unsupported = (v: string) =>
-            `kube-pki:cluster.kubernetesVersion: "${v}" is not supported; kube-pki supports Kubernetes 1.25 to 1.37 (any patch release); set the version the cluster runs, or upgrade the cluster to a supported minor first.`;
+            `kube-pki:cluster.kubernetesVersion: "${v}" is not supported; kube-pki supports Kubernetes 1.11 to 1.37 (any patch release); set the version the cluster runs, or upgrade the cluster to a supported minor first.`;
         expect(problems(withConfig({ cluster: { kubernetesVersion: "1.30" } }))).toEqual([malformed("1.30")]);
         expect(problems(withConfig({ cluster: { kubernetesVersion: "1.30.4-rc.0" } }))).toEqual([malformed("1.30.4-rc.0")]);
-        expect(problems(withConfig({ cluster: { kubernetesVersion: "1.24.17" } }))).toEqual([unsupported("1.24.17")]);
+        expect(problems(withConfig({ cluster: { kubernetesVersion: "1.10.13" } }))).toEqual([unsupported("1.10.13")]);
+        for (const v of ["1.11.0", "1.24.17"]) expect(parseClusterSpec(withConfig({ cluster: { kubernetesVersion: v } }), fakeEnv()).kubernetesVersion).toBe(v);
         expect(problems(withConfig({ cluster: { kubernetesVersion: "1.38.0" } }))).toEqual([unsupported("1.38.0")]);
         expect(problems(withConfig({ cluster: { kubernetesVersion: 1.3 } }))).toEqual([
             'kube-pki:cluster.kubernetesVersion: must be a string, got 1.3; set the exact version the cluster runs, as MAJOR.MINOR.PATCH (e.g. "1.30.4"; see `kubectl version`).',
@@ -434,7 +435,7 @@ describe("all at once", () => {
         try {
             parseClusterSpec(
                 {
-                    cluster: { name: "Lab", kubernetesVersion: "1.24.0", serviceCidr: "10.96.0.0/30" },
+                    cluster: { name: "Lab", kubernetesVersion: "1.10.0", serviceCidr: "10.96.0.0/30" },
                     nodes: [
                         { name: "w", role: "worker", address: "10.0.0.300" },
                         { name: "w", role: "worker", address: "10.0.0.2" },

@@ -22,9 +22,13 @@ const CLIENT = ["digital_signature", "key_encipherment", "client_auth"];
 const SERVER = ["digital_signature", "key_encipherment", "server_auth"];
 const PEER = ["digital_signature", "key_encipherment", "server_auth", "client_auth"];
 
-function expectedLeaves(version: "1.28" | "1.30" | "1.36") {
-    const kubeletClientO = { "1.28": ["system:masters"], "1.30": ["kubeadm:cluster-admins"], "1.36": [] }[version];
-    const etcdClientO = version === "1.28" ? ["system:masters"] : [];
+type Group = "1.11" | "1.17" | "1.24" | "1.28" | "1.30" | "1.36";
+/** 1.11 to 1.28 carry the same subjects (src/pki/versions.ts). */
+const upTo128 = (group: Group) => ["1.11", "1.17", "1.24", "1.28"].includes(group);
+
+function expectedLeaves(version: Group) {
+    const kubeletClientO = upTo128(version) ? ["system:masters"] : { "1.30": ["kubeadm:cluster-admins"], "1.36": [] }[version]!;
+    const etcdClientO = upTo128(version) ? ["system:masters"] : [];
     return {
         "apiserver": { cn: "kube-apiserver", o: [], usages: SERVER, signer: "ca", dns: APISERVER_DNS, ips: APISERVER_IPS },
         "apiserver-kubelet-client": { cn: "kube-apiserver-kubelet-client", o: kubeletClientO, usages: CLIENT, signer: "ca", dns: [], ips: [] },
@@ -37,6 +41,9 @@ function expectedLeaves(version: "1.28" | "1.30" | "1.36") {
 }
 
 describe.each([
+    ["1.11", "1.11.0"],
+    ["1.17", "1.17.17"],
+    ["1.24", "1.24.17"],
     ["1.28", "1.28.15"],
     ["1.30", "1.30.4"],
     ["1.36", "1.36.1"],
@@ -68,10 +75,10 @@ describe.each([
         const admin = kubeconfig(entries, "admin.conf");
         expect(resolveKubeconfigSubject(admin, node)).toMatchObject({
             commonName: "kubernetes-admin",
-            organizations: [group === "1.28" ? "system:masters" : "kubeadm:cluster-admins"],
+            organizations: [upTo128(group) ? "system:masters" : "kubeadm:cluster-admins"],
         });
         const superAdmin = kubeconfig(entries, "super-admin.conf");
-        if (group === "1.28") expect(superAdmin).toBeUndefined();
+        if (upTo128(group)) expect(superAdmin).toBeUndefined();
         else expect(resolveKubeconfigSubject(superAdmin, node)).toMatchObject({ commonName: "kubernetes-super-admin", organizations: ["system:masters"] });
         expect(resolveKubeconfigSubject(kubeconfig(entries, "controller-manager.conf"), node).commonName).toBe("system:kube-controller-manager");
         expect(resolveKubeconfigSubject(kubeconfig(entries, "scheduler.conf"), node).commonName).toBe("system:kube-scheduler");
@@ -102,7 +109,7 @@ describe("catalogue variants", () => {
     });
 
     it("names every signer it references and has unique ids", () => {
-        for (const v of ["1.25.0", "1.28.0", "1.30.0", "1.37.2"]) {
+        for (const v of ["1.11.0", "1.17.0", "1.24.17", "1.25.0", "1.28.0", "1.30.0", "1.37.2"]) {
             for (const mode of ["stacked", "external"] as const) {
                 const entries = catalog(v, mode);
                 const seen = new Set<string>();
@@ -114,6 +121,31 @@ describe("catalogue variants", () => {
                     seen.add(e.id);
                 }
             }
+        }
+    });
+
+    it("has the same files from 1.11 to 1.28, and super-admin.conf from 1.29", () => {
+        const files = (v: string) => catalog(v, "stacked").map((e) => e.id);
+        const upTo128 = [
+            "ca", "front-proxy-ca", "etcd-ca",
+            "apiserver", "apiserver-kubelet-client", "front-proxy-client", "etcd-server", "etcd-peer",
+            "etcd-healthcheck-client", "apiserver-etcd-client", "sa",
+            "admin.conf", "controller-manager.conf", "scheduler.conf", "kubelet.conf",
+        ];
+        for (const v of ["1.11.0", "1.17.17", "1.19.16", "1.20.0", "1.24.17", "1.28.15"]) expect(files(v), v).toEqual(upTo128);
+        expect(files("1.29.0")).toEqual([...upTo128.slice(0, 12), "super-admin.conf", ...upTo128.slice(12)]);
+    });
+
+    it("sa.key is read by the apiserver from 1.20.0 only; every other reader is the same in every version", () => {
+        expect(consumersOf("sa.key", "1.11.0")).toEqual(["kube-controller-manager"]);
+        expect(consumersOf("sa.key", "1.19.16")).toEqual(["kube-controller-manager"]);
+        expect(consumersOf("sa.key", "1.20.0")).toEqual(["kube-apiserver", "kube-controller-manager"]);
+        expect(consumersOf("sa.key")).toEqual(["kube-apiserver", "kube-controller-manager"]);
+        const others = catalog("1.30.0", "stacked", true, true).flatMap((e) =>
+            e.kind === "ca" || e.kind === "leaf" ? [e.certFile, e.keyFile]
+                : e.kind === "keypair" ? [e.publicKeyFile] : [e.file]);
+        for (const f of others) {
+            for (const v of ["1.11.0", "1.17.17", "1.24.17"]) expect(consumersOf(f, v), `${f} at ${v}`).toEqual(consumersOf(f));
         }
     });
 

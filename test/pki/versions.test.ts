@@ -1,7 +1,11 @@
 import { describe, expect, it } from "vitest";
 import {
+    CLUSTER_OBJECTS_MIN_VERSION,
     SUPPORTED_MINORS,
+    SUPPORTED_RANGE_TEXT,
+    apiserverReadsServiceAccountKey,
     clusterAdminsOrg,
+    clusterObjectsSupported,
     compareKubernetesVersions,
     etcdClientOrg,
     hasSuperAdminKubeconfig,
@@ -38,15 +42,36 @@ describe("comparison", () => {
 });
 
 describe("supported range", () => {
-    it("is 1.25 to 1.37", () => {
-        expect(SUPPORTED_MINORS[0]).toBe(25);
+    it("is 1.11 to 1.37", () => {
+        expect(SUPPORTED_MINORS[0]).toBe(11);
         expect(SUPPORTED_MINORS[SUPPORTED_MINORS.length - 1]).toBe(37);
-        expect(SUPPORTED_MINORS).toHaveLength(13);
-        expect(isSupportedKubernetesVersion("1.25.0")).toBe(true);
-        expect(isSupportedKubernetesVersion("1.37.9")).toBe(true);
-        expect(isSupportedKubernetesVersion("1.24.17")).toBe(false);
-        expect(isSupportedKubernetesVersion("1.38.0")).toBe(false);
-        expect(isSupportedKubernetesVersion("2.30.0")).toBe(false);
+        expect(SUPPORTED_MINORS).toHaveLength(27);
+        expect(SUPPORTED_RANGE_TEXT).toBe("1.11 to 1.37");
+        for (const v of ["1.11.0", "1.11.10", "1.17.17", "1.24.17", "1.25.0", "1.37.9"]) expect(isSupportedKubernetesVersion(v), v).toBe(true);
+        // 1.10 named the etcd server/peer certificates kube-etcd / kube-etcd-peer, not after the node.
+        for (const v of ["1.10.13", "1.9.0", "1.38.0", "2.30.0", "0.11.0"]) expect(isSupportedKubernetesVersion(v), v).toBe(false);
+    });
+});
+
+describe("differences below 1.25", () => {
+    it("1.11 to 1.28 share the ≤ 1.28 subjects", () => {
+        for (const v of ["1.11.0", "1.17.3", "1.24.17", "1.28.15"]) {
+            expect(clusterAdminsOrg(v), v).toBe("system:masters");
+            expect(kubeletClientOrg(v), v).toBe("system:masters");
+            expect(etcdClientOrg(v), v).toBe("system:masters");
+            expect(hasSuperAdminKubeconfig(v), v).toBe(false);
+        }
+    });
+
+    it("the apiserver reads sa.key from 1.20.0 (kubeadm's --service-account-signing-key-file)", () => {
+        for (const v of ["1.11.0", "1.17.0", "1.19.16"]) expect(apiserverReadsServiceAccountKey(v), v).toBe(false);
+        for (const v of ["1.20.0", "1.24.17", "1.37.0"]) expect(apiserverReadsServiceAccountKey(v), v).toBe(true);
+    });
+
+    it("cluster objects need 1.16.0 (server-side apply on by default; @pulumi/kubernetes wants 1.13+)", () => {
+        expect(CLUSTER_OBJECTS_MIN_VERSION).toBe("1.16.0");
+        for (const v of ["1.11.0", "1.13.0", "1.15.12"]) expect(clusterObjectsSupported(v), v).toBe(false);
+        for (const v of ["1.16.0", "1.24.17", "1.30.4"]) expect(clusterObjectsSupported(v), v).toBe(true);
     });
 });
 
