@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { apiserverServes, clusterDownWarning } from "../src/cluster-objects";
+import { apiserverServes, clusterDownWarning, clusterTooOldWarning } from "../src/cluster-objects";
 import { renderClusterInfoKubeconfig } from "../src/cluster-objects/cluster-info";
 import type { NodeInventory } from "../src/drift/inventory";
 import type { ClusterFindings } from "../src/findings";
@@ -200,6 +200,35 @@ describe("when nothing is declared", () => {
             expect(messages[0]).toMatch(serving === false ? /no master's apiserver answered on :6443/ : /could be checked/);
         });
     }
+
+    for (const version of ["1.11.0", "1.15.12"]) {
+        it(`a cluster older than 1.16 (${version}): off although enabled, preview and up say so, the PKI work goes on`, async () => {
+            const warn = vi.spyOn(pulumi.log, "warn");
+            for (const preview of [true, false]) {
+                const r = await run(haCluster(version, 1), true, undefined, preview);
+                expect(k8sRecords(r)).toEqual([]);
+                expect(r.resources.some((x) => x.name === "prod-rollout-master-1-kube-apiserver")).toBe(true);
+            }
+            const messages = warn.mock.calls.map((c) => String(c[0])).filter((m) => m.startsWith("kube-pki:clusterObjects:"));
+            expect(messages).toEqual([clusterTooOldWarning(version), clusterTooOldWarning(version)]);
+            expect(messages[0]).toContain(`Kubernetes ${version} is older than 1.16`);
+            expect(messages[0]).toContain("kube-pki:clusterObjects.enabled");
+        });
+    }
+
+    it("too old and switched off: no warning; 1.16.0, the first with server-side apply on, gets the objects", async () => {
+        const warn = vi.spyOn(pulumi.log, "warn");
+        expect(k8sRecords(await run({ ...haCluster("1.15.12", 1), clusterObjects: { enabled: false } }, true))).toEqual([]);
+        const r = await run(haCluster("1.16.0", 1), true);
+        expect(Object.keys(byName(r)).sort()).toEqual([
+            "ClusterRoleBinding/kubeadm:node-autoapprove-bootstrap",
+            "ClusterRoleBinding/kubeadm:node-autoapprove-certificate-rotation",
+            "ConfigMap/cluster-info",
+            "Role/kubeadm:bootstrap-signer-clusterinfo",
+            "RoleBinding/kubeadm:bootstrap-signer-clusterinfo",
+        ]);
+        expect(warn.mock.calls.map((c) => String(c[0])).filter((m) => m.includes("clusterObjects"))).toEqual([]);
+    });
 
     it("switching it off (or destroy) drops the objects from state without touching the cluster", async () => {
         const store = new MockStateStore();
