@@ -11,6 +11,7 @@ import { decideKubeletClients } from "./pki/kubelet-client";
 import type { Kit } from "./node/kit";
 import { NodeKits } from "./node/kit-ship";
 import { Rollout } from "./rollout";
+import { withShortStacks } from "./short-stacks";
 import { declareClusterObjects } from "./cluster-objects";
 import type { ClusterSpec } from "./spec";
 
@@ -41,6 +42,12 @@ export async function kubePki(options: KubePkiOptions = {}) {
     // Nodes are inspected (read-only, clock guard first) before any resource is declared.
     // The nodes are checked for the kit this run ships (options.kit when a test passes another version's).
     const findings = await (options.inspect ?? ((c: ClusterSpec) => inspectCluster(c, undefined, options.kit?.id)))(cluster);
+    // Without the SDK's per-promise stack traces: half the program's time at scale (src/short-stacks.ts).
+    return withShortStacks(() => declareStack(cluster, findings, options));
+}
+
+/** Every resource and the stack outputs, from the config and what the nodes hold (synchronous). */
+function declareStack(cluster: ClusterSpec, findings: ClusterFindings, options: KubePkiOptions) {
     // The node scripts reach each node once, as a kit every node command calls.
     const kits = new NodeKits(`${cluster.name}-kit`, { cluster, reship: findings.kitReships, kit: options.kit });
     // rotate mode: which kubelets get a client certificate from kube-pki (only unusable or overdue ones).
