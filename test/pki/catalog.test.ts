@@ -3,7 +3,11 @@ import {
     catalog, consumersOf, resolveKubeconfigSubject, resolveLeaf, TLS_ALLOWED_USES,
     type CatalogEntry, type KubeconfigEntry, type LeafEntry,
 } from "../../src/pki/catalog";
+import type { ClusterFindings } from "../../src/findings";
+import { kubePki } from "../../src/program";
 import { haCluster } from "../fixtures/cluster";
+import { createEchoMocks } from "../harness/mocks/echo-mocks";
+import { runProgram } from "../harness/mocks/run-program";
 
 const cluster = (v: string) => haCluster(v);
 const leaf = (entries: CatalogEntry[], id: string) => entries.find((e) => e.id === id) as LeafEntry;
@@ -27,7 +31,7 @@ type Group = "1.11" | "1.17" | "1.24" | "1.28" | "1.30" | "1.36";
 const upTo128 = (group: Group) => ["1.11", "1.17", "1.24", "1.28"].includes(group);
 
 function expectedLeaves(version: Group) {
-    const kubeletClientO = upTo128(version) ? ["system:masters"] : { "1.30": ["kubeadm:cluster-admins"], "1.36": [] }[version]!;
+    const kubeletClientO = upTo128(version) ? ["system:masters"] : version === "1.30" ? ["kubeadm:cluster-admins"] : [];
     const etcdClientO = upTo128(version) ? ["system:masters"] : [];
     return {
         "apiserver": { cn: "kube-apiserver", o: [], usages: SERVER, signer: "ca", dns: APISERVER_DNS, ips: APISERVER_IPS },
@@ -155,5 +159,25 @@ describe("catalogue variants", () => {
         expect(consumersOf("scheduler.conf")).toEqual(["kube-scheduler"]);
         expect(consumersOf("ca.crt")).toEqual(["kube-apiserver", "kube-controller-manager", "kubelet"]);
         expect(consumersOf("admin.conf")).toEqual([]);
+    });
+});
+
+describe("consumers in the program (mock runtime): what restarts on a master", () => {
+    const findings = async (): Promise<ClusterFindings> => ({ reasons: {}, repairs: {}, report: "", apiserverServing: true });
+    /** Per component, the files (paths) whose change restarts it on master-1: its restart's first trigger. */
+    async function restartsKeyedOn(version: string): Promise<(component: string) => string[]> {
+        const r = await runProgram(() => kubePki({ spec: haCluster(version, 1), inspect: findings }), { mocks: createEchoMocks(), stack: "prod" });
+        return (component) => Object.keys(r.get(`prod-rollout-master-1-${component}`).inputs.triggers[0]);
+    }
+
+    it("before 1.20 a changed sa.key restarts the controller-manager only; from 1.20.0 the apiserver too", async () => {
+        const [sa, pub] = ["/etc/kubernetes/pki/sa.key", "/etc/kubernetes/pki/sa.pub"];
+        const old = await restartsKeyedOn("1.17.17");
+        expect(old("kube-apiserver")).not.toContain(sa);
+        expect(old("kube-apiserver")).toContain(pub);
+        expect(old("kube-controller-manager")).toContain(sa);
+        const current = await restartsKeyedOn("1.20.0");
+        expect(current("kube-apiserver")).toEqual(expect.arrayContaining([sa, pub]));
+        expect(current("kube-controller-manager")).toContain(sa);
     });
 });
