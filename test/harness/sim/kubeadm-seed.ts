@@ -131,6 +131,7 @@ async function seedKubeletPki(o: SeedOptions, auth: SeedAuthorities, n: SeedNode
         keyType: o.keyType, out: { cert: path.join(pki, "kubelet.crt"), key: path.join(pki, "kubelet.key") } });
     const caPem = fs.readFileSync(auth.ca.cert, "utf8");
     const master = n.role === "master";
+    writeKubeletConfig(n.hostRoot);
     writeKubeconfig(path.join(n.hostRoot, "etc/kubernetes/kubelet.conf"), {
         clusterName: master ? o.clusterName : "default-cluster",
         server: `https://${o.controlPlaneEndpoint}`,
@@ -139,6 +140,26 @@ async function seedKubeletPki(o: SeedOptions, auth: SeedAuthorities, n: SeedNode
         context: master ? `system:node:${n.name}@${o.clusterName}` : "default-context",
         cert: { file: "/var/lib/kubelet/pki/kubelet-client-current.pem" },
     });
+}
+
+/**
+ * /var/lib/kubelet/config.yaml as `kubeadm init/join` writes it (the fields the sim reads:
+ * rotateCertificates, which makes the kubelet use kubelet-client-current.pem; staticPodPath).
+ */
+function writeKubeletConfig(hostRoot: string) {
+    const file = path.join(hostRoot, "var/lib/kubelet/config.yaml");
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, stringify({
+        apiVersion: "kubelet.config.k8s.io/v1beta1",
+        kind: "KubeletConfiguration",
+        authentication: { anonymous: { enabled: false }, webhook: { enabled: true }, x509: { clientCAFile: "/etc/kubernetes/pki/ca.crt" } },
+        authorization: { mode: "Webhook" },
+        cgroupDriver: "systemd",
+        clusterDNS: ["10.96.0.10"],
+        clusterDomain: "cluster.local",
+        rotateCertificates: true,
+        staticPodPath: "/etc/kubernetes/manifests",
+    }), { mode: 0o644 });
 }
 
 async function seedMaster(o: SeedOptions, auth: SeedAuthorities, n: SeedNode) {

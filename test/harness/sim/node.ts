@@ -35,7 +35,8 @@ export interface SimEvent {
     node: string;
     component: SimComponent | "kubelet" | "sshd";
     /** "serving": the kubelet (re)loaded /var/lib/kubelet/pki/kubelet.crt/.key for :10250 (`trigger`: start or kubelet-restart). */
-    event: "start" | "stop" | "exit" | "kubelet-restart" | "ssh-cut" | "serving";
+    /** "client-auth": the kubelet's request to the apiserver with its client identity was answered (`code`) or gave up (`error`). */
+    event: "start" | "stop" | "exit" | "kubelet-restart" | "ssh-cut" | "serving" | "client-auth";
     pid: number;
     /** SHA-256 (lowercase hex, no colons) of the certificate the component serves / uses. */
     certSha256?: string;
@@ -51,6 +52,9 @@ export interface SimEvent {
     error?: string;
     bytes?: number;
     trigger?: string;
+    /** Kubelet: where its client identity came from (kubelet-client-current.pem when rotating, else kubelet.conf) and its SHA-256. */
+    clientSource?: string;
+    clientCertSha256?: string;
 }
 
 export interface SimNodeInit {

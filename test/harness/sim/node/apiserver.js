@@ -2,7 +2,7 @@
 // authenticates client certs against --client-ca-file (a cert from another CA gets 401),
 // lets anonymous users reach /healthz,/livez,/readyz,/version only, and first checks that it
 // can reach etcd with --etcd-certfile/--etcd-keyfile/--etcd-cafile, exiting like the real one
-// (crash-loop) when it cannot.
+// (crash-loop) when it cannot. Records every client certificate it is shown (recordClient).
 "use strict";
 const https = require("node:https");
 const tls = require("node:tls");
@@ -80,8 +80,35 @@ function nodeList() {
     };
 }
 
+// What each client certificate presented here was judged: one JSON line per request that shows
+// one, in KPSIM_CLIENT_LOG (set by the fake kubelet). Tests read this, not kube-pki's output.
+const clientLog = process.env.KPSIM_CLIENT_LOG;
+
+/** The node a request comes from: system:node:<name> in the certificate, else by source address. */
+function clientNode(cert, req) {
+    const m = /^system:node:(.+)$/.exec(String(cert.subject && cert.subject.CN || ""));
+    if (m) return m[1];
+    const ip = String(req.socket.remoteAddress || "").replace(/^::ffff:/, "");
+    return (nodes.find((n) => n.ip === ip) || {}).name || ip;
+}
+
+function recordClient(req, code) {
+    const cert = req.socket.getPeerCertificate();
+    if (!clientLog || !cert || !Object.keys(cert).length) return;
+    const accepted = req.socket.authorized === true;
+    const line = { ts: new Date().toISOString(), node: clientNode(cert, req), certSha256: cert.fingerprint256.replace(/:/g, "").toLowerCase(),
+        accepted, reason: accepted ? "verified against --client-ca-file" : String(req.socket.authorizationError || "not verified"),
+        code, subject: cert.subject && cert.subject.CN, userAgent: req.headers["user-agent"] || "", path: req.url, apiserver: process.env.KPSIM_NODE };
+    try {
+        require("node:fs").appendFileSync(clientLog, JSON.stringify(line) + "\n");
+    } catch (e) {
+        console.error(`${C}: cannot record client ${line.node}: ${e.message}`);
+    }
+}
+
 function handle(req, res) {
     const who = identify(req);
+    res.on("finish", () => recordClient(req, res.statusCode));
     if (who.rejected) return status(res, 401, "Unauthorized", "Unauthorized");
     const p = new URL(req.url, "https://x").pathname.replace(/\/+$/, "") || "/";
     if (PUBLIC.some((x) => p === x || p.startsWith(x + "/"))) {

@@ -154,12 +154,87 @@ function loadKubeletIdentity(event) {
         }
         kubeletState = "active";
         kubeletMessage = trusted ? "" : `client certificate not trusted by cluster CA: ${trustError || "signature mismatch"}`;
-        recordEvent({ component: "kubelet", event, pid: process.pid, certSha256: id.certSha256, trusted, ...(kubeletMessage ? { error: kubeletMessage } : {}) });
+        const client = clientIdentity(id);
+        recordEvent({ component: "kubelet", event, pid: process.pid, certSha256: id.certSha256, trusted, ...(kubeletMessage ? { error: kubeletMessage } : {}),
+            clientSource: client.source, clientCertSha256: client.certSha256 });
+        presentClientIdentity(client, id);
     } catch (e) {
         kubeletState = "failed";
         kubeletMessage = e.message;
         recordEvent({ component: "kubelet", event, pid: process.pid, error: e.message, failed: true });
     }
+}
+
+// ---------------------------------------------------------------------------- kubelet client identity (to the apiserver)
+// Like the real kubelet: with rotateCertificates in its config, the certificate store
+// (kubelet-client-current.pem, cert and key in one file) comes first and kubelet.conf's own
+// pair is only the fallback. At every (re)start it talks to the apiserver named in
+// kubelet.conf, as a TLS client with that identity, retrying until the apiserver answers; the
+// apiserver stand-in records what it was shown and whether it accepted it.
+const KUBELET_CONFIG = "/var/lib/kubelet/config.yaml";
+const KUBELET_CLIENT_CURRENT = "/var/lib/kubelet/pki/kubelet-client-current.pem";
+const CLIENT_RETRY_MS = 1000;
+const CLIENT_GIVE_UP_MS = 120_000;
+let clientGeneration = 0;
+
+function rotationOn() {
+    try {
+        const c = YAML.parse(fs.readFileSync(KUBELET_CONFIG, "utf8"));
+        return !!c && c.rotateCertificates === true;
+    } catch {
+        return false;
+    }
+}
+
+/** The pair the kubelet presents: kubelet-client-current.pem when rotating and readable, else kubelet.conf's. */
+function clientIdentity(conf) {
+    if (rotationOn()) {
+        try {
+            const text = fs.readFileSync(KUBELET_CLIENT_CURRENT, "utf8");
+            const certPem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(text);
+            const keyPem = /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]+?-----END [A-Z ]*PRIVATE KEY-----/.exec(text);
+            if (certPem && keyPem) {
+                const cert = new crypto.X509Certificate(certPem[0]);
+                return { source: KUBELET_CLIENT_CURRENT, cert: certPem[0], key: keyPem[0], certSha256: cert.fingerprint256.replace(/:/g, "").toLowerCase() };
+            }
+        } catch {
+            /* the real kubelet falls back to kubelet.conf's pair */
+        }
+    }
+    return { source: KUBELET_CONF, cert: conf.cert.toString(), key: conf.key.export({ type: "pkcs8", format: "pem" }), certSha256: conf.certSha256 };
+}
+
+/** Connects (retrying) until the apiserver answers; a newer (re)start supersedes this one. */
+function presentClientIdentity(client, conf) {
+    const generation = ++clientGeneration;
+    const deadline = Date.now() + CLIENT_GIVE_UP_MS;
+    let url;
+    try {
+        url = new URL(conf.server);
+    } catch {
+        return recordEvent({ component: "kubelet", event: "client-auth", pid: process.pid, clientCertSha256: client.certSha256, error: `bad server ${conf.server}`, failed: true });
+    }
+    const attempt = () => {
+        if (generation !== clientGeneration || kubeletState !== "active") return;
+        const req = require("node:https").request({
+            host: url.hostname.replace(/^\[|\]$/g, ""), port: Number(url.port || 443), method: "GET", path: `/api/v1/nodes/${cfg.node}`,
+            cert: client.cert, key: client.key, ca: conf.caPem, timeout: 3000, agent: false,
+            headers: { "User-Agent": `kubelet/v${cfg.kubernetesVersion} (linux/amd64) kubernetes/sim` },
+        }, (res) => {
+            res.resume();
+            if (generation !== clientGeneration) return;
+            recordEvent({ component: "kubelet", event: "client-auth", pid: process.pid, clientSource: client.source, clientCertSha256: client.certSha256, code: res.statusCode });
+        });
+        const retry = (why) => {
+            if (generation !== clientGeneration) return;
+            if (Date.now() < deadline) return setTimeout(attempt, CLIENT_RETRY_MS);
+            recordEvent({ component: "kubelet", event: "client-auth", pid: process.pid, clientSource: client.source, clientCertSha256: client.certSha256, error: why, failed: true });
+        };
+        req.on("timeout", () => req.destroy(new Error("timeout")));
+        req.on("error", (e) => retry(e.message));
+        req.end();
+    };
+    attempt();
 }
 
 // ---------------------------------------------------------------------------- kubelet serving (:10250)
@@ -257,7 +332,8 @@ function startContainer(pod) {
     const out = fs.openSync(logPath, "a", 0o600);
     const env = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", KPSIM_NODE: cfg.node,
         KPSIM_GIT_VERSION: (/:(v[\w.+-]+)$/.exec(spec.image) || [])[1] || `v${cfg.kubernetesVersion}`,
-        KPSIM_NODES: JSON.stringify(cfg.nodes), KPSIM_NODE_MODULES: cfg.nodeModules };
+        KPSIM_NODES: JSON.stringify(cfg.nodes), KPSIM_NODE_MODULES: cfg.nodeModules,
+        KPSIM_CLIENT_LOG: path.join(path.dirname(cfg.eventsPath), "apiserver-clients.jsonl") };
     const child = spawn(comp.exe(), comp.argv(served.args), { detached: true, stdio: ["ignore", out, out], env });
     fs.closeSync(out);
     const now = new Date().toISOString();
