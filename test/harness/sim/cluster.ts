@@ -44,9 +44,8 @@ export interface SimClusterOptions {
     /** Parent of the run folder (default /tmp/kube-pki-sim). */
     rootDir?: string;
     /**
-     * Login shell of root on the nodes (default: the host's). Root shares the host's home, and a
-     * bash login there sources the host's ~/.bashrc on every SSH session (seconds with pyenv
-     * init); files that make many runs may choose /bin/sh. kube-pki's commands run /bin/sh -c anyway.
+     * Login shell of root on the nodes (default: the host's). Root's home is node-private, seeded
+     * from /etc/skel (the host's ~/.bashrc, with pyenv init here, is not sourced per SSH session).
      */
     rootLoginShell?: string;
 }

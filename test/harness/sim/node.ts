@@ -212,9 +212,14 @@ export class SimNode {
         await run(SIM_BINARIES.sshKeygen, ["-q", "-t", "ed25519", "-N", "", "-C", this.name, "-f", hostKey]);
         this.hostPublicKey = fs.readFileSync(`${hostKey}.pub`, "utf8").trim();
         fs.writeFileSync(path.join(this.simDir, "authorized_keys"), this.init.clientPublicKey, { mode: 0o600 });
+        // Root's home is the node's own, seeded from /etc/skel as on a fresh node: the host's
+        // /root/.bashrc (pyenv init here, seconds per SSH session under bash) is not the node's.
+        const home = path.join(this.simDir, "home");
+        fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+        for (const f of [".bashrc", ".profile"]) if (fs.existsSync(`/etc/skel/${f}`)) fs.copyFileSync(`/etc/skel/${f}`, path.join(home, f));
         const shell = this.init.rootLoginShell;
         const passwd = fs.readFileSync("/etc/passwd", "utf8").replace(/\n?$/, "\n")
-            .replace(/^(root:[^:\n]*:0:0:[^:\n]*:[^:\n]*:)[^\n]*$/m, (line, head) => (shell ? `${head}${shell}` : line));
+            .replace(/^(root:[^:\n]*:0:0:[^:\n]*:)[^:\n]*:([^\n]*)$/m, (_line, head, hostShell) => `${head}${home}:${shell ?? hostShell}`);
         fs.writeFileSync(path.join(this.simDir, "passwd"), `${passwd}${SIM_ALT_SSH_USER}:x:0:0:second root login (sim):/root:/bin/sh\n`, { mode: 0o644 });
         fs.writeFileSync(path.join(this.simDir, "sshd_config"), sshdConfig({
             ip: this.ip, hostKeyPath: hostKey, authorizedKeysPath: path.join(this.simDir, "authorized_keys"),
