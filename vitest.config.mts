@@ -2,7 +2,8 @@ import { defineConfig } from "vitest/config";
 
 // Two projects: `unit` (mock runtime, pure logic; runs anywhere) and `live` (the simulated
 // cluster under test/harness; needs root + Debian packages, skips with a reason otherwise,
-// fails instead of skipping under KUBE_PKI_REQUIRE_SIM=1).
+// fails instead of skipping under KUBE_PKI_REQUIRE_SIM=1). One `vitest run` runs the projects one
+// after the other; `npm test` (test/run-suite.sh) runs them side by side, one vitest run each.
 export default defineConfig({
   test: {
     projects: [
