@@ -194,14 +194,14 @@ function kubeletRestart(rotate: string, node: NodeSpec, args: RolloutArgs): pulu
     // A managed serving pair is loaded only at a restart and must be verified on :10250: never skipped.
     if (cluster.kubelet.servingCertificate === "managed") return rotate;
     const decision = args.kubeletClients?.[node.name];
-    if (decision?.action === "reissue" && cluster.rollout.restart) {
-        return `echo "kubelet: restarted and verified by its kubelet client certificate step"`;
-    }
     const server = kubeconfigServer({ server: "endpoint" } as Parameters<typeof kubeconfigServer>[0], cluster, node);
     return args.pki.caCertificates["ca"].apply((pem) => {
-        return kubeletTrustsAlready(decision, pemSha256(pem), server)
-            ? `echo "kubelet: rotates its client certificate and already trusts this CA and ${server}; kubelet.conf rewritten, not restarted"`
-            : rotate;
+        // Checked first, so the text stays the same in a run that reissues and in the next one.
+        if (kubeletTrustsAlready(decision, pemSha256(pem), server)) {
+            return `echo "kubelet: rotates its client certificate and already trusts this CA and ${server}; kubelet.conf rewritten, not restarted"`;
+        }
+        return decision?.action === "reissue" && cluster.rollout.restart
+            ? `echo "kubelet: restarted and verified by its kubelet client certificate step"` : rotate;
     });
 }
 

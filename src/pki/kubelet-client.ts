@@ -114,10 +114,13 @@ export function decideKubeletClient(cluster: ClusterSpec, node: NodeSpec, invent
  * Does a rotating kubelet already run with what a new kubelet.conf/ca.crt would give it? Then
  * rewriting kubelet.conf (the one-time move to kubeadm's form) needs no restart: a kubelet with
  * rotateCertificates takes its identity from kubelet-client-current.pem whatever kubelet.conf
- * embeds, and the CA and endpoint it trusts are unchanged.
+ * embeds, and the CA and endpoint it trusts are unchanged. Whether its certificate is usable does
+ * not matter here: when it is not, the kubelet-client step restarts the kubelet itself. Keeping
+ * the answer independent of that decision keeps the restart command's text the same in the run
+ * that reissues and in the runs after it, so those runs change nothing.
  */
 export function kubeletTrustsAlready(decision: KubeletClientDecision | undefined, caSha256: string, server: string): boolean {
-    if (!decision || decision.rotation !== true || decision.action !== "keep") return false;
+    if (!decision || decision.rotation !== true) return false;
     const t = decision.trust;
     return t.caCrt === caSha256 && t.kubeconfigCa === caSha256 && t.server === server;
 }

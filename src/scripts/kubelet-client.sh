@@ -5,6 +5,7 @@
 # is active, the link still points at this file, and the apiserver at --endpoint accepts the
 # certificate (any answer but 401). On failure the link goes back to its old target, unless that
 # one was unusable (missing, expired, not from --ca): then the new one stays and the report says so.
+# After a verified switch, kube-pki's older files are pruned to the newest one before this.
 set -eu
 . "$(dirname -- "$0")/lib.sh" # @kube-pki-lib
 
@@ -117,6 +118,18 @@ if restart_component kubelet "$opt_strategy" "$opt_timeout"; then
 fi
 if [ "$ok" = 1 ]; then
     log "verified kubelet client certificate sha256:$fp: kubelet active, $link -> $new, apiserver $opt_endpoint answered $KP_CODE"
+    # Prune kube-pki's own files to the new one and the newest before it (their stamps sort by
+    # time); the kubelet's files are never touched.
+    set +f
+    older=''
+    for f in "$(rp "$dir")"/kubelet-client-kube-pki-*.pem; do
+        [ -f "$f" ] && [ "$dir/${f##*/}" != "$new" ] && older="$older ${f##*/}"
+    done
+    set -f
+    keep=${older##* }
+    for f in $older; do
+        [ "$f" = "$keep" ] || [ "$dir/$f" = "$old" ] || { rm -f "$(rp "$dir")/$f" && log "removed $dir/$f (an older kube-pki certificate)"; }
+    done
     exit 0
 fi
 

@@ -182,6 +182,19 @@ describe("kubelet-client.sh (systemctl and apiserver stand-ins)", () => {
         }, 60_000);
     }
 
+    it("after a verified switch, kube-pki's older files are pruned to the newest one; the kubelet's own files stay", async () => {
+        const n = node(old);
+        const ours = ["2020-01-01-00-00-00", "2021-01-01-00-00-00", "2022-01-01-00-00-00"].map((s) => `kubelet-client-kube-pki-${s}.pem`);
+        for (const f of ours) writeFileSync(join(n.root, PKI, f), pem(old), { mode: 0o600 });
+        const port = await apiserver(cluster);
+        const r = n.run(port, pem(fresh));
+        expect(r.status, r.stderr).toBe(0);
+        const installed = n.link();
+        expect(readdirSync(join(n.root, PKI)).sort()).toEqual([
+            "kubelet-client-2025-01-01-00-00-00.pem", "kubelet-client-current.pem", ours[2], installed.slice(PKI.length + 1)].sort());
+        expect(r.stdout.trim().split("\n").slice(-2)).toEqual([`removed ${PKI}/${ours[0]} (an older kube-pki certificate)`, `removed ${PKI}/${ours[1]} (an older kube-pki certificate)`]);
+    }, 60_000);
+
     it("the apiserver refuses the new certificate (401): the link goes back to the usable old file, kubelet restarted, the report says so", async () => {
         const n = node(old);
         // An apiserver that trusts another CA answers 401 to every certificate of the cluster CA.
