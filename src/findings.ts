@@ -7,7 +7,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import { readInventories, type NodeInventory } from "./drift/inventory";
 import { compareNode, nodeDrifted, renderDriftTable, REPUSH_REASONS, type NodeDriftResult, type WantedFileSummary } from "./drift/report";
-import { COMPONENT_ORDER, consumersOf, type Component } from "./pki/catalog";
+import { consumersOf } from "./pki/catalog";
+import { restartOrder, type Component } from "./pki/components";
 import { wantedFromSpec } from "./drift/wanted";
 import { caEndingWarnings, knownCas, leafOutlivesCaProblems } from "./drift/ca-lifetime";
 import type { FileKey } from "./pki/layout";
@@ -79,7 +80,7 @@ export function repairFor(result: NodeDriftResult, installedBefore = true): Node
         for (const c of consumersOf(f.key as FileKey)) components.add(c);
         if (f.reasons.includes("served-mismatch") && f.served) components.add(f.served.component);
     }
-    const restart = COMPONENT_ORDER.filter((c) => components.has(c) && (result.role === "master" || c === "kubelet"));
+    const restart = restartOrder(components, result.role);
     const signature = createHash("sha256")
         .update(JSON.stringify(drifted.map((f) => [f.path, f.reasons, f.cert?.sha256 ?? "", f.served?.sha256 ?? ""])))
         .digest("hex");

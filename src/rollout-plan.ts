@@ -2,9 +2,9 @@
  * Pure planning of a rollout: which nodes go together, which components restart on a node and
  * how each one is checked. No Pulumi here; src/rollout.ts turns the plan into resources.
  */
-import { COMPONENT_ORDER, type Component } from "./pki/catalog";
 import type { WantedFile } from "./pki/cluster-pki";
-import { filePath } from "./pki/layout";
+import { componentEndpoint, componentInfo, restartOrder, servesOurCertificate, type Component } from "./pki/components";
+import { filePath, type FileKey } from "./pki/layout";
 import type { ClusterSpec, NodeSpec } from "./spec";
 
 /**
@@ -19,10 +19,9 @@ export function rolloutStages(nodes: readonly NodeSpec[], batchSize: number): No
     return [...masters, ...batches];
 }
 
-/** Components on this node that read at least one of its files, in restart order. Workers run only the kubelet. */
+/** Components on this node that read at least one of its files, in restart order (src/pki/components.ts: workers run only the kubelet). */
 export function componentsToRestart(files: readonly WantedFile[], role: NodeSpec["role"]): Component[] {
-    const used = new Set(files.flatMap((f) => f.consumers));
-    return COMPONENT_ORDER.filter((c) => used.has(c) && (role === "master" || c === "kubelet"));
+    return restartOrder(files.flatMap((f) => f.consumers), role);
 }
 
 /** How the component's served certificate is checked after a restart. */
@@ -36,36 +35,19 @@ export interface ServedCheck {
 }
 
 /**
- * etcd and apiserver serve certificates we issue; controller-manager and scheduler serve a
- * certificate of their own (kubeadm sets no --tls-cert-file), so a restart is proven by a
- * changed served certificate rather than a match with a file; the kubelet is checked by systemd, and
- * on :10250 when its serving certificate is ours (kube-pki:kubelet.servingCertificate: managed).
+ * From the component table: a component that serves a certificate of ours is checked at its
+ * address against that file; one that self-signs (controller-manager and scheduler without
+ * layout.componentServingCerts, the kubelet unless kube-pki:kubelet.servingCertificate is
+ * managed) is proven by its restart alone.
  */
 export function servedCheck(component: Component, node: NodeSpec, cluster: ClusterSpec): ServedCheck {
-    const p = (key: Parameters<typeof filePath>[1]) => filePath(cluster.layout, key);
-    switch (component) {
-        case "etcd":
-            return {
-                endpoint: "127.0.0.1:2379", certPath: p("etcd/server.crt"),
-                client: { cert: p("etcd/healthcheck-client.crt"), key: p("etcd/healthcheck-client.key"), ca: p("etcd/ca.crt") },
-            };
-        case "kube-apiserver":
-            return { endpoint: `${hostForUrl(node.advertiseAddress)}:6443`, certPath: p("apiserver.crt") };
-        // Without serving certs of ours they self-sign: only the restart itself is verified.
-        case "kube-controller-manager":
-            return cluster.layout.componentServingCerts ? { endpoint: "127.0.0.1:10257", certPath: p("controller-manager.crt") } : {};
-        case "kube-scheduler":
-            return cluster.layout.componentServingCerts ? { endpoint: "127.0.0.1:10259", certPath: p("scheduler.crt") } : {};
-        // Managed serving pair: the kubelet serves it on the node's address (it binds 0.0.0.0:10250).
-        case "kubelet":
-            return cluster.kubelet.servingCertificate === "managed"
-                ? { endpoint: `${hostForUrl(node.advertiseAddress)}:10250`, certPath: p("kubelet.crt") }
-                : {};
-    }
-}
-
-function hostForUrl(host: string): string {
-    return host.includes(":") ? `[${host}]` : host;
+    if (!servesOurCertificate(component, cluster)) return {};
+    const p = (key: FileKey) => filePath(cluster.layout, key);
+    const info = componentInfo(component);
+    return {
+        endpoint: componentEndpoint(component, node), certPath: p(info.servedCert),
+        ...(info.client ? { client: { cert: p(info.client.cert), key: p(info.client.key), ca: p(info.client.ca) } } : {}),
+    };
 }
 
 /** Arguments of src/scripts/rotate.sh for one component on one node. */

@@ -9,6 +9,7 @@ import type { LayoutSpec, NodeRole, NodeSpec } from "../spec";
 import { filePath, INSTALLED_RECORD, LAST_INSTALL_NOTE, ROLLBACK_COUNTER, KUBECONFIG_FILE_KEYS, KUBELET_CLIENT_CURRENT, KUBELET_SERVING_FILE_KEYS, PKI_FILE_KEYS, pkiDirs, type FileKey } from "../pki/layout";
 import { attributeIssuer, tryParseCert, type CertInfo } from "./cert-info";
 import { KUBELET_CONFIG } from "../pki/kubelet-client";
+import { componentAddress, componentInfo, COMPONENTS, runsOn, type Component } from "../pki/components";
 import { runLocally } from "./local";
 import { mapBounded } from "./pool";
 import { pairKey, parseInventoryOutput, type RawInventory } from "./script-output";
@@ -45,7 +46,7 @@ export interface InventoryFile {
 }
 
 export interface ServedCert {
-    component: "etcd" | "kube-apiserver" | "kube-controller-manager" | "kube-scheduler" | "kubelet";
+    component: Component;
     host: string;
     port: number;
     /** The certificate file on disk the component should serve, when there is one. */
@@ -109,23 +110,19 @@ const PAIRED_CERTS: ReadonlyArray<[FileKey, FileKey]> = [...PKI_FILE_KEYS, ...KU
     .filter((k) => k.endsWith(".crt"))
     .map((crt) => [crt, crt.replace(/\.crt$/, ".key") as FileKey]);
 
-/** Components whose served certificate is compared with disk, and which file they serve. */
-function servedTargets(node: NodeSpec, layout: LayoutSpec): Array<{ component: ServedCert["component"]; host: string; port: number; diskPath?: string; clientCert?: string; clientKey?: string }> {
-    const pki = path.posix.join(layout.kubernetesDir, "pki");
-    return [
-        // etcd and the apiserver listen on the advertise address; controller-manager and
-        // scheduler bind 127.0.0.1 (kubeadm's --bind-address).
-        { component: "etcd", host: node.advertiseAddress, port: 2379, diskPath: filePath(layout, "etcd/server.crt"),
-          clientCert: filePath(layout, "etcd/healthcheck-client.crt"), clientKey: filePath(layout, "etcd/healthcheck-client.key") },
-        { component: "kube-apiserver", host: node.advertiseAddress, port: 6443, diskPath: filePath(layout, "apiserver.crt") },
-        // Without --tls-cert-file these self-sign in memory; a file is only compared when one exists.
-        { component: "kube-controller-manager", host: "127.0.0.1", port: 10257, diskPath: path.posix.join(pki, "controller-manager.crt") },
-        { component: "kube-scheduler", host: "127.0.0.1", port: 10259, diskPath: path.posix.join(pki, "scheduler.crt") },
-    ];
+/**
+ * Components whose served certificate is read, at the address the component table gives (the
+ * same one rotate.sh verifies after a restart), with the file each one serves. A component that
+ * self-signs in memory (controller-manager and scheduler without --tls-cert-file) is compared
+ * with a file only when one exists.
+ */
+function servedTargets(node: NodeSpec, layout: LayoutSpec): Array<{ component: Component; host: string; port: number; diskPath?: string; clientCert?: string; clientKey?: string }> {
+    return COMPONENTS.map((c) => ({
+        component: c.name, ...componentAddress(c.name, node), diskPath: filePath(layout, c.servedCert),
+        ...("client" in c ? { clientCert: filePath(layout, c.client.cert), clientKey: filePath(layout, c.client.key) } : {}),
+    }));
 }
 
-        // Read only in managed mode (every role): the kubelet listens on all addresses.
-        { component: "kubelet", host: node.advertiseAddress, port: 10250, diskPath: filePath(layout, "kubelet.crt") },
 /** The script's arguments for one node: every file the layout names, pairs, the kubelet link. */
 export function inventoryArgs(node: NodeSpec, layout: LayoutSpec, checkServed: boolean, kitId?: string, kubeletServing = false): string[] {
     const args: string[] = [];
@@ -143,10 +140,11 @@ export function inventoryArgs(node: NodeSpec, layout: LayoutSpec, checkServed: b
     // A local directory runs no components, so there is nothing served to read.
     if (checkServed && node.transport === "ssh") {
         for (const t of servedTargets(node, layout)) {
+            // The kubelet's pair is read only when it is kube-pki's (managed mode).
+            if (!runsOn(t.component, node.role) || (componentInfo(t.component).servedWhen === "kubelet-serving-managed" && !kubeletServing)) continue;
             args.push("--served", t.component, t.host, String(t.port), t.clientCert ?? "-", t.clientKey ?? "-");
         }
     }
-            if (t.component === "kubelet" ? !kubeletServing : node.role !== "master") continue;
     return args;
 }
 

@@ -1,50 +1,24 @@
 /**
- * What the stack wants on each node, for `kube-pki check --stack` (no Pulumi, no secrets): every
- * file of the catalogue that applies to the node's role, with the subject, SANs and signing CA a
- * certificate must have. The program builds the same list from its Output-based WantedFile
- * (src/pki/cluster-pki.ts); this one stops where content would need the issued PEMs, so it
- * carries no content hashes: the report judges missing files, subjects and issuers from it.
+ * What the stack wants on each node, for drift and `kube-pki check --stack` (no Pulumi, no
+ * secrets): the per-node plan (src/pki/plan.ts, the same one ClusterPki turns into resources)
+ * reduced to what can be compared without issued PEMs: key, path, kubeadm name, and the subject,
+ * SANs and signing CA a certificate must have. No content hashes: the report judges missing
+ * files, subjects and issuers from it.
  */
-import { catalogFor, entryAppliesTo, resolveKubeconfigSubject, resolveLeaf, type CaId, type CatalogEntry } from "../pki/catalog";
-import { filePath, type FileKey } from "../pki/layout";
-import type { ClusterSpec, NodeSpec } from "../spec";
-import type { ExpectedCertSummary, WantedFileSummary } from "./report";
+import { planNodeFiles, type PlannedFile } from "../pki/plan";
+import type { ClusterSpec } from "../spec";
+import type { WantedFileSummary } from "./report";
+
+/** One planned file as drift compares it. */
+export function wantedSummary(f: PlannedFile): WantedFileSummary {
+    const e = f.expected;
+    return {
+        key: f.key, path: f.path,
+        ...(e ? { expected: { subject: e.subject, issuerCommonName: e.issuerCommonName, caPath: e.caPath } } : {}),
+    };
+}
 
 /** Wanted files per node name, in catalogue order. */
 export function wantedFromSpec(cluster: ClusterSpec): Record<string, WantedFileSummary[]> {
-    const entries = catalogFor(cluster);
-    const cas = new Map(entries.flatMap((e) => (e.kind === "ca" ? [[e.id, e] as const] : [])));
-    const path = (key: FileKey) => filePath(cluster.layout, key);
-    const signedBy = (id: CaId) => ({ issuerCommonName: cas.get(id)!.commonName, caPath: path(cas.get(id)!.certFile) });
-
-    const filesOf = (entry: CatalogEntry, node: NodeSpec): WantedFileSummary[] => {
-        switch (entry.kind) {
-            case "ca": {
-                const expected: ExpectedCertSummary = {
-                    subject: { commonName: entry.commonName, organizations: [], dnsNames: [], ipAddresses: [] },
-                    issuerCommonName: entry.commonName, caPath: path(entry.certFile),
-                };
-                const cert = { key: entry.certFile, path: path(entry.certFile), expected };
-                // Workers trust the cluster CA only; they never hold a CA key.
-                if (node.role === "worker") return entry.id === "ca" ? [cert] : [];
-                return [cert, { key: entry.keyFile, path: path(entry.keyFile) }];
-            }
-            case "keypair":
-                if (node.role === "worker") return [];
-                return [{ key: entry.privateKeyFile, path: path(entry.privateKeyFile) }, { key: entry.publicKeyFile, path: path(entry.publicKeyFile) }];
-            case "leaf":
-                if (!entryAppliesTo(entry, node.role)) return [];
-                return [
-                    { key: entry.certFile, path: path(entry.certFile), expected: { subject: resolveLeaf(entry, cluster, node), ...signedBy(entry.signer) } },
-                    { key: entry.keyFile, path: path(entry.keyFile) },
-                ];
-            case "kubeconfig":
-                if (!entryAppliesTo(entry, node.role)) return [];
-                // rotate mode: kubelet.conf names the kubelet's own certificate (judged by src/pki/kubelet-client.ts).
-                if (entry.id === "kubelet.conf" && cluster.kubelet.clientCertificate === "rotate") return [{ key: entry.file, path: path(entry.file) }];
-                return [{ key: entry.file, path: path(entry.file), expected: { subject: resolveKubeconfigSubject(entry, node), ...signedBy("ca") } }];
-        }
-    };
-
-    return Object.fromEntries(cluster.nodes.map((node) => [node.name, entries.flatMap((entry) => filesOf(entry, node))]));
+    return Object.fromEntries(Object.entries(planNodeFiles(cluster)).map(([node, files]) => [node, files.map(wantedSummary)]));
 }

@@ -11,11 +11,9 @@ import {
     apiserverReadsServiceAccountKey, clusterAdminsOrg, etcdClientOrg, hasSuperAdminKubeconfig, kubeletClientOrg,
 } from "./versions";
 
-/** Components that read PKI files, in the order they are restarted. */
-export const COMPONENT_ORDER = [
-    "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet",
-] as const;
-export type Component = (typeof COMPONENT_ORDER)[number];
+import type { Component } from "./components";
+// The component table lives in src/pki/components.ts; re-exported for existing importers.
+export { COMPONENT_ORDER, type Component } from "./components";
 
 /**
  * Values @pulumi/tls accepts in `allowedUses`. The provider wants snake_case, whatever its

@@ -1,23 +1,21 @@
 /**
- * ClusterPki: every CA, key pair, leaf and kubeconfig of one cluster, and for each node the list
- * of files it must hold (path, mode, content, who reads it). Shared material (CAs, sa, admin
- * kubeconfigs) is issued once; per-node material (apiserver/etcd serving certs with that master's
- * SANs, controller-manager/scheduler/kubelet kubeconfigs) once per node.
+ * ClusterPki: turns the per-node plan (src/pki/plan.ts: every file, its material, what its
+ * certificate must look like) into resources: the CAs, the sa key pair and one LeafCertificate
+ * per planned certificate (shared ones once, per-node ones per node), and for each node the
+ * files it must hold with their content.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { NodeKit } from "../node/kit-ship";
 import type { ClusterSpec, NodeSpec } from "../spec";
 import { CertificateAuthority } from "./authority";
-import {
-    CA_CONFIG_KEY, catalogFor, consumersOf, entryAppliesTo, kubeconfigServer, resolveKubeconfigSubject, resolveLeaf,
-    type AllowedUse, type CaEntry, type CaId, type CatalogEntry, type Component, type KubeconfigEntry,
-    type LeafEntry, type ResolvedSubject,
-} from "./catalog";
+import { CA_CONFIG_KEY, type AllowedUse, type CaEntry, type CaId, type KubeconfigEntry, type ResolvedSubject } from "./catalog";
+import type { Component } from "./components";
 import { daysToHours } from "./keys";
 import { renderKubeconfig, renderRotatingKubeletConfig } from "./kubeconfig";
 import type { KubeletClientDecision } from "./kubelet-client";
 import { filePath, KUBELET_CLIENT_CURRENT, type FileKey } from "./layout";
 import { LeafCertificate, type Signer } from "./leaf";
+import { planCluster, type NodePlan, type PlannedCertificate, type PlannedFile } from "./plan";
 import { ServiceAccountKeys } from "./service-account";
 
 /** What a certificate file is expected to look like, for verification on the node and drift. */
@@ -113,16 +111,15 @@ export function createClusterPki(
     name: string, parent: pulumi.ComponentResource, cluster: ClusterSpec, kits?: Readonly<Record<string, NodeKit>>,
     kubeletClients?: Readonly<Record<string, KubeletClientDecision>>,
 ): Built {
-    const entries = catalogFor(cluster);
+    const plan = planCluster(cluster);
     const masters = cluster.nodes.filter((n) => n.role === "master");
     const adoptFrom = masters.find((n) => n.name === cluster.authorities.adoptFrom);
     const adoptKit = adoptFrom && kits?.[adoptFrom.name];
     const path = (key: FileKey) => filePath(cluster.layout, key);
     const earlyRenewalHours = daysToHours(cluster.validity.renewBeforeDays);
-    const leafHours = (id: string) => daysToHours(cluster.validity.leafDaysOverrides[id] ?? cluster.validity.leafDays);
 
     const cas = new Map<CaId, CertificateAuthority & { entry: CaEntry }>();
-    for (const entry of entries.filter((e): e is CaEntry => e.kind === "ca")) {
+    for (const entry of plan.cas) {
         const ca = new CertificateAuthority(childName(name, entry.id), {
             id: entry.id,
             commonName: entry.commonName,
@@ -150,112 +147,74 @@ export function createClusterPki(
         publicKeyPath: path("sa.pub"),
     }, { parent });
 
-    const file = (key: FileKey, content: pulumi.Output<string>, source: string, extra: Partial<WantedFile> = {}): WantedFile => {
-        const secret = key.endsWith(".key") || key.endsWith(".conf");
-        return {
-            key, path: path(key), mode: secret ? "0600" : "0644",
-            content: secret ? pulumi.secret(content) : content,
-            consumers: consumersOf(key, cluster.kubernetesVersion), source, ...extra,
-        };
-    };
-
-    // Leaves and kubeconfigs that name no node are issued once and shared by every master.
-    const shared = new Map<string, LeafCertificate>();
-    const leafFor = (entry: LeafEntry | KubeconfigEntry, node: NodeSpec): LeafCertificate => {
-        const subject = entry.kind === "leaf" ? resolveLeaf(entry, cluster, node) : resolveKubeconfigSubject(entry, node);
-        const perNode = entry.kind === "leaf"
-            ? entry.sans !== "none" || entry.commonName === undefined
-            : entry.server === "local" || entry.commonName === undefined;
-        const key = perNode ? `${node.name}/${entry.id}` : entry.id;
-        const existing = shared.get(key);
-        if (existing) return existing;
-        const leaf = new LeafCertificate(perNode ? childName(name, node.name, entry.id) : childName(name, entry.id), {
-            subject,
-            usages: entry.kind === "leaf" ? entry.usages : ["digital_signature", "key_encipherment", "client_auth"],
+    // One LeafCertificate per planned certificate, shared or per node as the plan says.
+    const issued = new Map<string, LeafCertificate>();
+    const certificate = (cert: PlannedCertificate): LeafCertificate => {
+        const known = issued.get(cert.id);
+        if (known) return known;
+        const leaf = new LeafCertificate(childName(name, ...cert.nameParts), {
+            subject: cert.subject,
+            usages: cert.usages,
             keyAlgorithm: cluster.keyAlgorithm,
-            validityHours: leafHours(entry.id),
+            validityHours: daysToHours(cert.validityDays),
             earlyRenewalHours,
-            signer: signer(entry.signer),
-        }, { parent: cas.get(entry.signer)! });
-        shared.set(key, leaf);
+            signer: signer(cert.issuer),
+        }, { parent: cas.get(cert.issuer)! });
+        issued.set(cert.id, leaf);
         return leaf;
     };
+    const byId = (id: string) => certificate(plan.certificates.get(id)!);
 
-    const filesOf = (entry: CatalogEntry, node: NodeSpec): WantedFile[] => {
-        switch (entry.kind) {
-            case "ca": {
-                const ca = cas.get(entry.id)!;
-                const caFile = file(entry.certFile, ca.certPem, entry.id, {
-                    notAfter: ca.validityEndTime,
-                    expected: {
-                        subject: { commonName: entry.commonName, organizations: [], dnsNames: [], ipAddresses: [] },
-                        issuerCommonName: entry.commonName, usages: [], keyPath: path(entry.keyFile), caPath: path(entry.certFile),
-                    },
-                });
-                if (node.role === "worker") return entry.id === "ca" ? [caFile] : [];
-                return [caFile, file(entry.keyFile, ca.privateKeyPem, entry.id)];
-            }
-            case "keypair":
-                if (node.role === "worker") return [];
-                return [file(entry.privateKeyFile, sa.privateKeyPem, entry.id), file(entry.publicKeyFile, sa.publicKeyPem, entry.id)];
-            case "leaf": {
-                if (!entryAppliesTo(entry, node.role)) return [];
-                const leaf = leafFor(entry, node);
-                const expected: ExpectedCert = {
-                    subject: resolveLeaf(entry, cluster, node),
-                    issuerCommonName: cas.get(entry.signer)!.entry.commonName,
-                    usages: entry.usages, keyPath: path(entry.keyFile), caPath: path(cas.get(entry.signer)!.entry.certFile),
-                };
-                return [
-                    file(entry.certFile, leaf.certPem, entry.id, { expected, notAfter: leaf.validityEndTime }),
-                    file(entry.keyFile, leaf.privateKeyPem, entry.id),
-                ];
-            }
+    /** The content and notAfter of one planned file. */
+    const materialOf = (f: PlannedFile, node: NodeSpec): { content: pulumi.Output<string>; notAfter?: pulumi.Output<string> } => {
+        const m = f.material;
+        switch (m.kind) {
+            case "ca-cert": return { content: cas.get(m.ca)!.certPem, notAfter: cas.get(m.ca)!.validityEndTime };
+            case "ca-key": return { content: cas.get(m.ca)!.privateKeyPem };
+            case "sa-private-key": return { content: sa.privateKeyPem };
+            case "sa-public-key": return { content: sa.publicKeyPem };
+            case "leaf-cert": return { content: byId(m.certificate).certPem, notAfter: byId(m.certificate).validityEndTime };
+            case "leaf-key": return { content: byId(m.certificate).privateKeyPem };
+            case "rotating-kubeconfig":
+                // No client certificate of ours inside: the kubelet's rotated one is referenced.
+                return { content: cas.get("ca")!.certPem.apply((caPem) => renderRotatingKubeletConfig({
+                    clusterName: cluster.name, server: m.server, caCertPem: caPem, nodeName: node.name, clientPemPath: KUBELET_CLIENT_CURRENT,
+                })) };
             case "kubeconfig": {
-                if (!entryAppliesTo(entry, node.role)) return [];
-                const ca = cas.get("ca")!;
-                if (entry.id === "kubelet.conf" && cluster.kubelet.clientCertificate === "rotate") {
-                    // No client certificate of ours inside: the kubelet's rotated one is referenced.
-                    const content = ca.certPem.apply((caPem) => renderRotatingKubeletConfig({
-                        clusterName: cluster.name, server: kubeconfigServer(entry, cluster, node), caCertPem: caPem,
-                        nodeName: node.name, clientPemPath: KUBELET_CLIENT_CURRENT,
-                    }));
-                    return [file(entry.file, content, entry.id)];
-                }
-                const leaf = leafFor(entry, node);
-                const content = pulumi.all([ca.certPem, leaf.certPem, leaf.privateKeyPem]).apply(([caPem, certPem, keyPem]) =>
-                    renderKubeconfig({
-                        clusterName: cluster.name, server: kubeconfigServer(entry, cluster, node), caCertPem: caPem,
-                        user: entry.user, clientCertPem: certPem, clientKeyPem: keyPem,
-                    }));
-                const expected: ExpectedCert = {
-                    subject: resolveKubeconfigSubject(entry, node), issuerCommonName: ca.entry.commonName,
-                    usages: ["digital_signature", "key_encipherment", "client_auth"], caPath: path("ca.crt"),
-                };
-                return [file(entry.file, content, entry.id, { expected, notAfter: leaf.validityEndTime })];
+                const leaf = byId(m.certificate);
+                const user = plan.entries.find((e): e is KubeconfigEntry => e.kind === "kubeconfig" && e.id === f.source)!.user;
+                const content = pulumi.all([cas.get("ca")!.certPem, leaf.certPem, leaf.privateKeyPem]).apply(([caPem, certPem, keyPem]) =>
+                    renderKubeconfig({ clusterName: cluster.name, server: m.server, caCertPem: caPem, user, clientCertPem: certPem, clientKeyPem: keyPem }));
+                return { content, notAfter: leaf.validityEndTime };
             }
         }
     };
 
+    const wantedFile = (f: PlannedFile, node: NodeSpec): WantedFile => {
+        const { content, notAfter } = materialOf(f, node);
+        const expected = f.expected && {
+            subject: f.expected.subject, issuerCommonName: f.expected.issuerCommonName, usages: f.expected.usages,
+            ...(f.expected.keyPath ? { keyPath: f.expected.keyPath } : {}), caPath: f.expected.caPath,
+        };
+        return {
+            key: f.key, path: f.path, mode: f.mode, content: f.mode === "0600" ? pulumi.secret(content) : content,
+            consumers: f.consumers, source: f.source, ...(expected ? { expected } : {}), ...(notAfter ? { notAfter } : {}),
+        };
+    };
+
     // rotate mode: a client certificate only for nodes whose own is unusable (or still ours).
-    const kubeletClientOf = (node: NodeSpec): KubeletClientPki | undefined => {
-        if (cluster.kubelet.clientCertificate !== "rotate" || !kubeletClients?.[node.name]?.declare) return undefined;
-        const leaf = new LeafCertificate(childName(name, node.name, "kubelet-client"), {
-            subject: { commonName: `system:node:${node.name}`, organizations: ["system:nodes"], dnsNames: [], ipAddresses: [] },
-            usages: ["digital_signature", "key_encipherment", "client_auth"],
-            keyAlgorithm: cluster.keyAlgorithm,
-            validityHours: leafHours("kubelet.conf"),
-            earlyRenewalHours,
-            signer: signer("ca"),
-        }, { parent: cas.get("ca")! });
+    const kubeletClientOf = (planned: NodePlan): KubeletClientPki | undefined => {
+        if (!planned.kubeletClient || !kubeletClients?.[planned.node.name]?.declare) return undefined;
+        const leaf = certificate(planned.kubeletClient);
         const pem = pulumi.secret(pulumi.all([leaf.certPem, leaf.privateKeyPem]).apply(([c, k]) => `${c.trimEnd()}\n${k.trimEnd()}\n`));
         return { pem, certPem: leaf.certPem, notAfter: leaf.validityEndTime };
     };
 
     const nodes: Record<string, NodePki> = {};
     for (const node of cluster.nodes) {
-        const kubeletClient = kubeletClientOf(node);
-        nodes[node.name] = { node, files: entries.flatMap((entry) => filesOf(entry, node)), ...(kubeletClient ? { kubeletClient } : {}) };
+        const planned = plan.nodes[node.name];
+        const kubeletClient = kubeletClientOf(planned);
+        nodes[node.name] = { node, files: planned.files.map((f) => wantedFile(f, node)), ...(kubeletClient ? { kubeletClient } : {}) };
     }
     const adminOwner = masters[0];
     const admin = nodes[adminOwner.name].files.find((f) => f.key === "admin.conf")!;
