@@ -243,6 +243,28 @@ describe("kubelet-client.sh (systemctl and apiserver stand-ins)", () => {
         }, 60_000);
     }
 
+    const usage: Array<[string[], string]> = [
+        [["--strategy", "docker", "--endpoint", "10.0.0.1:6443", "--ca", CA], "unknown strategy 'docker'"],
+        [["--endpoint", "10.0.0.1", "--ca", CA], "--endpoint must be host:port, got '10.0.0.1'"],
+        [["--endpoint", "10.0.0.1:6443", "--ca", "etc/ca.crt"], "--ca must be an absolute node path without blanks"],
+        [["--endpoint", "10.0.0.1:6443", "--ca", CA, "--timeout", "0"], "--timeout must be a number of seconds >= 1"],
+        [["--endpoint", "10.0.0.1:6443", "--ca", CA, "extra"], "unexpected argument 'extra'"],
+    ];
+    for (const [args, message] of usage) {
+        for (const shell of [[DASH], BASH_POSIX]) {
+            it(`${JSON.stringify(args)} → exit 2: ${message}, nothing touched (${shell.join(" ")})`, () => {
+                const n = node(old);
+                const before = snapshotTree(n.root);
+                const r = spawnSync(shell[0], [...shell.slice(1), scriptPath("kubelet-client"), "--root", n.root, ...args], { input: pem(fresh), encoding: "utf8" });
+                expect(r.status).toBe(2);
+                expect(r.stderr).toContain(message);
+                expect(r.stderr).toContain("usage: kubelet-client.sh");
+                expect(snapshotTree(n.root)).toEqual(before);
+                noKeyIn(r, fresh);
+            });
+        }
+    }
+
     it("a certificate that does not chain to --ca is refused before anything changes", async () => {
         const n = node(old);
         const bad = join(dir, "foreign-node");
