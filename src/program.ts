@@ -73,6 +73,12 @@ function declareStack(cluster: ClusterSpec, findings: ClusterFindings, options: 
             if (!file.notAfter || !row) continue;
             certificates[nodeName][file.key] = pulumi.runtime.isDryRun() ? row : file.notAfter.apply((expires) => ({ ...row, expires }));
         }
+        const kubeletRow = plan[nodeName]?.[KUBELET_CLIENT_ROW];
+        const client = nodePki.kubeletClient;
+        if (kubeletRow) {
+            certificates[nodeName][KUBELET_CLIENT_ROW] = client && !pulumi.runtime.isDryRun() && kubeletRow.action === "reissue"
+                ? client.notAfter.apply((expires) => ({ ...kubeletRow, expires })) : kubeletRow;
+        }
     }
     return {
         certificates,
@@ -80,11 +86,5 @@ function declareStack(cluster: ClusterSpec, findings: ClusterFindings, options: 
         served: rollout.served,
         caCertificates: pki.caCertificates,
         adminKubeconfig: pulumi.secret(pki.adminKubeconfig),
-        const kubeletRow = plan[nodeName]?.[KUBELET_CLIENT_ROW];
-        const client = nodePki.kubeletClient;
-        if (kubeletRow) {
-            certificates[nodeName][KUBELET_CLIENT_ROW] = client && !pulumi.runtime.isDryRun() && kubeletRow.action === "reissue"
-                ? client.notAfter.apply((expires) => ({ ...kubeletRow, expires })) : kubeletRow;
-        }
     };
 }
