@@ -3,7 +3,9 @@
  * certificate or kubeconfig, one per CA, `!MISSING!` and unreachable rows, each with a severity.
  */
 import type { CertInfo } from "../drift/cert-info";
+import { KUBELET_CLIENT_KEY } from "../drift/inventory";
 import type { DriftReason, FileVerdict, NodeDriftResult } from "../drift/report";
+import type { KnownFile } from "../pki/plan";
 
 export type Severity = "ok" | "warning" | "critical";
 
@@ -35,16 +37,9 @@ export interface NodeRows {
     rows: CheckRow[];
 }
 
-const CA_NAMES: Record<string, string> = { "ca.crt": "ca", "front-proxy-ca.crt": "front-proxy-ca", "etcd/ca.crt": "etcd-ca" };
-const CA_KEYS: Record<string, string> = { ca: "ca.key", "front-proxy-ca": "front-proxy-ca.key", "etcd-ca": "etcd/ca.key" };
-
-/** kubeadm's certificate names; strays keep their path under the PKI dir. */
-function certName(key: string, p: string): string {
-    if (CA_NAMES[key]) return CA_NAMES[key];
-    if (key.endsWith(".conf") || key === "kubelet-client-current") return key;
-    if (key.startsWith("etcd/")) return `etcd-${key.slice(5).replace(/\.crt$/, "")}`;
-    if (key.endsWith(".crt")) return key.replace(/\.crt$/, "");
-    return p.replace(/^.*\/pki\//, "");
+/** A file's name in the rows: the catalogue's (kubeadm's) for known paths; strays keep their path under the PKI dir. */
+function rowName(f: FileVerdict, known: ReadonlyMap<string, KnownFile>): string {
+    return known.get(f.path)?.name ?? (f.key === KUBELET_CLIENT_KEY ? f.key : f.path.replace(/^.*\/pki\//, ""));
 }
 
 export function severityOf(reasons: readonly DriftReason[]): Severity {
@@ -59,12 +54,13 @@ function servedColumn(f: FileVerdict): string {
 }
 
 /** Rows per node; `warnDays` is already applied by compareNode's renewBeforeDays. */
-export function checkRows(results: readonly NodeDriftResult[]): NodeRows[] {
+export function checkRows(results: readonly NodeDriftResult[], known: ReadonlyMap<string, KnownFile>): NodeRows[] {
     return results.map((r) => {
-        const caKeyPresent = new Set(r.files.filter((f) => f.kind === "private-key").map((f) => f.key));
+        const keyPresent = new Set(r.files.filter((f) => f.kind === "private-key").map((f) => f.path));
+        const caKeyOf = (ca: string) => [...known.values()].find((k) => k.ca === ca)?.caKeyPath;
         const authorityOf = (cert: CertInfo | undefined): string => {
             if (!cert) return "";
-            if (cert.signedBy) return CA_NAMES[Object.keys(CA_NAMES).find((k) => cert.signedBy!.endsWith(`/pki/${k}`)) ?? ""] ?? cert.signedBy;
+            if (cert.signedBy) return known.get(cert.signedBy)?.ca ?? cert.signedBy;
             return `foreign:${cert.issuerCN ?? "?"}`;
         };
         const rows: CheckRow[] = [];
@@ -72,14 +68,15 @@ export function checkRows(results: readonly NodeDriftResult[]): NodeRows[] {
             const isCertLike = f.kind === "certificate" || f.kind === "kubeconfig" || f.kind === "kubelet-pem"
                 || (f.kind === undefined && (f.key.endsWith(".crt") || f.key.endsWith(".conf")));
             if (!isCertLike) continue;
-            const name = certName(f.key, f.path);
-            const isCa = Boolean(CA_NAMES[f.key]);
-            const authority = isCa ? "" : authorityOf(f.cert);
-            const external = isCa
-                ? !caKeyPresent.has(CA_KEYS[name])
-                : f.key === "kubelet-client-current" || (authority !== "" && !authority.startsWith("foreign:") && !caKeyPresent.has(CA_KEYS[authority]));
+            const ca = known.get(f.path)?.ca;
+            const name = rowName(f, known);
+            const authority = ca ? "" : authorityOf(f.cert);
+            const caKey = (id: string) => { const p = caKeyOf(id); return p !== undefined && keyPresent.has(p); };
+            const external = ca
+                ? !caKey(ca)
+                : f.key === KUBELET_CLIENT_KEY || (authority !== "" && !authority.startsWith("foreign:") && !caKey(authority));
             rows.push({
-                node: r.node, name, path: f.path, section: isCa ? "authority" : "certificate",
+                node: r.node, name, path: f.path, section: ca ? "authority" : "certificate",
                 missing: f.reason === "missing" || f.reason === "unreachable",
                 ...(f.cert ? { cert: f.cert } : {}),
                 authority, externallyManaged: external, served: servedColumn(f),

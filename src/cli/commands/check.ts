@@ -11,6 +11,7 @@ import type { CliIo } from "../io";
 import { renderJson } from "../render-json";
 import { renderPrometheus, writeFileAtomically } from "../render-prometheus";
 import { renderTable } from "../render-table";
+import { knownFiles } from "../../pki/plan";
 import { checkRows, EXIT_CODES, overallSeverity } from "../rows";
 import { targetsFromHosts, targetsFromStack, type CheckTargets } from "../targets";
 
@@ -118,7 +119,8 @@ export async function runCheck(opts: CheckOptions, io: CliIo): Promise<number> {
         onProgress: many ? (done, total, inv) => io.stderr(`[${done}/${total}] ${inv.node}: ${inv.reachable ? "read" : `unreachable (${inv.error})`}\n`) : undefined,
     });
     const results = inventories.map((inv) => compareNode(targets.wanted?.[inv.node], inv, { now, renewBeforeDays: warnDays }));
-    const nodes = checkRows(results);
+    // Names and CAs from the catalogue at the layout's paths (src/pki/plan.ts), never rebuilt from a path.
+    const nodes = checkRows(results, knownFiles(targets.layout));
     const severity = overallSeverity(nodes);
     const exitCode = EXIT_CODES[severity];
     if (opts.prometheus) writeFileAtomically(opts.prometheus, renderPrometheus(nodes, now));
