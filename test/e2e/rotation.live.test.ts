@@ -151,11 +151,9 @@ describeLive("rotation of a seeded 3-master cluster", () => {
         expect(second.resources.filter((r) => r.name.endsWith("-repair"))).toEqual([]);
     }, 300_000);
 
-    it("changing only the front-proxy-client validity restarts only the apiservers", async () => {
-        const t = Date.now();
-        await up({ ...spec, validity: { ...spec.validity, leafDaysOverrides: { "front-proxy-client": 200 } } });
-        expect(restarts(eventsSince(t))).toEqual(sim.masters.map((m) => `${m.name}:kube-apiserver`));
-    }, 300_000);
+    // Changing only the front-proxy-client validity restarts exactly the apiservers: proven on a
+    // 3-master cluster in test/e2e/day2.live.test.ts (same change, same restart assertion, plus PIDs,
+    // served certificates and expiries), not repeated here.
 
     it("destroy stops at the protected CAs; after `pulumi state unprotect --all` it leaves the nodes unchanged", async () => {
         const before = sim.nodes.map(treeDigest);
