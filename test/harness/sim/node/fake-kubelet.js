@@ -216,15 +216,13 @@ function presentClientIdentity(client, conf) {
     }
     const attempt = () => {
         if (generation !== clientGeneration || kubeletState !== "active") return;
-        const req = require("node:https").request({
-            host: url.hostname.replace(/^\[|\]$/g, ""), port: Number(url.port || 443), method: "GET", path: `/api/v1/nodes/${cfg.node}`,
-            cert: client.cert, key: client.key, ca: conf.caPem, timeout: 3000, agent: false,
-            headers: { "User-Agent": `kubelet/v${cfg.kubernetesVersion} (linux/amd64) kubernetes/sim` },
-        }, (res) => {
-            res.resume();
-            if (generation !== clientGeneration) return;
-            recordEvent({ component: "kubelet", event: "client-auth", pid: process.pid, clientSource: client.source, clientCertSha256: client.certSha256, code: res.statusCode });
-        });
+        let req;
+        try {
+            req = request();
+        } catch (e) {
+            // A pair TLS cannot use (key does not match): logged, not retried, the kubelet keeps running.
+            return recordEvent({ component: "kubelet", event: "client-auth", pid: process.pid, clientSource: client.source, clientCertSha256: client.certSha256, error: e.message, failed: true });
+        }
         const retry = (why) => {
             if (generation !== clientGeneration) return;
             if (Date.now() < deadline) return setTimeout(attempt, CLIENT_RETRY_MS);
@@ -234,6 +232,15 @@ function presentClientIdentity(client, conf) {
         req.on("error", (e) => retry(e.message));
         req.end();
     };
+    const request = () => require("node:https").request({
+        host: url.hostname.replace(/^\[|\]$/g, ""), port: Number(url.port || 443), method: "GET", path: `/api/v1/nodes/${cfg.node}`,
+        cert: client.cert, key: client.key, ca: conf.caPem, timeout: 3000, agent: false,
+        headers: { "User-Agent": `kubelet/v${cfg.kubernetesVersion} (linux/amd64) kubernetes/sim` },
+    }, (res) => {
+        res.resume();
+        if (generation !== clientGeneration) return;
+        recordEvent({ component: "kubelet", event: "client-auth", pid: process.pid, clientSource: client.source, clientCertSha256: client.certSha256, code: res.statusCode });
+    });
     attempt();
 }
 
