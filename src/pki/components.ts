@@ -7,6 +7,33 @@
 import type { ClusterSpec, NodeRole, NodeSpec } from "../spec";
 import type { FileKey } from "./layout";
 
+/**
+ * How a component is restarted, one type for the layout's catalogue components and the consumers
+ * of stack-declared certificates (kube-pki:certificates[].consumers): a static pod (the manifests
+ * directory comes from the layout), a systemd unit, a CRI container found by name (crictl), a
+ * docker container, or nothing (the file is read on demand, or restarted by someone else).
+ */
+export type RestartMethod =
+    | { readonly method: "static-pod" }
+    | { readonly method: "systemd"; readonly unit: string }
+    | { readonly method: "crictl"; readonly container: string }
+    | { readonly method: "docker"; readonly container: string }
+    | { readonly method: "none" };
+
+export const RESTART_METHODS = ["static-pod", "systemd", "crictl", "docker", "none"] as const satisfies readonly RestartMethod["method"][];
+
+/**
+ * A consumer of a stack-declared certificate that is not in the table below (kube-proxy,
+ * flanneld): restarted after the catalogue components of its node, in declaration order, then
+ * checked running, and checked serving its certificate only when it names a port.
+ */
+export interface ExtraComponent {
+    readonly name: string;
+    readonly restart: RestartMethod;
+    /** TLS port it serves the certificate on (reached at 127.0.0.1); absent: not checked for it. */
+    readonly port?: number;
+}
+
 /** When a component serves a certificate kube-pki issued (otherwise it self-signs in memory). */
 export type ServedWhen = "always" | "component-serving-certs" | "kubelet-serving-managed";
 
