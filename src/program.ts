@@ -9,6 +9,7 @@ import { inspectCluster, type ClusterFindings } from "./findings";
 import { ClusterPki } from "./pki/cluster-pki";
 import { decideKubeletClients } from "./pki/kubelet-client";
 import type { Kit } from "./node/kit";
+import { adoptReader } from "./node/adopt";
 import { NodeKits } from "./node/kit-ship";
 import { Rollout } from "./rollout";
 import { withShortStacks } from "./short-stacks";
@@ -52,7 +53,7 @@ function declareStack(cluster: ClusterSpec, findings: ClusterFindings, options: 
     const kits = new NodeKits(`${cluster.name}-kit`, { cluster, reship: findings.kitReships, kit: options.kit });
     // rotate mode: which kubelets get a client certificate from kube-pki (only unusable or overdue ones).
     const kubeletClients = decideKubeletClients(cluster, findings.inventories, new Date());
-    const pki = new ClusterPki(cluster.name, { cluster, kits: kits.nodes, kubeletClients });
+    const pki = new ClusterPki(cluster.name, { cluster, readAdopted: adoptReader(kits.nodes), kubeletClients });
     const rollout = new Rollout(`${cluster.name}-rollout`, {
         cluster, pki, kits: kits.nodes, repairs: findings.repairs, rollbacks: findings.rollbacks, kubeletClients,
     });

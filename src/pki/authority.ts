@@ -7,9 +7,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import type { KeyAlgorithm, KeySource, NodeSpec } from "../spec";
-import { nodeCommand } from "../node/transport";
-import { currentKit, kitCommand } from "../node/kit";
-import type { NodeKit } from "../node/kit-ship";
 import { CA_USAGES, type CaId } from "./catalog";
 import { certNotAfter, KEEP_CA_CERT, KEEP_KEY, newPrivateKey, pemBlocks, yearsToHours } from "./keys";
 
@@ -26,8 +23,8 @@ export interface CertificateAuthorityArgs {
     readonly validityYears: number;
     /** The master to read an adopted CA from. Required when `source` is "adopt". */
     readonly adoptFrom?: NodeSpec;
-    /** The kit on `adoptFrom` the reading calls. */
-    readonly adoptKit?: NodeKit;
+    /** Reads the files on `adoptFrom` (src/node/adopt.ts). Required when `source` is "adopt". */
+    readonly readAdopted?: AdoptReader;
     /** Absolute paths of the CA's cert and key on `adoptFrom`. */
     readonly certPath: string;
     readonly keyPath: string;
@@ -78,9 +75,15 @@ function generate(name: string, args: CertificateAuthorityArgs, parent: pulumi.R
 }
 
 /**
+ * Reads files on a node once and returns their text (src/node/adopt.ts implements it with the
+ * kit). `name` and `parent` place the reading resource: src/pki owns them, so URNs stay stable.
+ */
+export type AdoptReader = (name: string, node: NodeSpec, paths: readonly string[], parent: pulumi.Resource) => pulumi.Output<string>;
+
+/**
  * Read cert + key from the node once. The command's stdout is the only place the key passes
- * through: it is a secret output, never logged, and `ignoreChanges` keeps the first reading
- * for good (a changed connection or path must not silently re-read a different CA).
+ * through: it is a secret output, never logged, and the reader keeps the first reading for good
+ * (a changed connection or path must not silently re-read a different CA).
  */
 export function adoptFiles(
     name: string,
@@ -88,24 +91,18 @@ export function adoptFiles(
     paths: string[],
     what: string,
     parent: pulumi.Resource,
-    kit?: NodeKit,
+    read?: AdoptReader,
 ): pulumi.Output<string> {
     if (!node) throw new pulumi.ResourceError(`${what}: adopting needs kube-pki:authorities.adoptFrom to name a master`, parent);
-    const read = nodeCommand(`${name}-adopt`, node, {
-        create: kitCommand(kit?.id ?? currentKit().id, node.name, node.localRoot, "read-adopted", [...(node.localRoot ? ["--root", node.localRoot] : []), ...paths]),
-        secretOutput: true,
-    }, {
-        parent,
-        dependsOn: kit?.ready ?? [],
-        // Protected like a generated CA: deleting this reading would drop the CA from state.
-        protect: true,
-        ignoreChanges: ["create", "update", "connection", "interpreter", "triggers", "stdin", "logging"],
-    });
-    return pulumi.secret(read.stdout);
+    if (!read) {
+        throw new pulumi.ResourceError(`${what}: adopting needs a reader of node files; pass readAdopted: adoptReader(kits) ` +
+            "(src/node/adopt.ts) to ClusterPki", parent);
+    }
+    return pulumi.secret(read(`${name}-adopt`, node, paths, parent));
 }
 
 function adopt(name: string, args: CertificateAuthorityArgs, parent: pulumi.Resource): CaMaterial {
-    const text = adoptFiles(name, args.adoptFrom, [args.certPath, args.keyPath], `CA "${args.id}"`, parent, args.adoptKit);
+    const text = adoptFiles(name, args.adoptFrom, [args.certPath, args.keyPath], `CA "${args.id}"`, parent, args.readAdopted);
     const blocks = text.apply((t) => {
         const found = pemBlocks(t);
         const cert = found.find((b) => b.type === "CERTIFICATE");

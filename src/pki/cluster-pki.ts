@@ -5,9 +5,8 @@
  * files it must hold with their content.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { NodeKit } from "../node/kit-ship";
 import type { ClusterSpec, NodeSpec } from "../spec";
-import { CertificateAuthority } from "./authority";
+import { CertificateAuthority, type AdoptReader } from "./authority";
 import { CA_CONFIG_KEY, type AllowedUse, type CaEntry, type CaId, type KubeconfigEntry, type ResolvedSubject } from "./catalog";
 import type { Component } from "./components";
 import { daysToHours } from "./keys";
@@ -66,8 +65,8 @@ export interface NodePki {
 export interface ClusterPkiArgs {
     /** The validated cluster description (see src/config.ts). */
     readonly cluster: ClusterSpec;
-    /** Per node: the kit the adopt readings call (src/node/kit-ship.ts). */
-    readonly kits?: Readonly<Record<string, NodeKit>>;
+    /** Reads adopted CAs and the sa key pair from the adoptFrom master (src/node/adopt.ts: adoptReader(kits)). */
+    readonly readAdopted?: AdoptReader;
     /** rotate mode: per node, whether kube-pki declares its kubelet client certificate (src/pki/kubelet-client.ts). */
     readonly kubeletClients?: Readonly<Record<string, KubeletClientDecision>>;
 }
@@ -87,7 +86,7 @@ export class ClusterPki extends pulumi.ComponentResource {
      */
     constructor(name: string, args: ClusterPkiArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kube-pki:index:ClusterPki", name, {}, opts);
-        const built = createClusterPki(name, this, args.cluster, args.kits, args.kubeletClients);
+        const built = createClusterPki(name, this, args.cluster, args.readAdopted, args.kubeletClients);
         this.nodes = built.nodes;
         this.adminKubeconfig = built.adminKubeconfig;
         this.caCertificates = built.caCertificates;
@@ -108,13 +107,12 @@ interface Built {
 
 /** @internal */
 export function createClusterPki(
-    name: string, parent: pulumi.ComponentResource, cluster: ClusterSpec, kits?: Readonly<Record<string, NodeKit>>,
+    name: string, parent: pulumi.ComponentResource, cluster: ClusterSpec, readAdopted?: AdoptReader,
     kubeletClients?: Readonly<Record<string, KubeletClientDecision>>,
 ): Built {
     const plan = planCluster(cluster);
     const masters = cluster.nodes.filter((n) => n.role === "master");
     const adoptFrom = masters.find((n) => n.name === cluster.authorities.adoptFrom);
-    const adoptKit = adoptFrom && kits?.[adoptFrom.name];
     const path = (key: FileKey) => filePath(cluster.layout, key);
     const earlyRenewalHours = daysToHours(cluster.validity.renewBeforeDays);
 
@@ -127,7 +125,7 @@ export function createClusterPki(
             keyAlgorithm: cluster.authorities.keyAlgorithm,
             validityYears: cluster.validity.caYears,
             adoptFrom,
-            adoptKit,
+            readAdopted,
             certPath: path(entry.certFile),
             keyPath: path(entry.keyFile),
         }, { parent });
@@ -142,7 +140,7 @@ export function createClusterPki(
         source: cluster.authorities.serviceAccount,
         keyAlgorithm: cluster.authorities.keyAlgorithm,
         adoptFrom,
-        adoptKit,
+        readAdopted,
         privateKeyPath: path("sa.key"),
         publicKeyPath: path("sa.pub"),
     }, { parent });

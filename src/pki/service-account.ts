@@ -3,9 +3,8 @@
  * rotated implicitly: a new key invalidates every service-account token in the cluster.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { NodeKit } from "../node/kit-ship";
 import type { KeyAlgorithm, KeySource, NodeSpec } from "../spec";
-import { adoptFiles } from "./authority";
+import { adoptFiles, type AdoptReader } from "./authority";
 import { KEEP_KEY, newPrivateKey, pemBlocks } from "./keys";
 
 export interface ServiceAccountKeysArgs {
@@ -13,8 +12,8 @@ export interface ServiceAccountKeysArgs {
     readonly keyAlgorithm: KeyAlgorithm;
     /** The master to read sa.key/sa.pub from when adopting. */
     readonly adoptFrom?: NodeSpec;
-    /** The kit on `adoptFrom` the reading calls. */
-    readonly adoptKit?: NodeKit;
+    /** Reads the files on `adoptFrom` (src/node/adopt.ts). Required when adopting. */
+    readonly readAdopted?: AdoptReader;
     readonly privateKeyPath: string;
     readonly publicKeyPath: string;
 }
@@ -37,7 +36,7 @@ export class ServiceAccountKeys extends pulumi.ComponentResource {
             this.privateKeyPem = pulumi.secret(key.privateKeyPem);
             this.publicKeyPem = key.publicKeyPem;
         } else {
-            const text = adoptFiles(name, args.adoptFrom, [args.privateKeyPath, args.publicKeyPath], "service-account key pair", this, args.adoptKit);
+            const text = adoptFiles(name, args.adoptFrom, [args.privateKeyPath, args.publicKeyPath], "service-account key pair", this, args.readAdopted);
             const blocks = text.apply((t) => {
                 const found = pemBlocks(t);
                 const priv = found.find((b) => b.type.endsWith("PRIVATE KEY"));
