@@ -14,7 +14,7 @@ import { caEndingWarnings, knownCas, leafOutlivesCaProblems } from "./drift/ca-l
 import type { FileKey } from "./pki/layout";
 import { currentKit } from "./node/kit";
 import type { KitReship } from "./node/kit-ship";
-import type { NodeRepair } from "./rollout";
+import type { NodeRepair } from "./rollout/rollout";
 import type { ClusterSpec } from "./spec";
 import { apiserverServes } from "./cluster-objects/reachability";
 

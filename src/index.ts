@@ -8,7 +8,7 @@ export { LeafCertificate, type LeafCertificateArgs } from "./pki/leaf";
 export { ServiceAccountKeys, type ServiceAccountKeysArgs } from "./pki/service-account";
 export { renderKubeconfig } from "./pki/kubeconfig";
 export { catalog, COMPONENT_ORDER, type CatalogEntry, type Component } from "./pki/catalog";
-export { Rollout, type RolloutArgs } from "./rollout";
+export { Rollout, type RolloutArgs } from "./rollout/rollout";
 export { adoptReader } from "./node/adopt";
 export { kubePki } from "./program";
 export type { ClusterSpec, NodeSpec } from "./spec";

@@ -11,7 +11,7 @@ import { decideKubeletClients } from "./pki/kubelet-client";
 import type { Kit } from "./node/kit";
 import { adoptReader } from "./node/adopt";
 import { NodeKits } from "./node/kit-ship";
-import { Rollout } from "./rollout";
+import { Rollout } from "./rollout/rollout";
 import { withShortStacks } from "./short-stacks";
 import { declareClusterObjects } from "./cluster-objects";
 import type { ClusterSpec } from "./spec";

@@ -52,4 +52,8 @@ describe("import direction", () => {
     it("src/node imports nothing from rollout, program or cli", () => {
         expect(violations("node", ["rollout", "program", "cli"])).toEqual([]);
     });
+
+    it("src/rollout imports nothing from program or cli", () => {
+        expect(violations("rollout", ["program", "cli"])).toEqual([]);
+    });
 });

@@ -15,7 +15,7 @@ import { catalogFor, consumersOf, entryAppliesTo, resolveLeaf, type LeafEntry } 
 import { pemSha256 } from "../src/pki/kubelet-client";
 import { filePath, KUBEADM_LAYOUT } from "../src/pki/layout";
 import { kubePki } from "../src/program";
-import { rotateArgs, verifyArgs } from "../src/rollout-plan";
+import { rotateArgs, verifyArgs } from "../src/rollout/plan";
 import type { ClusterSpec } from "../src/spec";
 import { buildInventories, daysAgo } from "./drift/inventory-builder";
 import { haCluster } from "./fixtures/cluster";

@@ -1,11 +1,11 @@
 /**
  * Pure planning of a rollout: which nodes go together, which components restart on a node and
- * how each one is checked. No Pulumi here; src/rollout.ts turns the plan into resources.
+ * how each one is checked. No Pulumi here; src/rollout/rollout.ts turns the plan into resources.
  */
-import type { WantedFile } from "./pki/cluster-pki";
-import { componentEndpoint, componentInfo, restartOrder, servesOurCertificate, type Component } from "./pki/components";
-import { filePath, type FileKey } from "./pki/layout";
-import type { ClusterSpec, NodeSpec } from "./spec";
+import type { WantedFile } from "../pki/cluster-pki";
+import { componentEndpoint, componentInfo, restartOrder, servesOurCertificate, type Component } from "../pki/components";
+import { filePath, type FileKey } from "../pki/layout";
+import type { ClusterSpec, NodeSpec } from "../spec";
 
 /**
  * Stages run one after another: every master alone (the next master starts only after the

@@ -6,18 +6,18 @@
  * while the drift lasts.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { fileFingerprints, filesReadBy, nodeBundle } from "./node/bundle";
-import { kitCall, kitCommand, kitLine } from "./node/kit";
-import type { NodeKit } from "./node/kit-ship";
-import { shellQuote } from "./node/scripts";
-import { nodeCommand, type NodeCommand } from "./node/transport";
-import type { Component } from "./pki/catalog";
-import type { ClusterPki } from "./pki/cluster-pki";
-import { kubeconfigServer } from "./pki/catalog";
-import { filePath } from "./pki/layout";
-import { kubeletTrustsAlready, pemSha256, type KubeletClientDecision } from "./pki/kubelet-client";
-import { componentsToRestart, rolloutStages, rotateArgs, verifyArgs } from "./rollout-plan";
-import type { ClusterSpec, NodeSpec } from "./spec";
+import { fileFingerprints, filesReadBy, nodeBundle } from "../node/bundle";
+import { kitCall, kitCommand, kitLine } from "../node/kit";
+import type { NodeKit } from "../node/kit-ship";
+import { shellQuote } from "../node/scripts";
+import { nodeCommand, type NodeCommand } from "../node/transport";
+import type { Component } from "../pki/catalog";
+import type { ClusterPki } from "../pki/cluster-pki";
+import { kubeconfigServer } from "../pki/catalog";
+import { filePath } from "../pki/layout";
+import { kubeletTrustsAlready, pemSha256, type KubeletClientDecision } from "../pki/kubelet-client";
+import { componentsToRestart, rolloutStages, rotateArgs, verifyArgs } from "./plan";
+import type { ClusterSpec, NodeSpec } from "../spec";
 
 /** What drift detection found on a node that needs a re-push. */
 export interface NodeRepair {
