@@ -7,11 +7,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import { readInventories, type NodeInventory } from "./drift/inventory";
 import { compareNode, nodeDrifted, renderDriftTable, REPUSH_REASONS, type NodeDriftResult, type WantedFileSummary } from "./drift/report";
-import { consumersOf } from "./pki/catalog";
 import { restartOrder, type Component } from "./pki/components";
 import { wantedFromSpec } from "./drift/wanted";
 import { caEndingWarnings, knownCas, leafOutlivesCaProblems } from "./drift/ca-lifetime";
-import type { FileKey } from "./pki/layout";
 import { currentKit } from "./node/kit";
 import type { KitReship } from "./node/kit-ship";
 import type { NodeRepair } from "./rollout/rollout";
@@ -77,7 +75,8 @@ export function repairFor(result: NodeDriftResult, installedBefore = true): Node
     if (drifted.length === 0) return undefined;
     const components = new Set<Component>();
     for (const f of drifted) {
-        for (const c of consumersOf(f.key as FileKey)) components.add(c);
+        // The plan's readers for this cluster's version (src/pki/plan.ts), carried by the wanted file.
+        for (const c of f.consumers ?? []) components.add(c);
         if (f.reasons.includes("served-mismatch") && f.served) components.add(f.served.component);
     }
     const restart = restartOrder(components, result.role);

@@ -1,13 +1,19 @@
 import { describe, expect, it } from "vitest";
 import type { NodeInventory } from "../src/drift/inventory";
-import type { FileVerdict, NodeDriftResult } from "../src/drift/report";
+import { compareNode, type FileVerdict, type NodeDriftResult } from "../src/drift/report";
+import { wantedFromSpec } from "../src/drift/wanted";
 import { clockProblems, findingsFrom, repairFor } from "../src/findings";
+import { consumersOf } from "../src/pki/catalog";
+import type { FileKey } from "../src/pki/layout";
+import { haCluster } from "./fixtures/cluster";
 
 const inventory = (node: string, skewSeconds: number, reachable = true): NodeInventory =>
     ({ node, role: "master", reachable, skewSeconds, files: [], served: [] });
 
+/** A verdict as compareNode makes it from a wanted file: its readers (newest kubeadm's here) come with it. */
 const verdict = (key: string, reason: FileVerdict["reason"], extra: Partial<FileVerdict> = {}): FileVerdict =>
-    ({ key, path: `/etc/kubernetes/pki/${key}`, reason, reasons: [reason], detail: reason === "ok" ? "" : `why ${key}`, managed: true, ...extra });
+    ({ key, path: `/etc/kubernetes/pki/${key}`, reason, reasons: [reason], detail: reason === "ok" ? "" : `why ${key}`, managed: true,
+        consumers: consumersOf(key as FileKey), ...extra });
 
 const result = (node: string, role: "master" | "worker", files: FileVerdict[]): NodeDriftResult =>
     ({ node, role, reachable: true, files, served: [] });
@@ -54,6 +60,21 @@ describe("drift → repairs and reasons", () => {
         expect(repairFor(result("m", "master", files), false)).toBeUndefined();
         expect(repairFor(result("m", "master", files), true)?.components).toEqual(["kube-controller-manager"]);
         expect(repairFor(result("m", "master", [verdict("scheduler.conf", "missing")]), false)?.components).toEqual(["kube-scheduler"]);
+    });
+
+    it("restarts the readers the plan gives for the cluster's version (sa.key: the apiserver reads it from 1.20 only)", () => {
+        const missingSaKey = (version: string) => {
+            const wanted = wantedFromSpec(haCluster(version, 0))["master-1"].filter((w) => w.key === "sa.key");
+            expect(wanted).toHaveLength(1);
+            const inv: NodeInventory = { node: "master-1", role: "master", reachable: true, files: [], served: [] };
+            return repairFor(compareNode(wanted, inv, { now: new Date(), renewBeforeDays: 30 }))?.components;
+        };
+        expect(missingSaKey("1.17.17")).toEqual(["kube-controller-manager"]);
+        expect(missingSaKey("1.20.0")).toEqual(["kube-apiserver", "kube-controller-manager"]);
+    });
+
+    it("a drifted file that carries no readers restarts nothing, it is still pushed", () => {
+        expect(repairFor(result("m", "master", [verdict("admin.conf", "differs", { consumers: [] })]))?.components).toEqual([]);
     });
 
     it("keeps the same signature for the same drift, so the repair does not flip between runs", () => {

@@ -5,6 +5,7 @@
  */
 import { canonicalIp, shortFingerprint, type CertInfo } from "./cert-info";
 import { KUBELET_CLIENT_KEY, type InventoryFile, type NodeInventory, type ServedCert } from "./inventory";
+import type { Component } from "../pki/components";
 
 /** What a certificate should look like (structurally the lead's `ExpectedCert`, minus Pulumi). */
 export interface ExpectedCertSummary {
@@ -26,6 +27,8 @@ export interface WantedFileSummary {
     readonly expected?: ExpectedCertSummary;
     /** SHA-256 (hex) of the wanted content, when known. */
     readonly sha256?: string;
+    /** Components that read it, for the cluster's version (the plan's): a re-push restarts these. */
+    readonly consumers?: readonly Component[];
 }
 
 /** Ordered worst first: a file's `reason` is the first of its `reasons` in this order. */
@@ -59,6 +62,8 @@ export interface FileVerdict {
     cert?: CertInfo;
     /** What the component serves, for the file it serves from. */
     served?: ServedVerdict;
+    /** From the wanted file: the components a re-push of it restarts. */
+    consumers?: readonly Component[];
 }
 
 export interface NodeDriftResult {
@@ -139,7 +144,8 @@ function servedVerdict(s: ServedCert): ServedVerdict {
     return { component: s.component, port: s.port, ...(s.cert ? { sha256: s.cert.sha256 } : { error: s.error ?? "no certificate" }) };
 }
 
-function verdict(key: string, path: string, managed: boolean, findings: Finding[], file?: InventoryFile, served?: ServedCert): FileVerdict {
+function verdict(key: string, path: string, managed: boolean, findings: Finding[], file?: InventoryFile, served?: ServedCert,
+    consumers?: readonly Component[]): FileVerdict {
     const sorted = [...findings].sort((a, b) => DRIFT_REASONS.indexOf(a.reason) - DRIFT_REASONS.indexOf(b.reason));
     const reasons = sorted.length ? [...new Set(sorted.map((f) => f.reason))] : (["ok"] as DriftReason[]);
     return {
@@ -149,6 +155,7 @@ function verdict(key: string, path: string, managed: boolean, findings: Finding[
         ...(file ? { kind: file.kind } : {}),
         ...(file?.cert ? { cert: file.cert } : {}),
         ...(served ? { served: servedVerdict(served) } : {}),
+        ...(consumers ? { consumers } : {}),
     };
 }
 
@@ -206,7 +213,7 @@ export function compareNode(wanted: readonly WantedFileSummary[] | undefined, in
             judged.add(w.path);
             const file = byPath.get(w.path);
             if (!file?.exists) {
-                files.push(verdict(w.key, w.path, true, [{ reason: "missing", detail: "not on node" }], file));
+                files.push(verdict(w.key, w.path, true, [{ reason: "missing", detail: "not on node" }], file, undefined, w.consumers));
                 continue;
             }
             const served = servedFor(w.path);
@@ -218,7 +225,7 @@ export function compareNode(wanted: readonly WantedFileSummary[] | undefined, in
                 const diffs = specDifferences(file.cert, w.expected);
                 if (diffs.length) findings.push({ reason: "spec-changed", detail: diffs.join("; ") });
             }
-            files.push(verdict(w.key, w.path, true, findings, file, served));
+            files.push(verdict(w.key, w.path, true, findings, file, served, w.consumers));
         }
     } else {
         for (const key of expectedKeys(inventory)) {

@@ -13,7 +13,7 @@ import type { WantedFileSummary } from "./report";
 export function wantedSummary(f: PlannedFile): WantedFileSummary {
     const e = f.expected;
     return {
-        key: f.key, path: f.path,
+        key: f.key, path: f.path, consumers: f.consumers,
         ...(e ? { expected: { subject: e.subject, issuerCommonName: e.issuerCommonName, caPath: e.caPath } } : {}),
     };
 }
