@@ -10,14 +10,14 @@
  * there. CAs are never reissued implicitly; re-push and restart-only come from the drift verdicts.
  */
 import { X509Certificate } from "node:crypto";
-import { catalogFor, type CatalogEntry } from "../pki/catalog";
+import { CA_CONFIG_KEY } from "../pki/catalog";
 import { decideKubeletClient, type KubeletClientDecision } from "../pki/kubelet-client";
-import { filePath, type FileKey } from "../pki/layout";
+import { planCluster, type PlannedFile as PlanFile } from "../pki/plan";
 import type { ClusterSpec, KeyAlgorithm } from "../spec";
 import { canonicalIp, shortFingerprint, type CertInfo } from "./cert-info";
 import type { NodeInventory } from "./inventory";
 import { compareNode, fixedWidth, type FileVerdict, type WantedFileSummary } from "./report";
-import { wantedFromSpec } from "./wanted";
+import { wantedSummary } from "./wanted";
 
 export const FILE_ACTIONS = ["reissue", "re-push", "restart only", "keep"] as const;
 /** Ordered strongest first: a reissued file is also pushed and its readers restarted. */
@@ -141,31 +141,15 @@ function servedReason(v: FileVerdict | undefined): string | undefined {
     return `served ≠ disk (served ${shortFingerprint(v.served.sha256)} ≠ disk ${v.cert ? shortFingerprint(v.cert.sha256) : "?"})`;
 }
 
-interface CertEntry {
-    entry: CatalogEntry;
-    /** The private key file that goes with the certificate (not for kubeconfigs: it is inside). */
-    keyFile?: FileKey;
-    /** Validity the spec gives it, in days. */
-    days: number;
-}
-
-function certEntries(cluster: ClusterSpec): Map<string, CertEntry> {
-    const v = cluster.validity;
-    const out = new Map<string, CertEntry>();
-    for (const entry of catalogFor(cluster)) {
-        if (entry.kind === "ca") out.set(entry.certFile, { entry, keyFile: entry.keyFile, days: v.caYears * 365 });
-        if (entry.kind === "leaf") out.set(entry.certFile, { entry, keyFile: entry.keyFile, days: v.leafDaysOverrides[entry.id] ?? v.leafDays });
-        if (entry.kind === "kubeconfig") out.set(entry.file, { entry, days: v.leafDaysOverrides[entry.id] ?? v.leafDays });
-    }
-    return out;
-}
-
 /** The wanted files with kube-pki's last install as their wanted content (as src/findings.ts judges drift). */
 function withInstalled(wanted: readonly WantedFileSummary[], inventory: NodeInventory): WantedFileSummary[] {
     return wanted.map((w) => (inventory.installed?.[w.path] ? { ...w, sha256: inventory.installed[w.path] } : w));
 }
 
-const CA_SOURCE = { "ca": "ca", "front-proxy-ca": "frontProxyCa", "etcd-ca": "etcdCa" } as const;
+/** A CA kube-pki generates (an adopted one, or one that is the same material as another, is never issued here). */
+function generatedCa(cluster: ClusterSpec, f: PlanFile): boolean {
+    return f.material.kind === "ca-cert" && cluster.authorities[CA_CONFIG_KEY[f.material.ca]] === "generate";
+}
 
 /**
  * Per node name and file key (certificates and kubeconfigs): the action, its reason and the
@@ -173,32 +157,33 @@ const CA_SOURCE = { "ca": "ca", "front-proxy-ca": "frontProxyCa", "etcd-ca": "et
  */
 export function planFileActions(cluster: ClusterSpec, inventories: readonly NodeInventory[] | undefined, opts: PlanOptions): Record<string, Record<string, PlannedFile>> {
     const now = opts.now;
-    const entries = certEntries(cluster);
-    const wantedByNode = wantedFromSpec(cluster);
+    // The per-node plan (src/pki/plan.ts): which files carry a certificate, its validity, its key file.
+    const plan = planCluster(cluster);
     const planned = (days: number) => new Date(now.getTime() + days * DAY).toISOString();
     const out: Record<string, Record<string, PlannedFile>> = {};
 
     for (const node of cluster.nodes) {
         const rows: Record<string, PlannedFile> = {};
         out[node.name] = rows;
-        const wanted = wantedByNode[node.name] ?? [];
+        const files = plan.nodes[node.name]?.files ?? [];
+        const wanted = files.map(wantedSummary);
         const inventory = inventories?.find((inv) => inv.node === node.name);
         const verdicts = inventory?.reachable
             ? compareNode(withInstalled(wanted, inventory), inventory, { now, renewBeforeDays: cluster.validity.renewBeforeDays }).files
             : [];
         const repaired = opts.repairedNodes ? opts.repairedNodes.has(node.name) : true;
 
-        for (const w of wanted) {
-            const ce = entries.get(w.key);
-            if (!ce || !w.expected) continue;
-            const isCa = ce.entry.kind === "ca";
-            const generated = ce.entry.kind === "ca" && cluster.authorities[CA_SOURCE[ce.entry.id]] === "generate";
+        for (const w of files) {
+            if (!w.expected || w.validityDays === undefined) continue;
+            const days = w.validityDays;
+            const isCa = w.material.kind === "ca-cert";
+            const generated = generatedCa(cluster, w);
 
             if (!inventory?.reachable) {
                 const why = inventory ? `node unreachable: ${inventory.error ?? "unknown error"}` : (opts.notInspected ?? "node not read");
                 rows[w.key] = isCa && !generated
                     ? { action: "keep", reason: `not inspected (${why}); an adopted CA is never reissued`, expires: "" }
-                    : { action: "reissue", reason: `not inspected (${why}): assumed not on node yet`, expires: planned(ce.days) };
+                    : { action: "reissue", reason: `not inspected (${why}): assumed not on node yet`, expires: planned(days) };
                 continue;
             }
 
@@ -207,7 +192,8 @@ export function planFileActions(cluster: ClusterSpec, inventories: readonly Node
             // The disk certificate is the one in state when kube-pki's install put exactly it there.
             const inState = !!(file?.exists && file.cert && file.sha256 && recorded === file.sha256);
             const v = verdicts.find((f) => f.path === w.path);
-            const kv = ce.keyFile ? verdicts.find((f) => f.path === filePath(cluster.layout, ce.keyFile!)) : undefined;
+            // The certificate's private key, at the plan's path (none for kubeconfigs: it is inside).
+            const kv = w.expected.keyPath ? verdicts.find((f) => f.path === w.expected!.keyPath) : undefined;
 
             // 1. Reissue: a file kube-pki never installed here is issued new (generated CAs too);
             // one it did install is reissued when the engine finds it due.
@@ -216,18 +202,18 @@ export function planFileActions(cluster: ClusterSpec, inventories: readonly Node
                 reissue.push(!file?.exists ? "not on node yet"
                     : `first issue by kube-pki${file.cert && !isCa ? ` (the file on disk ${expiryPhrase(file.cert, now)})` : ""}`);
             } else if (inState && !isCa) {
-                reissue.push(...reissueReasons(file!.cert!, { days: ce.days, renewBeforeDays: cluster.validity.renewBeforeDays, keyAlgorithm: cluster.keyAlgorithm },
+                reissue.push(...reissueReasons(file!.cert!, { days, renewBeforeDays: cluster.validity.renewBeforeDays, keyAlgorithm: cluster.keyAlgorithm },
                     w.expected.subject, now));
             }
             if (reissue.length) {
-                rows[w.key] = { action: "reissue", reason: reissue.join("; "), expires: planned(ce.days) };
+                rows[w.key] = { action: "reissue", reason: reissue.join("; "), expires: planned(days) };
                 continue;
             }
 
             // An adopted CA on disk is the one in state even before kube-pki's first install.
             const expires = (inState || (isCa && !generated && recorded === undefined)) && file?.cert ? file.cert.notAfter.toISOString() : "";
             // 2. Re-push, 3. restart only: from the drift verdicts, where this run repairs.
-            const repush = [...repushReasons(v, "", inventory, w.expected), ...repushReasons(kv, ce.keyFile ?? "", inventory)];
+            const repush = [...repushReasons(v, "", inventory, w.expected), ...repushReasons(kv, kv?.key ?? "", inventory)];
             const served = servedReason(v);
             if (repaired && repush.length) {
                 rows[w.key] = { action: "re-push", reason: [...repush, ...(served ? [served] : [])].join("; "), expires };
@@ -245,7 +231,8 @@ export function planFileActions(cluster: ClusterSpec, inventories: readonly Node
             if (!repaired && (repush.length || served)) notes.push(`drift not repaired: ${[...repush, ...(served ? [served] : [])].join("; ")}`);
             rows[w.key] = { action: "keep", reason: notes.length ? `ok (${notes.join("; ")})` : "ok", expires: file?.cert ? file.cert.notAfter.toISOString() : expires };
         }
-        const kubelet = kubeletClientRow(cluster, decideKubeletClient(cluster, node, inventory, now), planned(cluster.validity.leafDaysOverrides["kubelet.conf"] ?? cluster.validity.leafDays));
+        const kubeletDays = plan.nodes[node.name]?.kubeletClient?.validityDays ?? cluster.validity.leafDays;
+        const kubelet = kubeletClientRow(cluster, decideKubeletClient(cluster, node, inventory, now), planned(kubeletDays));
         if (kubelet) rows[KUBELET_CLIENT_ROW] = kubelet;
         else if (cluster.kubelet.clientCertificate === "rotate" && !inventory?.reachable) {
             rows[KUBELET_CLIENT_ROW] = { action: "keep", reason: `not inspected (${inventory ? `node unreachable: ${inventory.error ?? "unknown error"}` : opts.notInspected ?? "node not read"}): left to the kubelet`, expires: "" };
