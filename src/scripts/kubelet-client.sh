@@ -9,13 +9,15 @@
 set -eu
 . "$(dirname -- "$0")/lib.sh" # @kube-pki-lib
 
-KP_USAGE='usage: kubelet-client.sh [--root DIR] --strategy S --endpoint HOST:PORT --ca FILE [--timeout S] [--no-restart] < pem'
-KP_OPTIONS='root= strategy= endpoint= ca= timeout= no-restart'
+KP_USAGE='usage: kubelet-client.sh [--root DIR] --strategy S --endpoint HOST:PORT --ca FILE [--timeout S] [--unit NAME|--container NAME] [--no-restart] < pem'
+KP_OPTIONS='root= strategy= endpoint= ca= timeout= unit= container= no-restart'
 KP_ARGS=''
 opt_timeout=120
 opt_strategy=systemd
 parse_args "$@"
+case $opt_strategy in *:*) usage_error "unknown strategy '$opt_strategy'" ;; esac
 is_strategy "$opt_strategy" || usage_error "unknown strategy '$opt_strategy'"
+opt_strategy=$(strategy_with_target "$opt_strategy") || exit 2
 case $opt_endpoint in *:[0-9]*) ;; *) usage_error "--endpoint must be host:port, got '$opt_endpoint'" ;; esac
 is_node_path "$opt_ca" || usage_error "--ca must be an absolute node path without blanks"
 

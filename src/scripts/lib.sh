@@ -321,40 +321,110 @@ is_component() {
     esac
 }
 
+# A restart method, optionally with its target as METHOD:TARGET (one word, so rotate.sh's
+# rollback record keeps it): systemd:UNIT, docker:CONTAINER, crictl:CONTAINER,
+# static-pod:MANIFESTS-DIR; none restarts nothing.
 is_strategy() {
     case $1 in
-        static-pod | systemd | crictl) return 0 ;;
+        static-pod | systemd | crictl | docker | none) return 0 ;;
+        static-pod:/* | systemd:?* | crictl:?* | docker:?*)
+            case ${1#*:} in *[!A-Za-z0-9_.@:/-]*) return 1 ;; esac
+            return 0
+            ;;
         *) return 1 ;;
     esac
+}
+
+# strategy_with_target STRATEGY: STRATEGY joined with the --unit/--container/--manifests option
+# that belongs to it (fails with a usage error on one that does not). Reads opt_unit,
+# opt_container, opt_manifests.
+strategy_with_target() {
+    _sw_t=''
+    case $1 in
+        systemd) _sw_t=${opt_unit:-} ;;
+        docker | crictl) _sw_t=${opt_container:-} ;;
+        static-pod) _sw_t=${opt_manifests:-} ;;
+    esac
+    [ -z "${opt_unit:-}" ] || [ "$1" = systemd ] || usage_error "--unit is only for strategy systemd"
+    [ -z "${opt_container:-}" ] || [ "$1" = docker ] || [ "$1" = crictl ] || usage_error "--container is only for strategy docker or crictl"
+    [ -z "${opt_manifests:-}" ] || [ "$1" = static-pod ] || usage_error "--manifests is only for strategy static-pod"
+    [ -z "${opt_manifests:-}" ] || is_node_path "$opt_manifests" || usage_error "--manifests must be an absolute path without blanks"
+    case $_sw_t in *[!A-Za-z0-9_.@:/-]*) usage_error "'$_sw_t' is not a unit, container or directory name" ;; esac
+    printf '%s%s' "$1" "${_sw_t:+:$_sw_t}"
+}
+
+# _split_strategy COMPONENT STRATEGY: sets _rc_method and _rc_target (the unit, container or
+# manifests directory; defaults: the component's name, /etc/kubernetes/manifests). A kubelet is
+# never a static pod nor a CRI container: given those, its unit is restarted.
+_split_strategy() {
+    _rc_method=${2%%:*}
+    _rc_target=''
+    case $2 in *:*) _rc_target=${2#*:} ;; esac
+    if [ "$1" = kubelet ]; then
+        case $_rc_method in static-pod | crictl) _rc_method=systemd _rc_target='' ;; esac
+    fi
+    if [ -z "$_rc_target" ]; then
+        _rc_target=$1
+        [ "$_rc_method" != static-pod ] || _rc_target=/etc/kubernetes/manifests
+    fi
 }
 
 # The ID of the running container named exactly $1 (empty when none).
 running_id() { run_bounded 10 crictl ps --name "^$1\$" -q 2>/dev/null | head -n 1; }
 
-_no_running() { [ -z "$(running_id "$_rc_c")" ]; }
+_no_running() { [ -z "$(running_id "$_rc_name")" ]; }
 _new_running() {
-    _rc_now=$(running_id "$_rc_c")
+    _rc_now=$(running_id "$_rc_name")
     [ -n "$_rc_now" ] && [ "$_rc_now" != "$_rc_old" ]
 }
-_unit_active() { run_bounded 10 systemctl is-active --quiet "$_rc_c"; }
+_unit_active() { run_bounded 10 systemctl is-active --quiet "$_rc_target"; }
+# docker: running, and started after the restart began (StartedAt changed).
+_docker_started() {
+    [ "$(run_bounded 10 docker inspect -f '{{.State.Running}}' "$_rc_target" 2>/dev/null)" = true ] || return 1
+    _rc_now=$(run_bounded 10 docker inspect -f '{{.State.StartedAt}}' "$_rc_target" 2>/dev/null) || return 1
+    [ "$_rc_now" != "$_rc_old" ]
+}
 
 # restart_component COMPONENT STRATEGY TIMEOUT: restarts and waits (bounded) until it runs
 # again. Sets KP_REASON and returns 1 on failure; for static pods the manifest is always put back.
 restart_component() {
     _rc_c=$1
-    _rc_strategy=$2
+    _split_strategy "$1" "$2"
+    _rc_strategy=$_rc_method
+    # The CRI container's name: the component's, or crictl:NAME's.
+    _rc_name=$_rc_c
+    [ "$_rc_strategy" != crictl ] || _rc_name=$_rc_target
     _rc_end=$(deadline_in "$3")
-    [ "$_rc_c" != kubelet ] || _rc_strategy=systemd
     case $_rc_strategy in
+        none)
+            log "$_rc_c: restart method none; not restarted"
+            return 0
+            ;;
+        docker)
+            _rc_old=$(run_bounded 10 docker inspect -f '{{.State.StartedAt}}' "$_rc_target" 2>/dev/null) || {
+                KP_REASON="no docker container $_rc_target ($_rc_c)"
+                return 1
+            }
+            run_bounded "$3" docker restart "$_rc_target" >/dev/null || {
+                KP_REASON="docker restart $_rc_target ($_rc_c) failed"
+                return 1
+            }
+            poll_until "$_rc_end" _docker_started || {
+                KP_REASON="$_rc_c did not come back within $3 s (docker container $_rc_target not running again)"
+                return 1
+            }
+            log "restarted $_rc_c (docker container $_rc_target, started $_rc_now)"
+            return 0
+            ;;
         static-pod)
-            _rc_manifests=$(rp /etc/kubernetes/manifests)
-            _rc_park=$(rp /etc/kubernetes/kube-pki-parked)
+            _rc_manifests=$(rp "$_rc_target")
+            _rc_park=$(rp "$(dirname -- "$_rc_target")")/kube-pki-parked
             if [ ! -f "$_rc_manifests/$_rc_c.yaml" ] && [ -f "$_rc_park/$_rc_c.yaml" ]; then
                 log "found $_rc_c.yaml parked by an interrupted run; putting it back"
                 mv -f "$_rc_park/$_rc_c.yaml" "$_rc_manifests/$_rc_c.yaml"
             fi
             [ -f "$_rc_manifests/$_rc_c.yaml" ] || {
-                KP_REASON="no static pod manifest /etc/kubernetes/manifests/$_rc_c.yaml"
+                KP_REASON="no static pod manifest $_rc_target/$_rc_c.yaml"
                 return 1
             }
             _rc_old=$(running_id "$_rc_c")
@@ -369,14 +439,14 @@ restart_component() {
                 return 1
             fi
             mv -f "$_rc_park/$_rc_c.yaml" "$_rc_manifests/$_rc_c.yaml" || {
-                KP_REASON="cannot move $_rc_c.yaml back from /etc/kubernetes/kube-pki-parked"
+                KP_REASON="cannot move $_rc_c.yaml back from $(dirname -- "$_rc_target")/kube-pki-parked"
                 return 1
             }
             # The parking dir exists only while a manifest is out, so the managed tree stays as kubeadm made it.
             rmdir "$_rc_park" 2>/dev/null || true
             ;;
         crictl)
-            _rc_old=$(running_id "$_rc_c")
+            _rc_old=$(running_id "$_rc_name")
             if [ -n "$_rc_old" ]; then
                 run_bounded 30 crictl stop "$_rc_old" >/dev/null || {
                     KP_REASON="crictl stop $_rc_old ($_rc_c) failed"
@@ -387,15 +457,15 @@ restart_component() {
             fi
             ;;
         systemd)
-            run_bounded "$3" systemctl restart "$_rc_c" || {
-                KP_REASON="systemctl restart $_rc_c failed"
+            run_bounded "$3" systemctl restart "$_rc_target" || {
+                KP_REASON="systemctl restart $_rc_target failed"
                 return 1
             }
             poll_until "$_rc_end" _unit_active || {
-                KP_REASON="$_rc_c did not come back within $3 s (systemctl is-active $_rc_c)"
+                KP_REASON="$_rc_c did not come back within $3 s (systemctl is-active $_rc_target)"
                 return 1
             }
-            log "restarted $_rc_c (systemd unit active)"
+            if [ "$_rc_target" = "$_rc_c" ]; then log "restarted $_rc_c (systemd unit active)"; else log "restarted $_rc_c (systemd unit $_rc_target active)"; fi
             return 0
             ;;
         *)
@@ -415,10 +485,17 @@ restart_component() {
 # report: its newest container and whether it runs (crictl), its manifest (static pods), or its
 # unit's state (systemd).
 component_state() {
-    _cs_strategy=$2
-    [ "$1" != kubelet ] || _cs_strategy=systemd
-    _cs_tool=crictl
-    [ "$_cs_strategy" != systemd ] || _cs_tool=systemctl
+    _split_strategy "$1" "$2"
+    _cs_strategy=$_rc_method
+    case $_cs_strategy in
+        none)
+            printf '%s: not restarted by kube-pki (restart method none)' "$1"
+            return 0
+            ;;
+        systemd) _cs_tool=systemctl ;;
+        docker) _cs_tool=docker ;;
+        *) _cs_tool=crictl ;;
+    esac
     command -v "$_cs_tool" >/dev/null 2>&1 || {
         printf '%s: unknown (no %s on this node)' "$1" "$_cs_tool"
         return 0
@@ -426,23 +503,29 @@ component_state() {
     case $_cs_strategy in
         systemd)
             _cs_rc=0
-            _cs_st=$(run_bounded 10 systemctl is-active "$1" 2>/dev/null) || _cs_rc=$?
+            _cs_st=$(run_bounded 10 systemctl is-active "$_rc_target" 2>/dev/null) || _cs_rc=$?
             [ -n "$_cs_st" ] || { [ "$_cs_rc" = 0 ] && _cs_st=active || _cs_st="not active (exit $_cs_rc)"; }
-            printf '%s: systemctl is-active %s: %s' "$1" "$1" "$_cs_st"
+            printf '%s: systemctl is-active %s: %s' "$1" "$_rc_target" "$_cs_st"
+            ;;
+        docker)
+            _cs_st=$(run_bounded 10 docker inspect -f '{{.State.Status}}' "$_rc_target" 2>/dev/null) || _cs_st="no such container"
+            printf '%s: docker container %s: %s' "$1" "$_rc_target" "$_cs_st"
             ;;
         *)
-            _cs_run=$(running_id "$1")
+            _cs_name=$1
+            [ "$_cs_strategy" != crictl ] || _cs_name=$_rc_target
+            _cs_run=$(running_id "$_cs_name")
             if [ -n "$_cs_run" ]; then
                 _cs_st="container $(printf '%s' "$_cs_run" | cut -c1-13) running"
             else
-                _cs_last=$(run_bounded 10 crictl ps -a --name "^$1\$" -q 2>/dev/null | head -n 1)
+                _cs_last=$(run_bounded 10 crictl ps -a --name "^$_cs_name\$" -q 2>/dev/null | head -n 1)
                 _cs_st="no running container${_cs_last:+ (newest: $(printf '%s' "$_cs_last" | cut -c1-13), exited)}"
             fi
             if [ "$_cs_strategy" = static-pod ]; then
-                if [ -f "$(rp /etc/kubernetes/manifests/"$1".yaml)" ]; then
-                    _cs_st="$_cs_st; manifest /etc/kubernetes/manifests/$1.yaml in place"
+                if [ -f "$(rp "$_rc_target/$1.yaml")" ]; then
+                    _cs_st="$_cs_st; manifest $_rc_target/$1.yaml in place"
                 else
-                    _cs_st="$_cs_st; manifest /etc/kubernetes/manifests/$1.yaml MISSING"
+                    _cs_st="$_cs_st; manifest $_rc_target/$1.yaml MISSING"
                 fi
             fi
             printf '%s: %s (crictl ps)' "$1" "$_cs_st"
@@ -452,12 +535,25 @@ component_state() {
 
 # logs_hint COMPONENT STRATEGY: the command that shows why the component does not run.
 logs_hint() {
-    if [ "$1" = kubelet ] || [ "$2" = systemd ]; then
-        printf 'journalctl -u %s -n 50' "$1"
-        return 0
-    fi
-    _lh_id=$(run_bounded 10 crictl ps -a --name "^$1\$" -q 2>/dev/null | head -n 1)
-    printf 'crictl logs --tail 50 %s' "${_lh_id:-<container of $1: crictl ps -a --name $1>}"
+    _split_strategy "$1" "$2"
+    case $_rc_method in
+        systemd)
+            printf 'journalctl -u %s -n 50' "$_rc_target"
+            return 0
+            ;;
+        docker)
+            printf 'docker logs --tail 50 %s' "$_rc_target"
+            return 0
+            ;;
+        none)
+            printf 'the logs of %s' "$1"
+            return 0
+            ;;
+    esac
+    _lh_name=$1
+    [ "$_rc_method" != crictl ] || _lh_name=$_rc_target
+    _lh_id=$(run_bounded 10 crictl ps -a --name "^$_lh_name\$" -q 2>/dev/null | head -n 1)
+    printf 'crictl logs --tail 50 %s' "${_lh_id:-<container of $1: crictl ps -a --name $_lh_name>}"
 }
 
 _served_fp() {

@@ -8,14 +8,17 @@
 set -eu
 . "$(dirname -- "$0")/lib.sh" # @kube-pki-lib
 
-KP_USAGE='usage: rotate.sh [--root DIR] [--backup-dir DIR] [--backup NAME|latest|none] <component> <strategy> <host:port|-> <served-cert-file|-> [--timeout S] [--client-cert F --client-key F --cacert F] [--if-needed]'
-KP_OPTIONS='root= backup-dir= backup= timeout= client-cert= client-key= cacert= if-needed'
+KP_USAGE='usage: rotate.sh [--root DIR] [--backup-dir DIR] [--backup NAME|latest|none] <component> <static-pod|systemd|crictl|docker|none> <host:port|-> <served-cert-file|-> [--timeout S] [--client-cert F --client-key F --cacert F] [--unit NAME|--container NAME|--manifests DIR] [--if-needed]'
+KP_OPTIONS='root= backup-dir= backup= timeout= client-cert= client-key= cacert= unit= container= manifests= if-needed'
 KP_ARGS='component strategy endpoint cert'
 opt_timeout=120
 opt_backup=latest
 parse_args "$@"
 is_component "$component" || usage_error "unknown component '$component'"
+case $strategy in *:*) usage_error "unknown strategy '$strategy'" ;; esac
 is_strategy "$strategy" || usage_error "unknown strategy '$strategy'"
+# One word (method:target) from here on: the rollback record keeps it.
+strategy=$(strategy_with_target "$strategy") || exit 2
 [ -n "$cert" ] || usage_error "component, strategy, host:port|- and served-cert-file|- are required"
 case $endpoint in
     - | *:[0-9]*) ;;

@@ -29,7 +29,15 @@ describe("node scripts", () => {
     const usage: Array<[Parameters<typeof runScript>[0], string[], string]> = [
         ["restart", [], "unknown component ''"],
         ["restart", ["kube-proxy", "static-pod"], "unknown component 'kube-proxy'"],
-        ["restart", ["etcd", "docker"], "unknown strategy 'docker'"],
+        ["restart", ["etcd", "podman"], "unknown strategy 'podman'"],
+        // Restart methods' targets go in options, each only with its method.
+        ["restart", ["etcd", "docker:etcd"], "unknown strategy 'docker:etcd'"],
+        ["restart", ["etcd", "docker", "--unit", "etcd.service"], "--unit is only for strategy systemd"],
+        ["restart", ["etcd", "systemd", "--container", "etcd"], "--container is only for strategy docker or crictl"],
+        ["restart", ["etcd", "static-pod", "--manifests", "manifests"], "--manifests must be an absolute path"],
+        ["restart", ["etcd", "systemd", "--unit", "etcd;reboot"], "is not a unit, container or directory name"],
+        ["rotate", ["etcd", "none", "-", "-", "--manifests", "/etc/k8s/manifests"], "--manifests is only for strategy static-pod"],
+        ["kubelet-client", ["--strategy", "docker", "--unit", "kubelet", "--endpoint", "10.0.0.1:6443", "--ca", "/etc/kubernetes/pki/ca.crt"], "--unit is only for strategy systemd"],
         ["restart", ["etcd", "static-pod", "--timeout", "soon"], "--timeout must be a number"],
         ["restart", ["etcd", "static-pod", "--timeout"], "--timeout needs a value"],
         ["restart", ["etcd", "static-pod", "extra"], "unexpected argument 'extra'"],

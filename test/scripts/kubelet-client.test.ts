@@ -244,7 +244,7 @@ describe("kubelet-client.sh (systemctl and apiserver stand-ins)", () => {
     }
 
     const usage: Array<[string[], string]> = [
-        [["--strategy", "docker", "--endpoint", "10.0.0.1:6443", "--ca", CA], "unknown strategy 'docker'"],
+        [["--strategy", "podman", "--endpoint", "10.0.0.1:6443", "--ca", CA], "unknown strategy 'podman'"],
         [["--endpoint", "10.0.0.1", "--ca", CA], "--endpoint must be host:port, got '10.0.0.1'"],
         [["--endpoint", "10.0.0.1:6443", "--ca", "etc/ca.crt"], "--ca must be an absolute node path without blanks"],
         [["--endpoint", "10.0.0.1:6443", "--ca", CA, "--timeout", "0"], "--timeout must be a number of seconds >= 1"],
