@@ -6,6 +6,7 @@
 import { canonicalIp, shortFingerprint, type CertInfo } from "./cert-info";
 import { KUBELET_CLIENT_KEY, type InventoryFile, type NodeInventory, type ServedCert } from "./inventory";
 import type { Component } from "../pki/components";
+import type { KnownFile } from "../pki/plan";
 
 /** What a certificate should look like (structurally the lead's `ExpectedCert`, minus Pulumi). */
 export interface ExpectedCertSummary {
@@ -80,6 +81,11 @@ export interface NodeDriftResult {
 export interface CompareOptions {
     now: Date;
     renewBeforeDays: number;
+    /**
+     * Without a wanted list: what the catalogue puts at the layout's paths (src/pki/plan.ts
+     * knownFiles), so a required file that is absent is reported missing. Unset: nothing is.
+     */
+    known?: ReadonlyMap<string, KnownFile>;
 }
 
 const DAY = 86_400_000;
@@ -174,19 +180,17 @@ function fileFindings(file: InventoryFile, opts: CompareOptions, served: ServedC
     return out;
 }
 
-const OPTIONAL_WITHOUT_SPEC = new Set(["super-admin.conf", "controller-manager.crt", "controller-manager.key", "scheduler.crt", "scheduler.key"]);
-
-/** Files that every node of a role must hold when there is no wanted list. */
-function expectedKeys(inventory: NodeInventory): string[] {
-    if (inventory.role === "worker") return ["ca.crt", "kubelet.conf"];
-    const present = new Set(inventory.files.filter((f) => f.exists).map((f) => f.key));
-    // No etcd file at all: external etcd, not ours to judge. super-admin.conf exists from 1.29 only;
-    // controller-manager/scheduler serving certs only in hardened layouts (kubeadm self-signs in memory).
-    const etcd = [...present].some((k) => k?.startsWith("etcd/"));
-    return inventory.files
-        .map((f) => f.key)
-        .filter((k): k is string => k !== undefined && k !== KUBELET_CLIENT_KEY && !OPTIONAL_WITHOUT_SPEC.has(k))
-        .filter((k) => etcd || !k.startsWith("etcd/"));
+/**
+ * Files a node of this role must hold when there is no wanted list: those the catalogue requires
+ * on every cluster (knownFiles' requiredOn). A node without any etcd file runs external etcd: its
+ * etcd files are not ours to judge.
+ */
+function expectedFiles(inventory: NodeInventory, known: ReadonlyMap<string, KnownFile>): { key: string; file: InventoryFile }[] {
+    const etcd = inventory.files.some((f) => f.exists && known.get(f.path)?.etcd);
+    return inventory.files.flatMap((file) => {
+        const k = known.get(file.path);
+        return k?.requiredOn?.includes(inventory.role) && (etcd || !k.etcd) ? [{ key: k.key as string, file }] : [];
+    });
 }
 
 /**
@@ -228,9 +232,8 @@ export function compareNode(wanted: readonly WantedFileSummary[] | undefined, in
             files.push(verdict(w.key, w.path, true, findings, file, served, w.consumers));
         }
     } else {
-        for (const key of expectedKeys(inventory)) {
-            const file = inventory.files.find((f) => f.key === key);
-            if (file && !file.exists) {
+        for (const { key, file } of opts.known ? expectedFiles(inventory, opts.known) : []) {
+            if (!file.exists) {
                 judged.add(file.path);
                 files.push(verdict(key, file.path, true, [{ reason: "missing", detail: "not on node" }], file));
             }

@@ -13,6 +13,8 @@ import {
 import type { Component } from "./components";
 import { filePath, type FileKey } from "./layout";
 import type { LayoutSpec } from "../spec";
+import type { NodeRole } from "../spec";
+import { MIN_SUPPORTED_MINOR } from "./versions";
 
 const CLIENT_USAGES: readonly AllowedUse[] = ["digital_signature", "key_encipherment", "client_auth"];
 
@@ -216,6 +218,10 @@ export interface KnownFile {
     readonly ca?: CaId;
     /** For a CA: the path of its private key. */
     readonly caKeyPath?: string;
+    /** Roles whose nodes hold it on every cluster the catalogue covers: `check --host` calls it missing there. */
+    readonly requiredOn?: readonly NodeRole[];
+    /** The etcd CA's or signed by it: held only where etcd is stacked (a node with no etcd file runs external etcd). */
+    readonly etcd?: boolean;
 }
 
 /**
@@ -237,6 +243,20 @@ export function knownFiles(layout: LayoutSpec): Map<string, KnownFile> {
         } else {
             out.set(path(e.privateKeyFile), { key: e.privateKeyFile });
             out.set(path(e.publicKeyFile), { key: e.publicKeyFile });
+        }
+    }
+    // Required: what the oldest supported version holds with no optional entry, per role.
+    for (const e of catalog(`1.${MIN_SUPPORTED_MINOR}.0`, "stacked")) {
+        const roles = (["master", "worker"] as const).filter((r) => entryAppliesTo(e, r));
+        const etcd = (e.kind === "ca" && e.id === "etcd-ca") || (e.kind === "leaf" && e.signer === "etcd-ca");
+        const held: [FileKey, readonly NodeRole[]][] = e.kind === "ca"
+            // Workers trust the cluster CA only; they never hold a CA key.
+            ? [[e.certFile, e.id === "ca" ? ["master", "worker"] : roles], [e.keyFile, roles]]
+            : e.kind === "leaf" ? [[e.certFile, roles], [e.keyFile, roles]]
+                : e.kind === "kubeconfig" ? [[e.file, roles]] : [[e.privateKeyFile, roles], [e.publicKeyFile, roles]];
+        for (const [key, requiredOn] of held) {
+            const known = out.get(path(key));
+            if (known && requiredOn.length) out.set(path(key), { ...known, requiredOn, ...(etcd ? { etcd } : {}) });
         }
     }
     return out;

@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { readInventory, type NodeInventory } from "../../src/drift/inventory";
 import { compareNode, nodeDrifted, renderDriftTable, type WantedFileSummary } from "../../src/drift/report";
 import { KUBEADM_LAYOUT } from "../../src/pki/layout";
+import { knownFiles } from "../../src/pki/plan";
 import { fixturePrerequisites } from "./fixture-tree";
 import { seedNode } from "./kubeadm-tree";
 import { describeNeeding } from "../harness/sim/tools";
@@ -70,5 +71,28 @@ describeNeeding(missing, "drift report", () => {
             { node: "m9", role: "master", reachable: false, error: "ECONNREFUSED", files: [], served: [] }, { now, renewBeforeDays: 30 });
         expect(down.files).toMatchObject([{ key: "ca.crt", reason: "unreachable", detail: "node unreachable: ECONNREFUSED" }]);
         expect(nodeDrifted(down)).toBe(false);
+    });
+});
+
+describe("without a wanted list (check --host)", () => {
+    const known = knownFiles(KUBEADM_LAYOUT);
+    const pathOf = (key: string) => [...known].find(([, k]) => k.key === key)![0];
+    const absent = (key: string) => ({ key, path: pathOf(key), kind: "certificate" as const, exists: false });
+    const keys = ["ca.crt", "ca.key", "kubelet.conf", "super-admin.conf", "controller-manager.crt", "kubelet.crt", "etcd/server.crt",
+        "apiserver-etcd-client.crt", "apiserver.crt"];
+    const missingOn = (role: "master" | "worker", files: NodeInventory["files"], withKnown = true) =>
+        compareNode(undefined, { node: "n", role, reachable: true, files, served: [] }, { now, renewBeforeDays: 30, ...(withKnown ? { known } : {}) })
+            .files.filter((f) => f.reason === "missing").map((f) => f.key).sort();
+
+    it("reports absent files the catalogue requires on the node's role, not optional ones", () => {
+        expect(missingOn("worker", keys.map(absent))).toEqual(["ca.crt", "kubelet.conf"]);
+        // No etcd file at all: external etcd, whose files (and the apiserver's etcd client) are not ours to judge.
+        expect(missingOn("master", keys.map(absent))).toEqual(["apiserver.crt", "ca.crt", "ca.key", "kubelet.conf"]);
+        const etcdPresent = keys.map((k) => (k === "etcd/server.crt" ? { ...absent(k), exists: true } : absent(k)));
+        expect(missingOn("master", etcdPresent)).toEqual(["apiserver-etcd-client.crt", "apiserver.crt", "ca.crt", "ca.key", "kubelet.conf"]);
+    });
+
+    it("reports nothing missing when it is not told what the catalogue puts where", () => {
+        expect(missingOn("master", keys.map(absent), false)).toEqual([]);
     });
 });

@@ -122,10 +122,28 @@ describe("planNodeFiles", () => {
 describe("knownFiles", () => {
     it("names every certificate of the full catalogue at a custom layout's paths", () => {
         const known = knownFiles({ kind: "custom", kubernetesDir: "/srv/k", paths: { "apiserver.crt": "/tls/api.pem" }, restart: "systemd", componentServingCerts: false });
-        expect(known.get("/tls/api.pem")).toEqual({ key: "apiserver.crt", name: "apiserver" });
-        expect(known.get("/srv/k/pki/etcd/ca.crt")).toEqual({ key: "etcd/ca.crt", name: "etcd-ca", ca: "etcd-ca", caKeyPath: "/srv/k/pki/etcd/ca.key" });
+        expect(known.get("/tls/api.pem")).toEqual({ key: "apiserver.crt", name: "apiserver", requiredOn: ["master"] });
+        expect(known.get("/srv/k/pki/etcd/ca.crt")).toEqual({
+            key: "etcd/ca.crt", name: "etcd-ca", ca: "etcd-ca", caKeyPath: "/srv/k/pki/etcd/ca.key", requiredOn: ["master"], etcd: true,
+        });
         expect(known.get("/srv/k/pki/etcd/server.crt")?.name).toBe("etcd-server");
         expect(known.get("/srv/k/super-admin.conf")?.name).toBe("super-admin.conf");
-        expect(known.get("/srv/k/pki/sa.key")).toEqual({ key: "sa.key" });
+        expect(known.get("/srv/k/pki/sa.key")).toEqual({ key: "sa.key", requiredOn: ["master"] });
+    });
+
+    it("says which roles hold each file on every supported cluster (what check --host calls missing)", () => {
+        const known = knownFiles({ kind: "kubeadm", kubernetesDir: "/etc/kubernetes", paths: {}, restart: "static-pod", componentServingCerts: false });
+        const required = (p: string) => known.get(p)?.requiredOn;
+        expect(required("/etc/kubernetes/pki/ca.crt")).toEqual(["master", "worker"]);
+        expect(required("/etc/kubernetes/pki/ca.key")).toEqual(["master"]);
+        expect(required("/etc/kubernetes/kubelet.conf")).toEqual(["master", "worker"]);
+        expect(required("/etc/kubernetes/admin.conf")).toEqual(["master"]);
+        // From 1.29 only, or only in layouts that ask for them: never required.
+        for (const p of ["/etc/kubernetes/super-admin.conf", "/etc/kubernetes/pki/controller-manager.crt", "/var/lib/kubelet/pki/kubelet.crt"]) {
+            expect(known.get(p)).toBeDefined();
+            expect(required(p)).toBeUndefined();
+        }
+        expect(known.get("/etc/kubernetes/pki/apiserver-etcd-client.crt")).toMatchObject({ requiredOn: ["master"], etcd: true });
+        expect(known.get("/etc/kubernetes/pki/apiserver.crt")?.etcd).toBeUndefined();
     });
 });

@@ -118,9 +118,10 @@ export async function runCheck(opts: CheckOptions, io: CliIo): Promise<number> {
         // Progress goes to stderr, so stdout stays pure JSON/table.
         onProgress: many ? (done, total, inv) => io.stderr(`[${done}/${total}] ${inv.node}: ${inv.reachable ? "read" : `unreachable (${inv.error})`}\n`) : undefined,
     });
-    const results = inventories.map((inv) => compareNode(targets.wanted?.[inv.node], inv, { now, renewBeforeDays: warnDays }));
-    // Names and CAs from the catalogue at the layout's paths (src/pki/plan.ts), never rebuilt from a path.
-    const nodes = checkRows(results, knownFiles(targets.layout));
+    // Names, CAs and required files from the catalogue at the layout's paths (src/pki/plan.ts), never rebuilt from a path.
+    const known = knownFiles(targets.layout);
+    const results = inventories.map((inv) => compareNode(targets.wanted?.[inv.node], inv, { now, renewBeforeDays: warnDays, known }));
+    const nodes = checkRows(results, known);
     const severity = overallSeverity(nodes);
     const exitCode = EXIT_CODES[severity];
     if (opts.prometheus) writeFileAtomically(opts.prometheus, renderPrometheus(nodes, now));
