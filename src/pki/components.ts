@@ -1,7 +1,7 @@
 /**
  * The components that read PKI files, as one table: restart order, where they run, where they
  * listen, which certificate of ours they serve and how they are restarted. Restart order, the
- * served checks after a restart (src/rollout-plan.ts), the served certificates drift reads
+ * served checks after a restart (src/rollout/plan.ts), the served certificates drift reads
  * (src/drift/inventory.ts) and the worker rules all come from here. Pure: no Pulumi, no I/O.
  */
 import type { ClusterSpec, NodeRole, NodeSpec } from "../spec";
