@@ -83,9 +83,9 @@ describeLive("kube-pki check against the simulated cluster", () => {
         expect(doc).toMatchObject({ status: "critical", exitCode: 2, warnDays: 30 });
 
         const expiring = (names: string[]) => Object.fromEntries(names.map((n) => [n, "expiring"]));
-        const masterLeaves = ["admin.conf", "apiserver", "apiserver-etcd-client", "apiserver-kubelet-client", "controller-manager",
+        const masterLeaves = ["admin.conf", "apiserver", "apiserver-etcd-client", "apiserver-kubelet-client", "controller-manager-server",
             "controller-manager.conf", "etcd-healthcheck-client", "etcd-peer", "etcd-server", "front-proxy-client",
-            "kubelet-client-current", "kubelet.conf", "scheduler", "scheduler.conf", "super-admin.conf"];
+            "kubelet-client-current", "kubelet.conf", "scheduler-server", "scheduler.conf", "super-admin.conf"];
         expect(statuses(doc, m1.ip)).toEqual({ ...expiring(masterLeaves), "apiserver-etcd-client": "expired" });
         expect(statuses(doc, m2.ip)).toEqual({ ...expiring(masterLeaves), "front-proxy-client": "missing", "apiserver-kubelet-client": "spec-changed" });
         // kubelet.conf names the symlink (client-certificate:), so it follows the rotation too.
