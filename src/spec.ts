@@ -12,11 +12,26 @@ export type Transport = "ssh" | "local";
 
 export type NodeRole = "master" | "worker";
 
-/** How a control-plane component is restarted on a node. */
+/** How a control-plane component is restarted on a node (the layout's default for its components). */
 export type RestartStrategy = "static-pod" | "systemd" | "crictl";
+
+/** Every restart method a component may have (kube-pki:layout.components.<name>.restart). */
+export type RestartMethodName = "static-pod" | "systemd" | "crictl" | "docker" | "none";
+
+/** kube-pki:layout.components.<name>: how one component is restarted on this layout's nodes. */
+export interface ComponentRestartSpec {
+    restart: RestartMethodName;
+    /** systemd: the unit (default: the component's name). */
+    unit?: string;
+    /** docker (required) and crictl (default: the component's name): the container's name. */
+    container?: string;
+}
 
 /** Where the CAs and the service-account key pair come from. */
 export type KeySource = "adopt" | "generate";
+
+/** The etcd and front-proxy CAs may also be the cluster CA itself (hand-built and RKE clusters). */
+export type SubCaSource = KeySource | "same-as-ca";
 
 export interface SshSpec {
     host: string;
@@ -76,10 +91,24 @@ export interface LayoutSpec {
     kind: "kubeadm" | "custom";
     /** Root of the Kubernetes config tree on the node (kubeadm: /etc/kubernetes). */
     kubernetesDir: string;
-    /** Overrides of single file paths, keyed by file key (e.g. "apiserver.crt", "admin.conf"). */
+    /**
+     * Overrides of single file paths, keyed by file key (e.g. "apiserver.crt", "admin.conf").
+     * Templates {node}, {address}, {address-dashed} name per-node files (src/pki/layout.ts).
+     */
     paths: Record<string, string>;
-    /** How components are restarted. */
+    /** How components are restarted (default of every component but the kubelet). */
     restart: RestartStrategy;
+    /** Catalogue ids this cluster does not have (kube-pki:layout.omit): planned nowhere. */
+    omit?: string[];
+    /**
+     * Roles served by another entry's certificate (kube-pki:layout.sameCertificate), e.g.
+     * { "apiserver-kubelet-client": "apiserver" }: RKE's kube-apiserver.pem is also the kubelet client.
+     */
+    sameCertificate?: Record<string, string>;
+    /** Static pod manifests (kube-pki:layout.manifestsDir; default <kubernetesDir>/manifests). */
+    manifestsDir?: string;
+    /** Per component restart methods (kube-pki:layout.components); others use `restart`, the kubelet systemd. */
+    components?: Record<string, ComponentRestartSpec>;
     /**
      * Issue serving certificates for controller-manager and scheduler (pki/controller-manager.crt,
      * pki/scheduler.crt) for clusters whose manifests name them with --tls-cert-file (CIS-hardened or
@@ -91,8 +120,8 @@ export interface LayoutSpec {
 
 export interface AuthoritySourcesSpec {
     ca: KeySource;
-    frontProxyCa: KeySource;
-    etcdCa: KeySource;
+    frontProxyCa: SubCaSource;
+    etcdCa: SubCaSource;
     serviceAccount: KeySource;
     /** The master the adopted CAs/sa are read from (once, on the first `up`). */
     adoptFrom: string;

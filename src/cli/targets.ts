@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { ConfigError } from "../config/errors";
-import { parseClusterSpec } from "../config/parse";
+import { parseClusterSpec, parseLayout } from "../config/parse";
 import { wantedFromSpec } from "../drift/wanted";
 import type { WantedFileSummary } from "../drift/report";
 import { KUBEADM_LAYOUT } from "../pki/layout";
@@ -35,6 +35,8 @@ export interface HostOptions {
     sshKeyPath?: string;
     role: NodeRole;
     layoutDir: string;
+    /** Take the layout (kube-pki:layout) of this stack file instead of kubeadm's under layoutDir. */
+    layoutFrom?: { stack: string; stacksDir: string; cwd: string };
     checkServed: boolean;
     concurrency: number;
     /** An OpenSSH known_hosts file whose ed25519/ECDSA keys pin the hosts. */
@@ -95,7 +97,18 @@ export function targetsFromHosts(o: HostOptions): CheckTargets {
             transport: "local", localRoot: path.resolve(dir) })),
     ];
     pinHosts(nodes, o);
-    return { nodes, layout: { ...KUBEADM_LAYOUT, kubernetesDir: o.layoutDir }, checkServed: o.checkServed, concurrency: o.concurrency };
+    return { nodes, layout: o.layoutFrom ? layoutFromStack(o.layoutFrom) : { ...KUBEADM_LAYOUT, kubernetesDir: o.layoutDir }, checkServed: o.checkServed, concurrency: o.concurrency };
+}
+
+/** kube-pki:layout of a stack file alone (its nodes and SSH settings are not needed, nor read). */
+function layoutFromStack(o: { stack: string; stacksDir: string; cwd: string }): LayoutSpec {
+    const { file, raw } = readStackConfig(o);
+    try {
+        return parseLayout(raw.layout);
+    } catch (err) {
+        if (err instanceof ConfigError) throw stackConfigError(o.stack, file, err);
+        throw err;
+    }
 }
 
 export interface StackOptions {

@@ -6,7 +6,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import type { z } from "zod";
 import { formatKubernetesVersion, parseKubernetesVersion } from "../pki/versions";
-import type { ClusterSpec, NodeSpec } from "../spec";
+import type { ClusterSpec, LayoutSpec, NodeSpec } from "../spec";
+import { catalogFor, type CaId } from "../pki/catalog";
+import { caAliases, pathConflicts } from "../pki/plan";
+import { layoutFileKeys } from "../pki/layout";
 import type { ConfigIssue, ConfigPath } from "./errors";
 import { ConfigError, configKey, show } from "./errors";
 import { sentence } from "./fields";
@@ -55,7 +58,11 @@ export function parseClusterSpec(raw: RawConfig, env: ConfigEnv = processEnv()):
     const keys = resolvePrivateKeys(parsed, env, issues);
 
     if (issues.length > 0) throw new ConfigError(inKeyOrder(issues));
-    return buildSpec(parsed as ParsedConfig, keys, env);
+    const spec = buildSpec(parsed as ParsedConfig, keys, env);
+    // The layout against the plan (omitted CAs, shared files, one path two contents).
+    checkLayoutPlan(spec, issues, true);
+    if (issues.length > 0) throw new ConfigError(inKeyOrder(issues));
+    return spec;
 }
 
 /** Where each node's sshd is, without needing login keys or pins (for `kube-pki host-keys`, which fetches the pins). */
@@ -85,6 +92,83 @@ export function parseSshEndpoints(raw: RawConfig): SshEndpoint[] {
         user: node.ssh?.user ?? ssh.data?.user ?? DEFAULT_SSH_USER,
         ...(node.ssh?.hostKey !== undefined ? { hostKey: node.ssh.hostKey.trim() } : {}),
     }));
+}
+
+/** kube-pki:layout alone (for `check --layout-from`); throws ConfigError naming the key. */
+export function parseLayout(raw: unknown): LayoutSpec {
+    const result = keySchemas.layout.safeParse(withoutNulls(raw));
+    if (!result.success) throw new ConfigError(toIssues("layout", result.error.issues));
+    return layoutSpec(result.data);
+}
+
+function layoutSpec(layout: ParsedConfig["layout"]): LayoutSpec {
+    return {
+        kind: layout.kind, kubernetesDir: layout.kubernetesDir, paths: { ...layout.paths }, restart: layout.restart,
+        componentServingCerts: layout.componentServingCerts,
+        // Only when set, so kubeadm stacks' specs (and everything derived from them) stay as they were.
+        ...(layout.omit.length > 0 ? { omit: [...layout.omit] } : {}),
+        ...(Object.keys(layout.sameCertificate).length > 0 ? { sameCertificate: { ...layout.sameCertificate } } : {}),
+        ...(layout.manifestsDir !== undefined ? { manifestsDir: layout.manifestsDir } : {}),
+        ...(Object.keys(layout.components).length > 0 ? { components: structuredClone(layout.components) } : {}),
+    };
+}
+
+/** The layout key that puts `key` where it is: its path override, else the layout's kind. */
+function layoutKeyOf(spec: ClusterSpec, key: string): string {
+    return spec.layout.paths[key] !== undefined ? configKey(["layout", "paths", key]) : `${configKey(["layout", "kind"])} (default path of ${show(key)})`;
+}
+
+/**
+ * Checks of the layout that need the whole plan: omitted CAs still signing, roles served by a
+ * certificate of another CA, and one path claimed by two different contents (which would
+ * otherwise fail only at \`up\`, in the bundle).
+ */
+function checkLayoutPlan(spec: ClusterSpec, issues: ConfigIssue[], planIsSound: boolean): void {
+    const entries = catalogFor(spec);
+    const present = new Set<string>(entries.map((e) => e.id));
+    const aliases = caAliases(spec);
+    const signerOf = (id: CaId) => aliases.get(id) ?? id;
+    const omitted = spec.layout.omit ?? [];
+    omitted.forEach((id, index) => {
+        const signs = entries.filter((e) => (e.kind === "leaf" && signerOf(e.signer) === id) || (e.kind === "kubeconfig" && id === "ca")).map((e) => e.id);
+        if (signs.length === 0 || aliases.has(id as CaId)) return;
+        issues.push({
+            key: configKey(["layout", "omit", index]),
+            message: sentence(`the CA ${show(id)} is omitted but signs ${signs.join(", ")}`, `omit those too, or keep ${show(id)}`),
+        });
+    });
+    for (const [role, by] of Object.entries(spec.layout.sameCertificate ?? {})) {
+        const at = configKey(["layout", "sameCertificate", role]);
+        const roleEntry = entries.find((e) => e.id === role);
+        const host = entries.find((e) => e.id === by);
+        if (!roleEntry || !host) {
+            issues.push({ key: at, message: sentence(`${show(present.has(role) ? by : role)} is not planned in this cluster (omitted, external etcd or not enabled)`, "remove this entry, or keep both certificates") });
+            continue;
+        }
+        if (roleEntry.kind === "leaf" && host.kind === "leaf" && signerOf(roleEntry.signer) !== signerOf(host.signer)) {
+            issues.push({
+                key: at,
+                message: sentence(`${show(role)} is signed by ${roleEntry.signer} but ${show(by)} by ${host.signer}`,
+                    `one certificate has one issuer: set kube-pki:authorities.${roleEntry.signer === "etcd-ca" || host.signer === "etcd-ca" ? "etcdCa" : "frontProxyCa"} to "same-as-ca", or remove this entry`),
+            });
+        }
+    }
+    if (issues.length > 0 || !planIsSound) return;
+    const seen = new Set<string>();
+    const layoutKeys = new Set<string>(layoutFileKeys);
+    for (const c of pathConflicts(spec).filter((x) => x.keys.every((k) => layoutKeys.has(k)))) {
+        const id = c.keys.join("|");
+        if (seen.has(id)) continue;
+        seen.add(id);
+        const named = c.keys.map((k) => layoutKeyOf(spec, k));
+        issues.push({
+            key: configKey(["layout", "paths", c.keys.find((k) => spec.layout.paths[k] !== undefined) ?? c.keys[0]]),
+            message: sentence(
+                `${c.path} (on ${c.node}) is claimed by ${named.join(" and ")}, which hold different contents`,
+                'give each its own path; or, when one certificate really serves both roles, say so with kube-pki:layout.sameCertificate (e.g. { "apiserver-kubelet-client": "apiserver" }) or kube-pki:authorities.etcdCa: same-as-ca',
+            ),
+        });
+    }
 }
 
 /** Groups problems by top-level key (unknown keys first, then the order of keySchemas), keeping their order within a key. */
@@ -291,7 +375,7 @@ function buildSpec(config: ParsedConfig, privateKeys: Map<number, string>, env: 
         nodes,
         keyAlgorithm: config.keyAlgorithm,
         validity: { ...validity, leafDaysOverrides: { ...validity.leafDaysOverrides } },
-        layout: { ...layout, paths: { ...layout.paths } },
+        layout: layoutSpec(layout),
         authorities: { ...authorities, adoptFrom: authorities.adoptFrom ?? firstMaster.name },
         rollout: { ...rollout },
         drift: { ...drift },

@@ -5,8 +5,8 @@
 import { isIP } from "node:net";
 import * as path from "node:path";
 import { z } from "zod";
-import { catalogIds } from "../pki/catalog";
-import { layoutFileKeys } from "../pki/layout";
+import { catalogEntryIds, catalogIds, catalogLeafIds } from "../pki/catalog";
+import { layoutFileKeys, PATH_TEMPLATE_VARIABLES, templateNames } from "../pki/layout";
 import { SUPPORTED_RANGE_TEXT, isSupportedKubernetesVersion, tryParseKubernetesVersion } from "../pki/versions";
 import { configKey, show } from "./errors";
 import {
@@ -264,32 +264,112 @@ function absolutePath(fix: string) {
     return (v: string) => (path.posix.isAbsolute(v) ? undefined : sentence(`${show(v)} is not an absolute path`, fix));
 }
 
+const TEMPLATE_FIX = `use ${PATH_TEMPLATE_VARIABLES.map((v) => `{${v}}`).join(", ")} (e.g. "/etc/kubernetes/ssl/kube-etcd-{address-dashed}.pem")`;
+
+/** A layout path: absolute, and its templates known ones. */
+function layoutPathCheck(v: string): string | undefined {
+    const unknown = templateNames(v).filter((n) => !(PATH_TEMPLATE_VARIABLES as readonly string[]).includes(n));
+    if (unknown.length > 0) return sentence(`unknown template variable ${unknown.map((n) => `{${n}}`).join(", ")} in ${show(v)}`, TEMPLATE_FIX);
+    return absolutePath("set the absolute path of the file on the node")(v);
+}
+
+/** Keys whose value is the same on every node: a {…} there is a mistake. */
+function noTemplate(fix: string) {
+    return (v: string) => (templateNames(v).length > 0
+        ? sentence(`${show(v)} has a template, but this key takes none (templates are for kube-pki:layout.paths)`, fix)
+        : undefined);
+}
+
+const RESTART_METHOD_NAMES = ["static-pod", "systemd", "crictl", "docker", "none"] as const;
+const UNIT_FIX = 'set the systemd unit that runs the component (e.g. "kube-apiserver" or "k8s-apiserver.service")';
+const CONTAINER_FIX = 'set the container\'s name as `docker ps` (or `crictl ps`) shows it (e.g. "kube-apiserver")';
+const NAME_CHARS = /^[A-Za-z0-9][A-Za-z0-9_.@:-]*$/;
+const unitOrContainer = (fix: string) => (v: string) =>
+    noTemplate(fix)(v) ?? (NAME_CHARS.test(v) ? undefined : sentence(`${show(v)} is not a unit or container name`, fix));
+
+const componentRestartSchema = section(
+    {
+        restart: requiredChoice(RESTART_METHOD_NAMES, `set restart to one of ${RESTART_METHOD_NAMES.join(", ")}`, "is not a restart method"),
+        unit: optionalString(UNIT_FIX, unitOrContainer(UNIT_FIX)),
+        container: optionalString(CONTAINER_FIX, unitOrContainer(CONTAINER_FIX)),
+    },
+    'set restart ("static-pod", "systemd" with unit, "crictl", "docker" with container, or "none")',
+).superRefine((c, ctx) => {
+    if (c.restart === "docker" && c.container === undefined) {
+        ctx.addIssue({ code: "custom", path: ["container"], message: sentence('is required with restart "docker"', CONTAINER_FIX) });
+    }
+    if (c.unit !== undefined && c.restart !== "systemd") {
+        ctx.addIssue({ code: "custom", path: ["unit"], message: sentence(`is only used with restart "systemd", not ${show(c.restart)}`, "remove it, or set restart: systemd") });
+    }
+    if (c.container !== undefined && c.restart !== "docker" && c.restart !== "crictl") {
+        ctx.addIssue({ code: "custom", path: ["container"], message: sentence(`is only used with restart "docker" or "crictl", not ${show(c.restart)}`, "remove it, or set restart: docker") });
+    }
+});
+
+const KUBERNETES_DIR_FIX = 'set the absolute directory of the node\'s Kubernetes config tree (default "/etc/kubernetes")';
+const MANIFESTS_FIX = 'set the absolute directory the kubelet reads static pod manifests from (its staticPodPath; default "<kubernetesDir>/manifests")';
+
 export const layoutSchema = section(
     {
         kind: choiceWithDefault(["kubeadm", "custom"], "kubeadm"),
-        kubernetesDir: stringWithDefault("/etc/kubernetes", 'set the absolute directory of the node\'s Kubernetes config tree (default "/etc/kubernetes")', absolutePath('set the absolute directory of the node\'s Kubernetes config tree (default "/etc/kubernetes")')),
+        kubernetesDir: stringWithDefault("/etc/kubernetes", KUBERNETES_DIR_FIX, noTemplate(KUBERNETES_DIR_FIX), absolutePath(KUBERNETES_DIR_FIX)),
         paths: mapWithDefault(
-            requiredString("set the absolute path of the file on the node", absolutePath("set the absolute path of the file on the node")),
+            requiredString("set the absolute path of the file on the node", layoutPathCheck),
             'map file keys to absolute paths, e.g. { "apiserver.crt": "/etc/ssl/k8s/apiserver.pem" }',
         ),
         restart: choiceWithDefault(["static-pod", "systemd", "crictl"], "static-pod"),
         componentServingCerts: flagWithDefault(false, "set true when the controller-manager and scheduler manifests name --tls-cert-file pki/controller-manager.crt and pki/scheduler.crt (default false)"),
+        omit: stringListWithDefault(`list catalogue ids the cluster does not have, e.g. [front-proxy-ca, front-proxy-client]`),
+        sameCertificate: mapWithDefault(
+            requiredString("name the certificate that also serves this role, e.g. \"apiserver\""),
+            'map a certificate id to the id whose certificate serves it too, e.g. { "apiserver-kubelet-client": "apiserver" }',
+        ),
+        manifestsDir: optionalString(MANIFESTS_FIX, noTemplate(MANIFESTS_FIX), absolutePath(MANIFESTS_FIX)),
+        components: mapWithDefault(componentRestartSchema, 'map component names to how they restart, e.g. { kube-apiserver: { restart: docker, container: kube-apiserver } }'),
     },
-    "set kind, kubernetesDir, paths, restart and componentServingCerts",
+    "set kind, kubernetesDir, paths, restart, componentServingCerts, omit, manifestsDir and components",
 )
     .prefault({})
     .superRefine((layout, ctx) => {
         const keys = Object.keys(layout.paths);
-        if (layout.kind !== "custom" && keys.length > 0) {
-            ctx.addIssue({
-                code: "custom",
-                path: ["paths"],
-                message: sentence('overrides are only allowed with kind "custom"', `set ${configKey(["layout", "kind"])} to "custom", or remove paths`),
-            });
+        if (layout.kind !== "custom") {
+            for (const key of ["paths", "omit", "sameCertificate", "components", "manifestsDir"] as const) {
+                const v = layout[key];
+                const set = Array.isArray(v) ? v.length > 0 : typeof v === "object" ? Object.keys(v).length > 0 : v !== undefined;
+                if (!set) continue;
+                ctx.addIssue({
+                    code: "custom",
+                    path: [key],
+                    message: sentence(key === "paths" ? 'overrides are only allowed with kind "custom"' : 'is only allowed with kind "custom"',
+                        `set ${configKey(["layout", "kind"])} to "custom", or remove ${key}`),
+                });
+            }
         }
         for (const key of keys) {
             if (!(layoutFileKeys as readonly string[]).includes(key)) {
                 ctx.addIssue({ code: "custom", path: ["paths", key], message: sentence("unknown file key", `use one of ${layoutFileKeys.join(", ")}`) });
+            }
+        }
+        const ids = catalogEntryIds();
+        layout.omit.forEach((id, i) => {
+            if (!ids.includes(id)) ctx.addIssue({ code: "custom", path: ["omit", i], message: sentence(`${show(id)} is not a catalogue id`, `use one of ${ids.join(", ")}`) });
+            // The cluster CA signs every kubeconfig, and admin.conf is the stack's admin kubeconfig output.
+            else if (id === "ca" || id === "admin.conf") {
+                ctx.addIssue({ code: "custom", path: ["omit", i], message: sentence(`${show(id)} cannot be omitted: kube-pki needs it`, `remove it from omit; map it to the cluster's file with ${configKey(["layout", "paths"])}`) });
+            }
+        });
+        const leafIds = catalogLeafIds();
+        for (const [role, by] of Object.entries(layout.sameCertificate)) {
+            const at = ["sameCertificate", role];
+            if (!leafIds.includes(role)) ctx.addIssue({ code: "custom", path: at, message: sentence(`${show(role)} is not a certificate id`, `use one of ${leafIds.join(", ")}`) });
+            else if (!leafIds.includes(by)) ctx.addIssue({ code: "custom", path: at, message: sentence(`${show(by)} is not a certificate id`, `use one of ${leafIds.join(", ")}`) });
+            else if (role === by || layout.sameCertificate[by] !== undefined) {
+                ctx.addIssue({ code: "custom", path: at, message: sentence(`${show(by)} is itself served by another certificate`, "name the certificate that is really issued (chains are not followed)") });
+            }
+        }
+        for (const name of Object.keys(layout.components)) {
+            if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(name)) {
+                ctx.addIssue({ code: "custom", path: ["components", name], message: sentence("is not a component name", 'use the component\'s name, e.g. "kube-apiserver", "kubelet" or "kube-proxy"') });
             }
         }
     });
@@ -297,8 +377,9 @@ export const layoutSchema = section(
 export const authoritiesSchema = section(
     {
         ca: choiceWithDefault(["adopt", "generate"], "adopt"),
-        frontProxyCa: choiceWithDefault(["adopt", "generate"], "adopt"),
-        etcdCa: choiceWithDefault(["adopt", "generate"], "adopt"),
+        // same-as-ca: the cluster CA signs these too (hand-built and RKE clusters); src/pki/plan.ts.
+        frontProxyCa: choiceWithDefault(["adopt", "generate", "same-as-ca"], "adopt"),
+        etcdCa: choiceWithDefault(["adopt", "generate", "same-as-ca"], "adopt"),
         serviceAccount: choiceWithDefault(["adopt", "generate"], "adopt"),
         adoptFrom: optionalString("name the master the existing CAs and sa key are read from (default: the first master)"),
         // Generated CAs and the sa pair only; kube-pki:keyAlgorithm is for leaves. Its own key, so

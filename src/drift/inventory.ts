@@ -118,8 +118,8 @@ const PAIRED_CERTS: ReadonlyArray<[FileKey, FileKey]> = [...PKI_FILE_KEYS, ...KU
  */
 function servedTargets(node: NodeSpec, layout: LayoutSpec): Array<{ component: Component; host: string; port: number; diskPath?: string; clientCert?: string; clientKey?: string }> {
     return COMPONENTS.map((c) => ({
-        component: c.name, ...componentAddress(c.name, node), diskPath: filePath(layout, c.servedCert),
-        ...("client" in c ? { clientCert: filePath(layout, c.client.cert), clientKey: filePath(layout, c.client.key) } : {}),
+        component: c.name, ...componentAddress(c.name, node), diskPath: filePath(layout, c.servedCert, node),
+        ...("client" in c ? { clientCert: filePath(layout, c.client.cert, node), clientKey: filePath(layout, c.client.key, node) } : {}),
     }));
 }
 
@@ -128,12 +128,15 @@ export function inventoryArgs(node: NodeSpec, layout: LayoutSpec, checkServed: b
     const args: string[] = [];
     if (node.transport === "local") args.push("--root", path.resolve(node.localRoot ?? "/"));
     const servingKeys = kubeletServing ? KUBELET_SERVING_FILE_KEYS : [];
-    for (const key of [...PKI_FILE_KEYS, ...KUBECONFIG_FILE_KEYS, ...servingKeys]) args.push("--file", filePath(layout, key));
-    for (const dir of pkiDirs(layout)) args.push("--scan", dir);
+    const p = (key: FileKey) => filePath(layout, key, node);
+    // One --file per path: roles that share a file (same material) name it once.
+    const files = [...new Set([...PKI_FILE_KEYS, ...KUBECONFIG_FILE_KEYS, ...servingKeys].map(p))];
+    for (const f of files) args.push("--file", f);
+    for (const dir of pkiDirs(layout, node)) args.push("--scan", dir);
     for (const [crt, key] of PAIRED_CERTS) {
-        if (kubeletServing || !(KUBELET_SERVING_FILE_KEYS as readonly string[]).includes(crt)) args.push("--pair", filePath(layout, crt), filePath(layout, key));
+        if (kubeletServing || !(KUBELET_SERVING_FILE_KEYS as readonly string[]).includes(crt)) args.push("--pair", p(crt), p(key));
     }
-    args.push("--pubpair", filePath(layout, "sa.key"), filePath(layout, "sa.pub"));
+    args.push("--pubpair", p("sa.key"), p("sa.pub"));
     args.push("--link", KUBELET_CLIENT_CURRENT, "--kubelet-config", KUBELET_CONFIG);
     args.push("--installed", INSTALLED_RECORD, "--last-install", LAST_INSTALL_NOTE, "--rollbacks", ROLLBACK_COUNTER);
     if (kitId) args.push("--kit", kitId);
@@ -153,7 +156,16 @@ export function shellQuote(arg: string): string {
     return `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
-function kindOf(p: string): FileKind {
+/**
+ * What a file is: from what the node found in it (inventory.sh's `holds`), so cfssl's
+ * `*-key.pem` is a key and RKE's `kubecfg-*.yaml` a kubeconfig; by its name only when it
+ * held nothing recognisable (or is absent).
+ */
+function kindOf(p: string, holds?: readonly string[]): FileKind {
+    if (holds?.includes("kubeconfig")) return "kubeconfig";
+    if (holds?.includes("certificate")) return holds.includes("private-key") ? "kubelet-pem" : "certificate";
+    if (holds?.includes("private-key")) return "private-key";
+    if (holds?.includes("public-key")) return "public-key";
     if (p.endsWith(".key")) return "private-key";
     if (p.endsWith(".pub")) return "public-key";
     if (p.endsWith(".conf")) return "kubeconfig";
@@ -169,21 +181,25 @@ function certFromBase64(b64: string | undefined): CertInfo | undefined {
 const toMatch = (v: string | undefined): boolean | undefined => (v === "yes" ? true : v === "no" || v === "error" ? false : undefined);
 
 /** Turns parsed script records into inventory files, keyed back to layout keys. */
-export function assembleFiles(raw: RawInventory, layout: LayoutSpec): InventoryFile[] {
+export function assembleFiles(raw: RawInventory, layout: LayoutSpec, node?: Pick<NodeSpec, "name" | "advertiseAddress">): InventoryFile[] {
+    const filePathOf = (key: FileKey) => filePath(layout, key, node);
     const keyByPath = new Map<string, string>();
-    for (const key of [...PKI_FILE_KEYS, ...KUBECONFIG_FILE_KEYS, ...KUBELET_SERVING_FILE_KEYS]) keyByPath.set(filePath(layout, key), key);
+    // The first key of a shared path names it (catalogue order: a CA before its namesakes).
+    for (const key of [...PKI_FILE_KEYS, ...KUBECONFIG_FILE_KEYS, ...KUBELET_SERVING_FILE_KEYS]) {
+        if (!keyByPath.has(filePathOf(key))) keyByPath.set(filePathOf(key), key);
+    }
     const linkTarget = raw.links.get(KUBELET_CLIENT_CURRENT);
     keyByPath.set(linkTarget ?? KUBELET_CLIENT_CURRENT, KUBELET_CLIENT_KEY);
     const keyFileOf = new Map<string, string>();
-    for (const [crt, key] of PAIRED_CERTS) keyFileOf.set(filePath(layout, crt), filePath(layout, key));
-    const saPub = filePath(layout, "sa.pub");
-    keyFileOf.set(saPub, filePath(layout, "sa.key"));
+    for (const [crt, key] of PAIRED_CERTS) if (!keyFileOf.has(filePathOf(crt))) keyFileOf.set(filePathOf(crt), filePathOf(key));
+    const saPub = filePathOf("sa.pub");
+    keyFileOf.set(saPub, filePathOf("sa.key"));
 
     const files: InventoryFile[] = [];
     for (const rawFile of raw.files.values()) {
         // kubelet.conf references the link itself; the link's target is already reported.
         if (rawFile.path === KUBELET_CLIENT_CURRENT && linkTarget) continue;
-        const kind = kindOf(rawFile.path);
+        const kind = kindOf(rawFile.path, rawFile.holds);
         const file: InventoryFile = {
             key: keyByPath.get(rawFile.path), path: rawFile.path, kind, exists: rawFile.state !== "absent",
             ...(rawFile.state === "unreadable" ? { unreadable: true } : {}),
@@ -269,7 +285,7 @@ export async function readInventory(node: NodeSpec, layout: LayoutSpec, opts: In
     // The node prints its clock as its last record; compare with the midpoint of our wait.
     const ourTime = (started + clock().getTime()) / 2;
     const nodeTime = new Date(raw.now * 1000);
-    const files = assembleFiles(raw, layout);
+    const files = assembleFiles(raw, layout, node);
     return {
         ...base, reachable: true, nodeTime,
         skewSeconds: Math.round((nodeTime.getTime() - ourTime) / 1000),

@@ -19,6 +19,8 @@ export interface ExpectedCertSummary {
     readonly issuerCommonName: string;
     /** Path of the CA certificate on the node that must verify it. */
     readonly caPath: string;
+    /** The signing CA is adopted: judged by its signature (its own subject is the cluster's, e.g. kube-ca, O=k8s). */
+    readonly adoptedIssuer?: boolean;
 }
 
 /** One file the stack wants on a node, reduced to what can be compared without secrets. */
@@ -109,6 +111,8 @@ function setDiff(label: string, wanted: readonly string[], actual: readonly stri
 
 /** Subject/SAN/issuer differences; "+x" is wanted but missing on the node, "−y" is on the node but not wanted. */
 function specDifferences(cert: CertInfo, expected: ExpectedCertSummary): string[] {
+    // An adopted CA's own certificate: whatever subject the cluster gave it is right.
+    if (expected.adoptedIssuer && cert.isCa && cert.selfSigned && cert.signedBy === expected.caPath) return [];
     const out: string[] = [];
     if ((cert.subjectCN ?? "") !== expected.subject.commonName) out.push(`CN ${cert.subjectCN ?? "(none)"} → ${expected.subject.commonName}`);
     const o = setDiff("O", expected.subject.organizations, cert.subjectO);
@@ -117,7 +121,10 @@ function specDifferences(cert: CertInfo, expected: ExpectedCertSummary): string[
         [...expected.subject.dnsNames.map((d) => `DNS:${d}`), ...expected.subject.ipAddresses.map((i) => `IP:${canonicalIp(i)}`)],
         [...cert.dnsNames.map((d) => `DNS:${d}`), ...cert.ipAddresses.map((i) => `IP:${i}`)]);
     if (sans) out.push(sans);
-    if ((cert.issuerCN ?? "") !== expected.issuerCommonName) out.push(`issuer CN ${cert.issuerCN ?? "(none)"} ≠ ${expected.issuerCommonName}`);
+    // An adopted CA's subject is the cluster's own: its signature says whether it signed this.
+    if (expected.adoptedIssuer && cert.signedBy === expected.caPath) return out;
+    if (expected.adoptedIssuer) out.push(`not signed by ${expected.caPath} (issuer CN ${cert.issuerCN ?? "(none)"})`);
+    else if ((cert.issuerCN ?? "") !== expected.issuerCommonName) out.push(`issuer CN ${cert.issuerCN ?? "(none)"} ≠ ${expected.issuerCommonName}`);
     else if (cert.signedBy !== expected.caPath) out.push(`not signed by ${expected.caPath}`);
     return out;
 }

@@ -12,8 +12,10 @@ export interface RawFile {
     state: "present" | "absent" | "unreadable";
     sha256?: string;
     mode?: string;
-    /** PEM certificate blocks found in the file (certificates and .pem files). */
+    /** PEM certificate blocks found in the file (any file that holds one, but kubeconfigs). */
     pems: string[];
+    /** What the file holds, read from its content on the node (absent: nothing recognised). */
+    holds?: Array<"certificate" | "private-key" | "public-key" | "kubeconfig">;
 }
 
 export interface RawKubeconfig {
@@ -91,6 +93,13 @@ export function parseInventoryOutput(stdout: string): RawInventory {
             case "file":
                 out.files.set(a, { path: a, state: b as RawFile["state"], sha256: c, mode: d, pems: [] });
                 break;
+            case "holds": {
+                const file = out.files.get(a);
+                const kinds = (b ?? "").split(",").filter((k): k is NonNullable<RawFile["holds"]>[number] =>
+                    k === "certificate" || k === "private-key" || k === "public-key" || k === "kubeconfig");
+                if (file && kinds.length > 0) file.holds = kinds;
+                break;
+            }
             case "pem": {
                 const body = collectUntil(lines, i + 1, `endpem ${a}`);
                 i = body.next;

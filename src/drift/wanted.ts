@@ -14,7 +14,7 @@ export function wantedSummary(f: PlannedFile): WantedFileSummary {
     const e = f.expected;
     return {
         key: f.key, path: f.path, consumers: f.consumers,
-        ...(e ? { expected: { subject: e.subject, issuerCommonName: e.issuerCommonName, caPath: e.caPath } } : {}),
+        ...(e ? { expected: { subject: e.subject, issuerCommonName: e.issuerCommonName, caPath: e.caPath, ...(e.adoptedIssuer ? { adoptedIssuer: true } : {}) } } : {}),
     };
 }
 

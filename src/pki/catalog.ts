@@ -214,16 +214,27 @@ export function catalog(
     return [...cas, ...leafs, ...serving, SERVICE_ACCOUNT, ...kubeconfigs(version)];
 }
 
-/** The catalogue a cluster spec asks for (one place that reads the options that add entries). */
+/** The catalogue a cluster spec asks for (one place that reads the options that add and omit entries). */
 export function catalogFor(cluster: ClusterSpec): CatalogEntry[] {
+    const omitted = new Set(cluster.layout.omit ?? []);
     return catalog(cluster.kubernetesVersion, cluster.etcd.mode, cluster.layout.componentServingCerts,
-        cluster.kubelet.servingCertificate === "managed");
+        cluster.kubelet.servingCertificate === "managed").filter((e) => !omitted.has(e.id));
 }
 
 /** Every id of the full (stacked-etcd, newest) catalogue: valid keys of validity overrides. */
 export const catalogIds: readonly string[] = catalog("1.30.0", "stacked", true, true)
     .filter((e) => e.kind === "leaf" || e.kind === "kubeconfig")
     .map((e) => e.id);
+
+/** Every entry id of the full catalogue (CAs, leaves, sa, kubeconfigs): what kube-pki:layout.omit may name. */
+export function catalogEntryIds(): string[] {
+    return catalog("1.30.0", "stacked", true, true).map((e) => e.id);
+}
+
+/** Ids of the full catalogue's leaf certificates: what kube-pki:layout.sameCertificate may name. */
+export function catalogLeafIds(): string[] {
+    return catalog("1.30.0", "stacked", true, true).filter((e) => e.kind === "leaf").map((e) => e.id);
+}
 
 /**
  * Which components read each file (newest kubeadm): a changed file restarts exactly these.

@@ -5,7 +5,7 @@
  * files it must hold with their content.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { ClusterSpec, NodeSpec } from "../spec";
+import type { ClusterSpec, KeySource, NodeSpec } from "../spec";
 import { CertificateAuthority, type AdoptReader } from "./authority";
 import { CA_CONFIG_KEY, type AllowedUse, type CaEntry, type CaId, type KubeconfigEntry, type ResolvedSubject } from "./catalog";
 import type { Component } from "./components";
@@ -113,7 +113,8 @@ export function createClusterPki(
     const plan = planCluster(cluster);
     const masters = cluster.nodes.filter((n) => n.role === "master");
     const adoptFrom = masters.find((n) => n.name === cluster.authorities.adoptFrom);
-    const path = (key: FileKey) => filePath(cluster.layout, key);
+    // Adopted files are read on adoptFrom: per-node paths are filled for it.
+    const path = (key: FileKey) => filePath(cluster.layout, key, adoptFrom);
     const earlyRenewalHours = daysToHours(cluster.validity.renewBeforeDays);
 
     const cas = new Map<CaId, CertificateAuthority & { entry: CaEntry }>();
@@ -121,7 +122,8 @@ export function createClusterPki(
         const ca = new CertificateAuthority(childName(name, entry.id), {
             id: entry.id,
             commonName: entry.commonName,
-            source: cluster.authorities[CA_CONFIG_KEY[entry.id]],
+            // plan.cas holds no same-as-ca CA: the source here is adopt or generate.
+            source: cluster.authorities[CA_CONFIG_KEY[entry.id]] as KeySource,
             keyAlgorithm: cluster.authorities.keyAlgorithm,
             validityYears: cluster.validity.caYears,
             adoptFrom,

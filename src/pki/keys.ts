@@ -40,6 +40,11 @@ export function pemBlocks(text: string): { type: string; pem: string }[] {
     return [...text.matchAll(PEM_BLOCK)].map((m) => ({ type: m[1], pem: m[0].endsWith("\n") ? m[0] : `${m[0]}\n` }));
 }
 
+/** The SubjectPublicKeyInfo PEM ("PUBLIC KEY") of a PEM certificate. */
+export function certPublicKeyPem(certPem: string): string {
+    return new X509Certificate(certPem).publicKey.export({ type: "spki", format: "pem" }).toString();
+}
+
 /** notAfter of a PEM certificate as RFC 3339. */
 export function certNotAfter(certPem: string): string {
     return new Date(new X509Certificate(certPem).validTo).toISOString();

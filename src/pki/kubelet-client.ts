@@ -89,8 +89,8 @@ export function decideKubeletClient(cluster: ClusterSpec, node: NodeSpec, invent
     const file = currentPemOf(inventory);
     const linkTarget = file?.linkTarget;
     const rotation = inventory.kubeletConfig?.rotateCertificates;
-    const caPath = filePath(cluster.layout, "ca.crt");
-    const conf = inventory.files.find((f) => f.path === filePath(cluster.layout, "kubelet.conf"));
+    const caPath = filePath(cluster.layout, "ca.crt", node);
+    const conf = inventory.files.find((f) => f.path === filePath(cluster.layout, "kubelet.conf", node));
     const trust = {
         caCrt: inventory.files.find((f) => f.path === caPath)?.cert?.sha256,
         kubeconfigCa: conf?.kubeconfig?.ca?.sha256,

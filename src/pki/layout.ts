@@ -4,7 +4,7 @@
  * Pure: no Pulumi, no I/O.
  */
 import * as path from "node:path";
-import type { LayoutSpec } from "../spec";
+import type { ComponentRestartSpec, LayoutSpec, NodeSpec } from "../spec";
 
 /** Files under `<kubernetesDir>/pki`, by the key used everywhere (config, bundle, drift report). */
 export const PKI_FILE_KEYS = [
@@ -65,10 +65,42 @@ export const LAST_INSTALL_NOTE = `${BACKUP_DIR}/last-install`;
 /** The kubelet's own rotated client certificate (read by drift, never written by us). */
 export const KUBELET_CLIENT_CURRENT = "/var/lib/kubelet/pki/kubelet-client-current.pem";
 
-/** Absolute path of a file on the node. */
-export function filePath(layout: LayoutSpec, key: FileKey): string {
+/**
+ * Variables a layout path may use, filled per node: hand-built and RKE trees name per-node files
+ * after the node (`kube-etcd-10-0-0-109.pem`).
+ */
+export const PATH_TEMPLATE_VARIABLES = ["node", "address", "address-dashed"] as const;
+const TEMPLATE = /\{([^{}]*)\}/g;
+
+/** The `{…}` names in a text (valid or not), in order. */
+export function templateNames(text: string): string[] {
+    return [...text.matchAll(TEMPLATE)].map((m) => m[1]);
+}
+
+/** Does this layout path name a per-node file? */
+export function isTemplated(text: string): boolean {
+    return templateNames(text).length > 0;
+}
+
+/** A layout path for one node: {node} its name, {address} its address, {address-dashed} with "-" for "." and ":". */
+export function fillTemplate(text: string, node: Pick<NodeSpec, "name" | "advertiseAddress">): string {
+    return text.replace(TEMPLATE, (whole, name: string) => {
+        switch (name) {
+            case "node": return node.name;
+            case "address": return node.advertiseAddress;
+            case "address-dashed": return node.advertiseAddress.replace(/[.:]/g, "-");
+            default: throw new Error(`unknown template variable {${name}} in ${text}`);
+        }
+    });
+}
+
+/**
+ * Absolute path of a file on the node. A per-node path (a template) needs the node; callers
+ * without one (cluster-wide views) get the template text itself.
+ */
+export function filePath(layout: LayoutSpec, key: FileKey, node?: Pick<NodeSpec, "name" | "advertiseAddress">): string {
     const override = layout.paths[key];
-    if (override) return override;
+    if (override) return node ? fillTemplate(override, node) : override;
     if ((KUBELET_SERVING_FILE_KEYS as readonly string[]).includes(key)) return path.posix.join(KUBELET_PKI_DIR, key);
     const isKubeconfig = (KUBECONFIG_FILE_KEYS as readonly string[]).includes(key);
     return isKubeconfig
@@ -76,15 +108,53 @@ export function filePath(layout: LayoutSpec, key: FileKey): string {
         : path.posix.join(layout.kubernetesDir, "pki", key);
 }
 
-/** Directory holding static pod manifests (kubeadm: /etc/kubernetes/manifests). */
+/** Directory holding static pod manifests (kube-pki:layout.manifestsDir; default <kubernetesDir>/manifests). */
 export function manifestsDir(layout: LayoutSpec): string {
-    return path.posix.join(layout.kubernetesDir, "manifests");
+    return layout.manifestsDir ?? path.posix.join(layout.kubernetesDir, "manifests");
 }
 
-/** Directories the drift inventory scans for stray certificates. */
-export function pkiDirs(layout: LayoutSpec): string[] {
+/** Where restart.sh and rotate.sh look for manifests when given no --manifests. */
+export const SCRIPT_MANIFESTS_DIR = "/etc/kubernetes/manifests";
+
+/**
+ * How one component is restarted on this layout: its kube-pki:layout.components entry, else the
+ * layout's `restart` (the kubelet: systemd, as it is never a static pod or a CRI container).
+ */
+export function componentRestart(layout: LayoutSpec, component: string): ComponentRestartSpec {
+    const own = layout.components?.[component];
+    if (own) return own;
+    if (component === "kubelet") return { restart: "systemd" };
+    return { restart: layout.restart };
+}
+
+/**
+ * rotate.sh/restart.sh arguments after the component's name: the method and what it needs
+ * (unit, container, manifests directory). Only what differs from the scripts' defaults is passed,
+ * so a kubeadm stack's commands keep their text. `defaultMethod` is what the caller passed before
+ * methods were per component (the layout's `restart`, for the kubelet too: the scripts restart a
+ * kubelet given static-pod or crictl with systemctl).
+ */
+export function restartArgs(layout: LayoutSpec, component: string, defaultMethod: string = layout.restart): { method: string; options: string[] } {
+    const own = layout.components?.[component];
+    if (!own) {
+        const dir = manifestsDir(layout);
+        const needsDir = layout.restart === "static-pod" && component !== "kubelet" && dir !== SCRIPT_MANIFESTS_DIR;
+        return { method: defaultMethod, options: needsDir ? ["--manifests", dir] : [] };
+    }
+    const options: string[] = [];
+    if (own.restart === "systemd" && own.unit && own.unit !== component) options.push("--unit", own.unit);
+    if ((own.restart === "docker" || own.restart === "crictl") && own.container && own.container !== component) options.push("--container", own.container);
+    if (own.restart === "static-pod" && manifestsDir(layout) !== SCRIPT_MANIFESTS_DIR) options.push("--manifests", manifestsDir(layout));
+    return { method: own.restart, options };
+}
+
+/** Directories the drift inventory scans for stray certificates (per-node paths filled for `node`). */
+export function pkiDirs(layout: LayoutSpec, node?: Pick<NodeSpec, "name" | "advertiseAddress">): string[] {
     const dirs = new Set<string>([path.posix.join(layout.kubernetesDir, "pki")]);
-    for (const key of PKI_FILE_KEYS) dirs.add(path.posix.dirname(filePath(layout, key)));
+    for (const key of PKI_FILE_KEYS) {
+        const p = filePath(layout, key, node);
+        if (!isTemplated(p)) dirs.add(path.posix.dirname(p));
+    }
     return [...dirs].sort();
 }
 

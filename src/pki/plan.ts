@@ -7,10 +7,10 @@
  */
 import type { ClusterSpec, NodeSpec } from "../spec";
 import {
-    catalog, catalogFor, consumersOf, entryAppliesTo, kubeconfigServer, resolveKubeconfigSubject, resolveLeaf,
+    CA_CONFIG_KEY, catalog, catalogFor, consumersOf, entryAppliesTo, kubeconfigServer, resolveKubeconfigSubject, resolveLeaf,
     type AllowedUse, type CaEntry, type CaId, type CatalogEntry, type KubeconfigEntry, type LeafEntry, type ResolvedSubject,
 } from "./catalog";
-import type { Component } from "./components";
+import { COMPONENT_ORDER, type Component } from "./components";
 import { filePath, type FileKey } from "./layout";
 import type { LayoutSpec } from "../spec";
 import type { NodeRole } from "../spec";
@@ -56,11 +56,18 @@ export interface PlannedExpectation {
     readonly keyPath?: string;
     /** The CA certificate on the node that must verify it. */
     readonly caPath: string;
+    /**
+     * The signing CA is adopted: its own subject is whatever the cluster gave it (`kube-ca`,
+     * `O=k8s`), so it is judged by its signature, not by kubeadm's CN (for the CA's own file: not at all).
+     */
+    readonly adoptedIssuer?: true;
 }
 
 export interface PlannedFile {
     /** Layout key ("apiserver.crt", "admin.conf"). */
     readonly key: FileKey;
+    /** Other layout keys at the same path carrying the same material (one file, several roles). */
+    readonly alsoKeys?: readonly FileKey[];
     readonly path: string;
     /** 0600 for private keys and kubeconfigs (they hold one). */
     readonly mode: "0600" | "0644";
@@ -109,12 +116,51 @@ function issuedPerNode(entry: LeafEntry | KubeconfigEntry): boolean {
         : entry.server === "local" || entry.commonName === undefined;
 }
 
-/** The whole plan of a cluster. */
+/** CAs that are the cluster CA itself (kube-pki:authorities.*: same-as-ca), by id. */
+export function caAliases(cluster: Pick<ClusterSpec, "authorities">): Map<CaId, CaId> {
+    const out = new Map<CaId, CaId>();
+    if (cluster.authorities.etcdCa === "same-as-ca") out.set("etcd-ca", "ca");
+    if (cluster.authorities.frontProxyCa === "same-as-ca") out.set("front-proxy-ca", "ca");
+    return out;
+}
+
+/** Files at one path on one node that carry different materials: no file can hold both. */
+export interface PathConflict {
+    readonly node: string;
+    readonly path: string;
+    readonly keys: readonly FileKey[];
+}
+
+interface Planned extends ClusterPlan {
+    readonly conflicts: readonly PathConflict[];
+}
+
+/** The whole plan of a cluster. Throws when a path is claimed by two materials (the config check reports those first). */
 export function planCluster(cluster: ClusterSpec): ClusterPlan {
+    const planned = planWithConflicts(cluster);
+    if (planned.conflicts.length > 0) {
+        const c = planned.conflicts[0];
+        throw new Error(`${c.path} on ${c.node} is claimed by ${c.keys.join(" and ")}, which hold different contents`);
+    }
+    const { conflicts: _, ...plan } = planned;
+    return plan;
+}
+
+/** Paths claimed by two different materials, per node (empty for a sound layout). */
+export function pathConflicts(cluster: ClusterSpec): readonly PathConflict[] {
+    return planWithConflicts(cluster).conflicts;
+}
+
+function planWithConflicts(cluster: ClusterSpec): Planned {
     const entries = catalogFor(cluster);
-    const cas = entries.filter((e): e is CaEntry => e.kind === "ca");
-    const caOf = (id: CaId) => cas.find((c) => c.id === id)!;
-    const path = (key: FileKey) => filePath(cluster.layout, key);
+    const aliases = caAliases(cluster);
+    const signerOf = (id: CaId): CaId => aliases.get(id) ?? id;
+    const cas = entries.filter((e): e is CaEntry => e.kind === "ca" && !aliases.has(e.id));
+    const caOf = (id: CaId) => cas.find((c) => c.id === signerOf(id))!;
+    const adopted = (id: CaId) => cluster.authorities[CA_CONFIG_KEY[signerOf(id)]] === "adopt";
+    const sameCertificate = cluster.layout.sameCertificate ?? {};
+    let node: NodeSpec = cluster.nodes[0];
+    const path = (key: FileKey) => filePath(cluster.layout, key, node);
     const leafDays = (id: string) => cluster.validity.leafDaysOverrides[id] ?? cluster.validity.leafDays;
     const certificates = new Map<string, PlannedCertificate>();
 
@@ -127,6 +173,10 @@ export function planCluster(cluster: ClusterSpec): ClusterPlan {
         };
     };
     const issue = (entry: LeafEntry | KubeconfigEntry, node: NodeSpec): PlannedCertificate => {
+        // A role served by another entry's certificate (layout.sameCertificate): that one, with both roles' usages.
+        const servedBy = entry.kind === "leaf" ? sameCertificate[entry.id] : undefined;
+        const host = servedBy ? entries.find((e): e is LeafEntry => e.kind === "leaf" && e.id === servedBy) : undefined;
+        if (host) return issue(host, node);
         const perNode = issuedPerNode(entry);
         const id = perNode ? `${node.name}/${entry.id}` : entry.id;
         const known = certificates.get(id);
@@ -134,23 +184,33 @@ export function planCluster(cluster: ClusterSpec): ClusterPlan {
         const cert: PlannedCertificate = {
             id, source: entry.id, scope: perNode ? "node" : "shared", nameParts: perNode ? [node.name, entry.id] : [entry.id],
             subject: entry.kind === "leaf" ? resolveLeaf(entry, cluster, node) : resolveKubeconfigSubject(entry, node),
-            issuer: entry.signer, usages: entry.kind === "leaf" ? entry.usages : CLIENT_USAGES, validityDays: leafDays(entry.id),
+            issuer: signerOf(entry.signer), usages: entry.kind === "leaf" ? usagesWithRoles(entry) : CLIENT_USAGES, validityDays: leafDays(entry.id),
         };
         certificates.set(id, cert);
         return cert;
     };
 
+    /** The usages of a certificate with those of the roles it also serves (layout.sameCertificate). */
+    const usagesWithRoles = (entry: LeafEntry): AllowedUse[] => {
+        const roles = entries.filter((e): e is LeafEntry => e.kind === "leaf" && sameCertificate[e.id] === entry.id);
+        return [...new Set([...entry.usages, ...roles.flatMap((r) => r.usages)])];
+    };
+
     const filesOf = (entry: CatalogEntry, node: NodeSpec): PlannedFile[] => {
         switch (entry.kind) {
             case "ca": {
+                // same-as-ca: the cluster CA's certificate at this CA's path; its key stays the cluster CA's own file.
+                const ca = caOf(entry.id);
                 const expected: PlannedExpectation = {
-                    subject: { commonName: entry.commonName, organizations: [], dnsNames: [], ipAddresses: [] },
-                    issuer: entry.id, issuerCommonName: entry.commonName, usages: [], keyPath: path(entry.keyFile), caPath: path(entry.certFile),
+                    subject: { commonName: ca.commonName, organizations: [], dnsNames: [], ipAddresses: [] },
+                    issuer: ca.id, issuerCommonName: ca.commonName, usages: [], keyPath: path(ca.keyFile), caPath: path(ca.certFile),
+                    ...(adopted(ca.id) ? { adoptedIssuer: true as const } : {}),
                 };
-                const cert = file(entry.certFile, entry.id, entry.id, { kind: "ca-cert", ca: entry.id },
+                const cert = file(entry.certFile, entry.id, entry.id, { kind: "ca-cert", ca: ca.id },
                     { expected, validityDays: cluster.validity.caYears * 365 });
                 // Workers trust the cluster CA only; they never hold a CA key.
                 if (node.role === "worker") return entry.id === "ca" ? [cert] : [];
+                if (aliases.has(entry.id)) return [cert];
                 return [cert, file(entry.keyFile, entry.id, undefined, { kind: "ca-key", ca: entry.id })];
             }
             case "keypair":
@@ -160,10 +220,10 @@ export function planCluster(cluster: ClusterSpec): ClusterPlan {
             case "leaf": {
                 if (!entryAppliesTo(entry, node.role)) return [];
                 const cert = issue(entry, node);
-                const signer = caOf(entry.signer);
+                const signer = caOf(cert.issuer);
                 const expected: PlannedExpectation = {
-                    subject: cert.subject, issuer: signer.id, issuerCommonName: signer.commonName, usages: entry.usages,
-                    keyPath: path(entry.keyFile), caPath: path(signer.certFile),
+                    subject: cert.subject, issuer: signer.id, issuerCommonName: signer.commonName, usages: cert.usages,
+                    keyPath: path(entry.keyFile), caPath: path(signer.certFile), ...(adopted(signer.id) ? { adoptedIssuer: true as const } : {}),
                 };
                 return [
                     file(entry.certFile, entry.id, certificateName(entry, "cert"), { kind: "leaf-cert", certificate: cert.id },
@@ -182,6 +242,7 @@ export function planCluster(cluster: ClusterSpec): ClusterPlan {
                 const ca = caOf("ca");
                 const expected: PlannedExpectation = {
                     subject: cert.subject, issuer: "ca", issuerCommonName: ca.commonName, usages: CLIENT_USAGES, caPath: path(ca.certFile),
+                    ...(adopted("ca") ? { adoptedIssuer: true as const } : {}),
                 };
                 return [file(entry.file, entry.id, entry.id, { kind: "kubeconfig", certificate: cert.id, server },
                     { expected, validityDays: cert.validityDays })];
@@ -199,11 +260,42 @@ export function planCluster(cluster: ClusterSpec): ClusterPlan {
     };
 
     const nodes: Record<string, NodePlan> = {};
-    for (const node of cluster.nodes) {
-        const kubeletClient = kubeletClientOf(node);
-        nodes[node.name] = { node, files: entries.flatMap((e) => filesOf(e, node)), ...(kubeletClient ? { kubeletClient } : {}) };
+    const conflicts: PathConflict[] = [];
+    for (const n of cluster.nodes) {
+        node = n;
+        const kubeletClient = kubeletClientOf(n);
+        const { files, conflicts: clashes } = onePerPath(entries.flatMap((e) => filesOf(e, n)), n.name);
+        conflicts.push(...clashes);
+        nodes[n.name] = { node: n, files, ...(kubeletClient ? { kubeletClient } : {}) };
     }
-    return { entries, cas, certificates, nodes };
+    return { entries, cas, certificates, nodes, conflicts };
+}
+
+/**
+ * One file per path: files at the same path that carry the same material are one file serving
+ * several roles (its readers are all of theirs); different materials at one path are conflicts.
+ */
+function onePerPath(files: readonly PlannedFile[], node: string): { files: PlannedFile[]; conflicts: PathConflict[] } {
+    const byPath = new Map<string, PlannedFile[]>();
+    for (const f of files) byPath.set(f.path, [...(byPath.get(f.path) ?? []), f]);
+    const out: PlannedFile[] = [];
+    const conflicts: PathConflict[] = [];
+    for (const f of files) {
+        const group = byPath.get(f.path)!;
+        if (group[0] !== f) continue;
+        if (group.length === 1) {
+            out.push(f);
+            continue;
+        }
+        const material = JSON.stringify(f.material);
+        if (group.some((g) => JSON.stringify(g.material) !== material)) {
+            conflicts.push({ node, path: f.path, keys: group.map((g) => g.key) });
+            continue;
+        }
+        const consumers = [...new Set(group.flatMap((g) => g.consumers))];
+        out.push({ ...f, alsoKeys: group.slice(1).map((g) => g.key), consumers: COMPONENT_ORDER.filter((c) => consumers.includes(c)) });
+    }
+    return { files: out, conflicts };
 }
 
 /** Every file of every node, by node name (the plan's per-node view). */
@@ -228,25 +320,29 @@ export interface KnownFile {
  * Names of every file the full catalogue (newest version, stacked etcd, every optional entry)
  * puts at a layout's paths, by path: what `check --host` reads without a stack.
  */
-export function knownFiles(layout: LayoutSpec): Map<string, KnownFile> {
+export function knownFiles(layout: LayoutSpec, node?: Pick<NodeSpec, "name" | "advertiseAddress">): Map<string, KnownFile> {
     const out = new Map<string, KnownFile>();
-    const path = (key: FileKey) => filePath(layout, key);
+    const path = (key: FileKey) => filePath(layout, key, node);
+    // A path several roles share (cfssl's one ca.pem) is named by the first: the cluster CA before the others.
+    const set = (p: string, known: KnownFile) => { if (!out.has(p)) out.set(p, known); };
+    const omitted = new Set(layout.omit ?? []);
     for (const e of catalog("1.30.0", "stacked", true, true)) {
+        if (omitted.has(e.id)) continue;
         if (e.kind === "ca") {
-            out.set(path(e.certFile), { key: e.certFile, name: e.id, ca: e.id, caKeyPath: path(e.keyFile) });
-            out.set(path(e.keyFile), { key: e.keyFile });
+            set(path(e.certFile), { key: e.certFile, name: e.id, ca: e.id, caKeyPath: path(e.keyFile) });
+            set(path(e.keyFile), { key: e.keyFile });
         } else if (e.kind === "leaf") {
-            out.set(path(e.certFile), { key: e.certFile, name: e.id });
-            out.set(path(e.keyFile), { key: e.keyFile });
+            set(path(e.certFile), { key: e.certFile, name: e.id });
+            set(path(e.keyFile), { key: e.keyFile });
         } else if (e.kind === "kubeconfig") {
-            out.set(path(e.file), { key: e.file, name: e.id });
+            set(path(e.file), { key: e.file, name: e.id });
         } else {
-            out.set(path(e.privateKeyFile), { key: e.privateKeyFile });
-            out.set(path(e.publicKeyFile), { key: e.publicKeyFile });
+            set(path(e.privateKeyFile), { key: e.privateKeyFile });
+            set(path(e.publicKeyFile), { key: e.publicKeyFile });
         }
     }
     // Required: what the oldest supported version holds with no optional entry, per role.
-    for (const e of catalog(`1.${MIN_SUPPORTED_MINOR}.0`, "stacked")) {
+    for (const e of catalog(`1.${MIN_SUPPORTED_MINOR}.0`, "stacked").filter((x) => !omitted.has(x.id))) {
         const roles = (["master", "worker"] as const).filter((r) => entryAppliesTo(e, r));
         const etcd = (e.kind === "ca" && e.id === "etcd-ca") || (e.kind === "leaf" && e.signer === "etcd-ca");
         const held: [FileKey, readonly NodeRole[]][] = e.kind === "ca"

@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { KeyAlgorithm, KeySource, NodeSpec } from "../spec";
 import { adoptFiles, type AdoptReader } from "./authority";
-import { KEEP_KEY, newPrivateKey, pemBlocks } from "./keys";
+import { certPublicKeyPem, KEEP_KEY, newPrivateKey, pemBlocks } from "./keys";
 
 export interface ServiceAccountKeysArgs {
     readonly source: KeySource;
@@ -40,7 +40,9 @@ export class ServiceAccountKeys extends pulumi.ComponentResource {
             const blocks = text.apply((t) => {
                 const found = pemBlocks(t);
                 const priv = found.find((b) => b.type.endsWith("PRIVATE KEY"));
-                const pub = found.find((b) => b.type === "PUBLIC KEY");
+                // RKE keeps the public half as a certificate (kube-service-account-token.pem): its key is taken.
+                const cert = found.find((b) => b.type === "CERTIFICATE");
+                const pub = found.find((b) => b.type === "PUBLIC KEY") ?? (cert && { pem: certPublicKeyPem(cert.pem) });
                 if (!priv || !pub) {
                     throw new pulumi.ResourceError(
                         `service-account keys: ${args.privateKeyPath} or ${args.publicKeyPath} on ${args.adoptFrom?.name} ` +

@@ -4,7 +4,7 @@
  */
 import type { WantedFile } from "../pki/cluster-pki";
 import { componentEndpoint, componentInfo, restartOrder, servesOurCertificate, type Component } from "../pki/components";
-import { filePath, type FileKey } from "../pki/layout";
+import { componentRestart, filePath, restartArgs, type FileKey } from "../pki/layout";
 import type { ClusterSpec, NodeSpec } from "../spec";
 
 /**
@@ -41,8 +41,9 @@ export interface ServedCheck {
  * managed) is proven by its restart alone.
  */
 export function servedCheck(component: Component, node: NodeSpec, cluster: ClusterSpec): ServedCheck {
-    if (!servesOurCertificate(component, cluster)) return {};
-    const p = (key: FileKey) => filePath(cluster.layout, key);
+    // Restart method none: nothing restarts, so nothing is verified to serve the new file either.
+    if (!servesOurCertificate(component, cluster) || componentRestart(cluster.layout, component).restart === "none") return {};
+    const p = (key: FileKey) => filePath(cluster.layout, key, node);
     const info = componentInfo(component);
     return {
         endpoint: componentEndpoint(component, node), certPath: p(info.servedCert),
@@ -53,10 +54,13 @@ export function servedCheck(component: Component, node: NodeSpec, cluster: Clust
 /** Arguments of src/scripts/rotate.sh for one component on one node. */
 export function rotateArgs(component: Component, node: NodeSpec, cluster: ClusterSpec): string[] {
     const check = servedCheck(component, node, cluster);
+    // The component's method from the layout (kube-pki:layout.components), options only when not the scripts' defaults.
+    const restart = restartArgs(cluster.layout, component);
     const args = [
         ...(node.localRoot ? ["--root", node.localRoot] : []),
-        component, cluster.layout.restart, check.endpoint ?? "-", check.certPath ?? "-",
+        component, restart.method, check.endpoint ?? "-", check.certPath ?? "-",
         "--timeout", String(cluster.rollout.componentTimeoutSeconds),
+        ...restart.options,
     ];
     if (check.client) {
         args.push("--client-cert", check.client.cert, "--client-key", check.client.key, "--cacert", check.client.ca);

@@ -14,7 +14,7 @@ import { nodeCommand, type NodeCommand } from "../node/transport";
 import type { Component } from "../pki/catalog";
 import type { ClusterPki } from "../pki/cluster-pki";
 import { kubeconfigServer } from "../pki/catalog";
-import { filePath } from "../pki/layout";
+import { filePath, restartArgs } from "../pki/layout";
 import { kubeletTrustsAlready, pemSha256, type KubeletClientDecision } from "../pki/kubelet-client";
 import { componentsToRestart, rolloutStages, rotateArgs, verifyArgs } from "./plan";
 import type { ClusterSpec, NodeSpec } from "../spec";
@@ -174,13 +174,20 @@ export function kubeletClientArgs(node: NodeSpec, cluster: ClusterSpec): string[
     const { host, port } = cluster.controlPlaneEndpoint;
     return [
         ...(node.localRoot ? ["--root", node.localRoot] : []),
-        "--strategy", cluster.layout.restart === "static-pod" ? "systemd" : cluster.layout.restart,
+        ...kubeletStrategy(cluster),
         "--endpoint", `${host.includes(":") ? `[${host}]` : host}:${port}`,
-        "--ca", filePath(cluster.layout, "ca.crt"),
+        "--ca", filePath(cluster.layout, "ca.crt", node),
         "--timeout", String(cluster.rollout.componentTimeoutSeconds),
         // kube-pki:rollout.restart false (dev): the file and the link only.
         ...(cluster.rollout.restart ? [] : ["--no-restart"]),
     ];
+}
+
+/** kubelet-client.sh's --strategy (and --unit/--container): the kubelet's method from the layout. */
+function kubeletStrategy(cluster: ClusterSpec): string[] {
+    const legacy = cluster.layout.restart === "static-pod" ? "systemd" : cluster.layout.restart;
+    const { method, options } = restartArgs(cluster.layout, "kubelet", legacy);
+    return ["--strategy", method, ...options];
 }
 
 /**

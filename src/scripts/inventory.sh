@@ -153,10 +153,10 @@ add_file() {
     if [ ! -e "$RP" ]; then echo "file $1 absent"; return 0; fi
     if [ ! -r "$RP" ] || [ -d "$RP" ]; then echo "file $1 unreadable"; return 0; fi
     PRESENT="$PRESENT $1:$RP"
-    case $1 in
-        *.crt | *.pem) CERTS="$CERTS $1:$RP" ;;
-        *.conf) CONFS="$CONFS $1:$RP" ;;
-    esac
+    # What a file is comes from its content (awk's "holds" record), not its name: cfssl's
+    # *-key.pem, RKE's kubecfg-*.yaml. awk prints certificates and reads kubeconfigs by content.
+    CERTS="$CERTS $1:$RP"
+    CONFS="$CONFS $1:$RP"
 }
 
 # Readable pairs, as node:real:node:real (awk decides which still need openssl).
@@ -199,7 +199,19 @@ scan() {
             for (i = 1; i <= n; i++) {
                 c = index(P[i], ":"); node = substr(P[i], 1, c - 1); real = substr(P[i], c + 1)
                 if (real in sha && real in mode) { print "file " node " present " sha[real] " " mode[real]; nsha[node] = sha[real] }
-                else print "file " node " unreadable"
+                else { print "file " node " unreadable"; continue }
+                # What it holds, by its PEM armour and kubeconfig keys (names of kinds only, never content).
+                m = rd(real); h = ""; split("", got)
+                for (j = 1; j <= m; j++) {
+                    if (L[j] == "-----BEGIN CERTIFICATE-----") got["certificate"] = 1
+                    else if (L[j] ~ /^-----BEGIN ([A-Z]+ )?PRIVATE KEY-----$/) got["private-key"] = 1
+                    else if (L[j] ~ /^-----BEGIN (RSA )?PUBLIC KEY-----$/) got["public-key"] = 1
+                    else if (L[j] ~ /^(clusters|users|contexts):/) got["kubeconfig"] = 1
+                }
+                for (k in got) h = h (h == "" ? "" : ",") k
+                if (h != "") print "holds " node " " h
+                hascert[node] = ("certificate" in got) && !("kubeconfig" in got)
+                isconf[node] = ("kubeconfig" in got)
             }
             # The record counts only when an install wrote it: a rollback rewrites it to
             # whatever the backup held (never verified as pairs), and bumps the counter.
@@ -217,7 +229,9 @@ scan() {
             # Certificate blocks only (a kubelet .pem also holds its key).
             n = split(certs, C, " ")
             for (i = 1; i <= n; i++) {
-                c = index(C[i], ":"); node = substr(C[i], 1, c - 1); m = rd(substr(C[i], c + 1))
+                c = index(C[i], ":"); node = substr(C[i], 1, c - 1)
+                if (!hascert[node]) continue
+                m = rd(substr(C[i], c + 1))
                 if (m == 0) continue
                 print "pem " node; inside = 0
                 for (j = 1; j <= m; j++) {
@@ -244,6 +258,7 @@ scan() {
             n = split(confs, K, " ")
             for (i = 1; i <= n; i++) {
                 c = index(K[i], ":"); node = substr(K[i], 1, c - 1); real = substr(K[i], c + 1)
+                if (!isconf[node]) continue
                 m = rd(real); split("", seen)
                 for (j = 1; j <= m; j++) {
                     if (!match(L[j], /^[ \t-]*(server|certificate-authority-data|client-certificate-data|client-certificate|client-key-data|client-key):[ \t]*/)) continue

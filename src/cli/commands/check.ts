@@ -24,6 +24,7 @@ export interface CheckOptions {
     sshKey?: string;
     role: NodeRole;
     layoutDir: string;
+    layoutFrom?: string;
     output: "table" | "json";
     prometheus?: string;
     warnDays?: number;
@@ -78,6 +79,7 @@ export function checkCommand(io: CliIo, setExitCode: (code: number) => void): Co
         .option("--insecure-ignore-host-keys", "accept any host key on --host/--worker nodes the --known-hosts file does not pin", false)
         .addOption(new Option("--role <role>", "role of --host/--local nodes").choices(["master", "worker"]).default("master"))
         .option("--layout-dir <dir>", "Kubernetes config dir on --host/--local nodes", "/etc/kubernetes")
+        .option("--layout-from <stack>", "read --host/--worker/--local nodes with the layout (kube-pki:layout) of stacks/Pulumi.<stack>.yaml")
         .addOption(new Option("-o, --output <format>", "output format").choices(["table", "json"]).default("table"))
         .option("--prometheus <file>", "also write a node_exporter textfile (x509-certificate-exporter metric names)")
         .option("--warn-days <n>", "warn when a certificate expires within n days (default 30, or the stack's renewBeforeDays)", positiveInt)
@@ -94,11 +96,12 @@ export function checkCommand(io: CliIo, setExitCode: (code: number) => void): Co
 function resolveTargets(opts: CheckOptions, io: CliIo): CheckTargets & { renewBeforeDays?: number } {
     if (opts.stack) {
         if (opts.host.length || opts.worker.length || opts.local.length) throw new CliError("--stack and --host/--worker/--local do not mix");
+        if (opts.layoutFrom) throw new CliError("--layout-from is for --host/--worker/--local: --stack reads its own layout");
         if (opts.knownHosts || opts.insecureIgnoreHostKeys) throw new CliError("--known-hosts and --insecure-ignore-host-keys are for --host/--worker: a stack pins its nodes with ssh.hostKey");
         return targetsFromStack({ stack: opts.stack, stacksDir: opts.stacksDir, sshKeyPath: opts.sshKey, cwd: io.cwd });
     }
     return targetsFromHosts({ hosts: opts.host, workers: opts.worker, locals: opts.local, sshKeyPath: opts.sshKey, role: opts.role,
-        layoutDir: opts.layoutDir, checkServed: opts.served, concurrency: opts.concurrency ?? 8,
+        layoutDir: opts.layoutDir, ...(opts.layoutFrom ? { layoutFrom: { stack: opts.layoutFrom, stacksDir: opts.stacksDir, cwd: io.cwd } } : {}), checkServed: opts.served, concurrency: opts.concurrency ?? 8,
         knownHostsPath: opts.knownHosts, insecureIgnoreHostKeys: opts.insecureIgnoreHostKeys });
 }
 
@@ -119,7 +122,8 @@ export async function runCheck(opts: CheckOptions, io: CliIo): Promise<number> {
         onProgress: many ? (done, total, inv) => io.stderr(`[${done}/${total}] ${inv.node}: ${inv.reachable ? "read" : `unreachable (${inv.error})`}\n`) : undefined,
     });
     // Names, CAs and required files from the catalogue at the layout's paths (src/pki/plan.ts), never rebuilt from a path.
-    const known = knownFiles(targets.layout);
+    // Per-node paths ({node}, {address}) differ by node, so one map of every node's paths names them all.
+    const known = new Map(targets.nodes.flatMap((n) => [...knownFiles(targets.layout, n)]));
     const results = inventories.map((inv) => compareNode(targets.wanted?.[inv.node], inv, { now, renewBeforeDays: warnDays, known }));
     const nodes = checkRows(results, known);
     const severity = overallSeverity(nodes);
