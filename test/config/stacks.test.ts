@@ -8,6 +8,8 @@ import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import type { RawConfig } from "../../src/config";
 import { parseClusterSpec } from "../../src/config";
+import { restartArgs } from "../../src/pki/layout";
+import { planCluster } from "../../src/pki/plan";
 import { fakeEnv, realPrivateKey } from "./helpers";
 
 const STACKS_DIR = path.resolve(__dirname, "../../stacks");
@@ -24,7 +26,10 @@ function stackConfig(stack: string): RawConfig {
     return raw;
 }
 
-const keyFiles = { [`${HOME}/.ssh/kube-pki-staging`]: realPrivateKey, [`${HOME}/.ssh/kube-pki-prod`]: realPrivateKey };
+const keyFiles = {
+    [`${HOME}/.ssh/kube-pki-staging`]: realPrivateKey, [`${HOME}/.ssh/kube-pki-prod`]: realPrivateKey,
+    [`${HOME}/.ssh/kube-pki-handbuilt`]: realPrivateKey, [`${HOME}/.ssh/kube-pki-rke`]: realPrivateKey,
+};
 
 describe("shipped stacks", () => {
     it("ships exactly dev, staging and prod, with no secret material", () => {
@@ -101,6 +106,45 @@ describe("shipped stacks", () => {
             expect(lines[0]).toContain(`\`npx kube-pki host-keys --stack ${stack}\``);
         });
     }
+
+    it("handbuilt-example: cfssl names under /etc/kubernetes/ssl, one CA for everything, systemd units", () => {
+        const spec = parseClusterSpec(stackConfig("handbuilt-example"), fakeEnv(keyFiles, HOME));
+        const plan = planCluster(spec);
+        expect(plan.cas.map((c) => c.id)).toEqual(["ca"]);
+        const master = plan.nodes["controller-0"].files;
+        const at = (p: string) => master.filter((f) => f.path === p);
+        // One file per path; ca.pem is the cluster CA and etcd's, read by every component that trusts either.
+        expect(new Set(master.map((f) => f.path)).size).toBe(master.length);
+        expect(at("/etc/kubernetes/ssl/ca.pem")[0]).toMatchObject({ key: "ca.crt", alsoKeys: ["etcd/ca.crt"], material: { kind: "ca-cert", ca: "ca" } });
+        expect(at("/etc/kubernetes/ssl/kubernetes.pem")[0]).toMatchObject({ key: "apiserver.crt", alsoKeys: ["etcd/healthcheck-client.crt", "apiserver-etcd-client.crt"] });
+        expect(plan.certificates.get("controller-0/apiserver")?.usages).toEqual(["digital_signature", "key_encipherment", "server_auth", "client_auth"]);
+        expect(at("/etc/kubernetes/ssl/etcd.pem")[0]).toMatchObject({ key: "etcd/server.crt", alsoKeys: ["etcd/peer.crt"], consumers: ["etcd"] });
+        expect(master.some((f) => f.key.startsWith("front-proxy") || f.key.startsWith("apiserver-kubelet-client"))).toBe(false);
+        expect(plan.nodes["worker-0"].files.map((f) => f.path)).toEqual(expect.arrayContaining(["/etc/kubernetes/ssl/ca.pem", "/etc/kubernetes/kubelet.kubeconfig"]));
+        for (const c of ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet"]) {
+            expect(restartArgs(spec.layout, c), c).toEqual({ method: "systemd", options: [] });
+        }
+    });
+
+    it("rke-example: RKE names, per-node etcd files by address, kubecfg-*.yaml, docker containers", () => {
+        const spec = parseClusterSpec(stackConfig("rke-example"), fakeEnv(keyFiles, HOME));
+        const plan = planCluster(spec);
+        const m2 = plan.nodes["rke-2"].files;
+        expect(new Set(m2.map((f) => f.path)).size).toBe(m2.length);
+        expect(m2.find((f) => f.path === "/etc/kubernetes/ssl/kube-etcd-10-50-0-12.pem")).toMatchObject({ key: "etcd/server.crt", alsoKeys: ["etcd/peer.crt"] });
+        expect(m2.find((f) => f.path === "/etc/kubernetes/ssl/kube-apiserver.pem")).toMatchObject({ key: "apiserver.crt", alsoKeys: ["apiserver-kubelet-client.crt"] });
+        expect(m2.find((f) => f.path === "/etc/kubernetes/ssl/kubecfg-kube-node.yaml")?.material.kind).toBe("kubeconfig");
+        expect(m2.find((f) => f.path === "/etc/kubernetes/ssl/kube-service-account-token.pem")?.material.kind).toBe("sa-public-key");
+        expect(restartArgs(spec.layout, "kubelet")).toEqual({ method: "docker", options: [] });
+        expect(restartArgs(spec.layout, "etcd")).toEqual({ method: "docker", options: [] });
+    });
+
+    it("the README's \"Clusters not made by kubeadm\" shows both example stacks as shipped", () => {
+        const readme = fs.readFileSync(path.resolve(STACKS_DIR, "../README.md"), "utf8");
+        for (const stack of ["handbuilt-example", "rke-example"]) {
+            expect(readme, stack).toContain("```yaml\n" + fs.readFileSync(path.join(STACKS_DIR, `Pulumi.${stack}.yaml`), "utf8") + "```");
+        }
+    });
 
     it("staging and prod fail at preview with a clear line when their key file is missing", () => {
         expect(() => parseClusterSpec(stackConfig("prod"), fakeEnv({}, HOME))).toThrow(
