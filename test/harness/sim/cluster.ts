@@ -5,7 +5,10 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { seedHandbuilt } from "./handbuilt-seed";
 import { SeedAuthorities, seedCluster } from "./kubeadm-seed";
+import type { LayoutSeed, SimLayout } from "./layout-seed-common";
+import { seedRke } from "./rke-seed";
 import { keepClusterCopy } from "./keep";
 import { addNodeNetwork, claimSlot, nodeIp, recordSlotDir, releaseSlot, Slot } from "./net";
 import { SeedKeyType } from "./openssl-issue";
@@ -48,6 +51,13 @@ export interface SimClusterOptions {
      * from /etc/skel (the host's ~/.bashrc, with pyenv init here, is not sourced per SSH session).
      */
     rootLoginShell?: string;
+    /**
+     * How the nodes were made (default "kubeadm"): "handbuilt" (one CA, cfssl names under
+     * /etc/kubernetes/ssl, systemd units, expired rotated kubelet client certificates; see
+     * handbuilt-seed.ts) or "rke" (RKE names, docker containers, every leaf expired; see
+     * rke-seed.ts). leafExpiresInDays and componentServingCerts apply to kubeadm only.
+     */
+    layout?: SimLayout;
 }
 
 const STARTUP_TIMEOUT_MS = 90_000;
@@ -64,11 +74,16 @@ export class SimCluster {
     readonly kubernetesVersion: string;
     readonly clusterName: string;
     readonly controlPlaneEndpoint: string;
+    readonly layout: SimLayout;
+    /** Node paths of an etcd client identity of the layout (used by etcdctl()). */
+    readonly etcdClient: { ca: string; cert: string; key: string };
+    /** Host path of an admin kubeconfig (kubeadm: the first master's admin.conf). */
+    readonly adminKubeconfig: string;
     private slot: Slot | undefined;
     private stopped = false;
 
     private constructor(f: { nodes: SimNode[]; dir: string; key: string; keyPath: string; authorities: SeedAuthorities;
-        version: string; clusterName: string; cpe: string; slot: Slot }) {
+        version: string; clusterName: string; cpe: string; slot: Slot; layout: SimLayout; seed?: LayoutSeed }) {
         this.nodes = f.nodes;
         this.dir = f.dir;
         this.clientPrivateKey = f.key;
@@ -78,6 +93,10 @@ export class SimCluster {
         this.clusterName = f.clusterName;
         this.controlPlaneEndpoint = f.cpe;
         this.slot = f.slot;
+        this.layout = f.layout;
+        this.etcdClient = f.seed?.etcdClient ?? { ca: "/etc/kubernetes/pki/etcd/ca.crt",
+            cert: "/etc/kubernetes/pki/etcd/healthcheck-client.crt", key: "/etc/kubernetes/pki/etcd/healthcheck-client.key" };
+        this.adminKubeconfig = f.seed?.adminKubeconfig ?? (this.masters[0]?.hostPath("/etc/kubernetes/admin.conf") ?? "");
     }
 
     get masters(): SimNode[] {
@@ -122,23 +141,37 @@ export class SimCluster {
             specs.forEach((s, i) => nodes.push(new SimNode({
                 name: s.name, role: s.role, index: i, ip: ips[i], netns: `kpsim-${slot.index}-${i}`, dir: path.join(dir, s.name),
                 clockOffsetSeconds: s.clockOffsetSeconds ?? 0, clientPrivateKey: key, clientPublicKey: pub, nodeModules,
-                kubernetesVersion: version, allNodes, rootLoginShell: opts.rootLoginShell,
+                kubernetesVersion: version, allNodes, rootLoginShell: opts.rootLoginShell, layout: opts.layout ?? "kubeadm",
             })));
             await Promise.all(nodes.map((n) => n.prepare()));
             const clusterName = opts.clusterName ?? "kubernetes";
-            const authorities = await seedCluster({
-                dir, kubernetesVersion: version, clusterName, controlPlaneEndpoint: cpe,
-                leafExpiresInDays: opts.leafExpiresInDays ?? 10, keyType: opts.keyType ?? "rsa-2048",
-                componentServingCerts: opts.componentServingCerts ?? true,
-                nodes: specs.map((s, i) => ({ name: s.name, role: s.role, ip: ips[i], hostRoot: path.join(nodes[i].dir, "root"), seed: s.seed ?? true })),
-            });
+            const layout = opts.layout ?? "kubeadm";
+            let seed: LayoutSeed | undefined;
+            let authorities: SeedAuthorities;
+            if (layout === "kubeadm") {
+                authorities = await seedCluster({
+                    dir, kubernetesVersion: version, clusterName, controlPlaneEndpoint: cpe,
+                    leafExpiresInDays: opts.leafExpiresInDays ?? 10, keyType: opts.keyType ?? "rsa-2048",
+                    componentServingCerts: opts.componentServingCerts ?? true,
+                    nodes: specs.map((s, i) => ({ name: s.name, role: s.role, ip: ips[i], hostRoot: path.join(nodes[i].dir, "root"), seed: s.seed ?? true })),
+                });
+            } else {
+                const seedLayout = layout === "handbuilt" ? seedHandbuilt : seedRke;
+                seed = await seedLayout({
+                    dir, kubernetesVersion: version, clusterName, controlPlaneEndpoint: cpe, keyType: opts.keyType ?? "rsa-2048",
+                    nodes: specs.map((s, i) => ({ name: s.name, role: s.role, ip: ips[i], hostRoot: path.join(nodes[i].dir, "root"),
+                        simDir: path.join(nodes[i].dir, "sim") })).filter((_, i) => specs[i].seed ?? true),
+                });
+                authorities = seed.authorities;
+            }
             // Bind-mount targets must exist in the root namespace; sshd needs its privsep dir.
             for (const m of [...NODE_MOUNTS, "/usr/local/sbin", "/run/sshd"]) fs.mkdirSync(m, { recursive: true });
             for (const n of nodes) await addNodeNetwork(slot, nodes.indexOf(n));
-            const cluster = new SimCluster({ nodes, dir, key, keyPath, authorities, version, clusterName, cpe, slot });
+            const cluster = new SimCluster({ nodes, dir, key, keyPath, authorities, version, clusterName, cpe, slot, layout, seed });
             try {
                 await Promise.all(nodes.map((n) => n.start()));
-                if (opts.waitForControlPlane ?? true) await cluster.waitForControlPlane(STARTUP_TIMEOUT_MS);
+                // RKE seeds expired leaves: etcd runs but nothing trusts it, so only its port is awaited.
+                if (opts.waitForControlPlane ?? true) await (layout === "rke" ? cluster.waitForEtcdPorts(STARTUP_TIMEOUT_MS) : cluster.waitForControlPlane(STARTUP_TIMEOUT_MS));
             } catch (e) {
                 await cluster.stop().catch(() => undefined);
                 throw e;
@@ -153,6 +186,7 @@ export class SimCluster {
 
     /** Waits until every seeded master's etcd is healthy (etcdctl) and its stand-ins serve. */
     async waitForControlPlane(timeoutMs = STARTUP_TIMEOUT_MS): Promise<void> {
+        if (this.layout !== "kubeadm") return this.waitForLayoutControlPlane(timeoutMs);
         const masters = this.masters.filter((m) => fs.existsSync(m.hostPath("/etc/kubernetes/manifests/etcd.yaml")));
         if (masters.length === 0) return;
         await waitFor("etcd cluster health", async () => (await this.etcdctl(["endpoint", "health", "--cluster"], masters[0])).code === 0, timeoutMs, 250);
@@ -164,16 +198,48 @@ export class SimCluster {
             async () => (await m.exec(probe, { timeoutMs: 5000 })).code === 0, timeoutMs, 200)));
     }
 
+    /** Masters of a seeded hand-built/RKE cluster (they have an etcd unit or container). */
+    private layoutMasters(): SimNode[] {
+        const kind = this.layout === "rke" ? "docker" : "units";
+        return this.masters.filter((m) => fs.existsSync(path.join(m.dir, "sim", kind, "etcd.json")));
+    }
+
+    /** Waits until every seeded master's etcd accepts TCP on :2379 (its certificates may be expired). */
+    async waitForEtcdPorts(timeoutMs = STARTUP_TIMEOUT_MS): Promise<void> {
+        await Promise.all(this.layoutMasters().map((m) => waitFor(`${m.name} etcd :2379`, () => tcpOpen(m.ip, 2379), timeoutMs, 100)));
+    }
+
+    /**
+     * Hand-built / RKE: etcd healthy (etcdctl with the layout's client), every apiserver on :6443,
+     * and every unit / container the node describes running (systemctl is-active / docker inspect).
+     */
+    private async waitForLayoutControlPlane(timeoutMs: number): Promise<void> {
+        const masters = this.layoutMasters();
+        if (masters.length === 0) return;
+        await waitFor("etcd cluster health", async () => (await this.etcdctl(["endpoint", "health", "--cluster"], masters[0])).code === 0, timeoutMs, 250);
+        await Promise.all(masters.map((m) => waitFor(`${m.name} kube-apiserver :6443`, () => tcpOpen(m.ip, 6443), timeoutMs, 100)));
+        await Promise.all(this.nodes.map((n) => waitFor(`${n.name}: every ${this.layout === "rke" ? "container" : "unit"} running`, async () => {
+            const kind = this.layout === "rke" ? "docker" : "units";
+            const dir = path.join(n.dir, "sim", kind);
+            const names = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -5)) : [];
+            if (names.length === 0) return true;
+            const probe = kind === "docker" ? `docker inspect -f '{{.State.Running}}' ${names.join(" ")} | grep -vx true | wc -l`
+                : `{ ${names.map((u) => `systemctl is-active --quiet ${u} || echo ${u};`).join(" ")} } | wc -l`;
+            const r = await n.exec(probe, { timeoutMs: 20_000 });
+            return r.code === 0 && r.stdout.trim() === "0";
+        }, timeoutMs, 300)));
+    }
+
     /**
      * Runs etcdctl from the host against `target` (default: first master) with that master's
-     * seeded healthcheck-client cert (read from its current files).
+     * etcd client of the layout (kubeadm: the seeded healthcheck-client cert), read from its current files.
      */
     etcdctl(args: string[], target: SimNode = this.masters[0]): Promise<RunResult> {
         return run(SIM_BINARIES.etcdctl, [
             `--endpoints=https://${target.ip}:2379`,
-            `--cacert=${target.hostPath("/etc/kubernetes/pki/etcd/ca.crt")}`,
-            `--cert=${target.hostPath("/etc/kubernetes/pki/etcd/healthcheck-client.crt")}`,
-            `--key=${target.hostPath("/etc/kubernetes/pki/etcd/healthcheck-client.key")}`,
+            `--cacert=${target.hostPath(this.etcdClient.ca)}`,
+            `--cert=${target.hostPath(this.etcdClient.cert)}`,
+            `--key=${target.hostPath(this.etcdClient.key)}`,
             "--dial-timeout=3s", "--command-timeout=5s", ...args,
         ], { check: false, timeoutMs: 20_000, env: { PATH: "/usr/bin:/bin", ETCDCTL_API: "3" } });
     }

@@ -22,3 +22,6 @@ export type { CertPaths, IssueRequest, SeedKeyType } from "./openssl-issue";
 export type { SeedAuthorities } from "./kubeadm-seed";
 export { adminOrganisations } from "./kubeadm-seed";
 export { waitFor } from "./proc";
+export { HANDBUILT, HANDBUILT_KUBELET_CLIENT_EXPIRED_DAYS_AGO } from "./handbuilt-seed";
+export { RKE } from "./rke-seed";
+export type { LayoutSeed, SimLayout } from "./layout-seed-common";

@@ -91,7 +91,7 @@ function copy(src: string, dst: string, mode: number) {
 }
 
 /** "2025-03-01-10-20-30", the stamp kubelet puts in kubelet-client-<stamp>.pem. */
-function kubeletStamp(d: Date): string {
+export function kubeletStamp(d: Date): string {
     const p = (n: number) => String(n).padStart(2, "0");
     return `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())}-${p(d.getUTCHours())}-${p(d.getUTCMinutes())}-${p(d.getUTCSeconds())}`;
 }

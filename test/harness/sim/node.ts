@@ -74,6 +74,8 @@ export interface SimNodeInit {
     allNodes: Array<{ name: string; ip: string; role: string }>;
     /** Root's login shell in the node's /etc/passwd (default: the host's). */
     rootLoginShell?: string;
+    /** "rke" nodes also get a `docker` shim (default "kubeadm"). */
+    layout?: "kubeadm" | "handbuilt" | "rke";
 }
 
 const NODE_SCRIPTS = path.join(__dirname, "node");
@@ -227,7 +229,9 @@ export class SimNode {
             simDir: this.simDir, clockOffsetSeconds: this.clockOffsetSeconds,
         }));
         const socket = path.join(this.simDir, "kubelet.sock");
-        for (const tool of ["crictl", "systemctl"]) {
+        // Unit and container descriptions (hand-built / RKE seeds write them; empty on kubeadm nodes).
+        for (const d of ["units", "docker"]) fs.mkdirSync(path.join(this.simDir, d), { recursive: true, mode: 0o700 });
+        for (const tool of ["crictl", "systemctl", ...(this.init.layout === "rke" ? ["docker"] : [])]) {
             const shim = `#!/bin/sh\n# Simulator shim: ${tool} answered by the node's fake kubelet.\nexec ${process.execPath} ${path.join(NODE_SCRIPTS, "shim-client.js")} ${socket} ${tool} "$@"\n`;
             fs.writeFileSync(path.join(this.simDir, "sbin", tool), shim, { mode: 0o755 });
         }
@@ -236,6 +240,7 @@ export class SimNode {
             faultsPath: path.join(this.simDir, "faults.json"), cacheDir: path.join(this.simDir, "cache"),
             logDir: path.join(this.simDir, "logs"), nodeModules: this.init.nodeModules, etcdBinary: SIM_BINARIES.etcd,
             kubernetesVersion: this.init.kubernetesVersion, nodes: this.init.allNodes,
+            unitsDir: path.join(this.simDir, "units"), dockerDir: path.join(this.simDir, "docker"),
         }));
     }
 

@@ -84,20 +84,27 @@ function nodeList() {
 // one, in KPSIM_CLIENT_LOG (set by the fake kubelet). Tests read this, not kube-pki's output.
 const clientLog = process.env.KPSIM_CLIENT_LOG;
 
-/** The node a request comes from: system:node:<name> in the certificate, else by source address. */
-function clientNode(cert, req) {
+/** The node a request comes from: system:node:<name> in the certificate, else by source address (loopback: this node). */
+function clientNode(cert, ip) {
     const m = /^system:node:(.+)$/.exec(String(cert.subject && cert.subject.CN || ""));
     if (m) return m[1];
-    const ip = String(req.socket.remoteAddress || "").replace(/^::ffff:/, "");
+    // A client on this node's loopback (RKE's and hand-built masters' kubeconfigs name 127.0.0.1) is this node.
+    if (ip === "127.0.0.1" || ip === "::1") return process.env.KPSIM_NODE || ip;
     return (nodes.find((n) => n.ip === ip) || {}).name || ip;
 }
 
-function recordClient(req, code) {
-    const cert = req.socket.getPeerCertificate();
+/** The TLS facts of a request, read when it arrives: by "finish" a client that already hung up has taken its socket's handle along. */
+function peerOf(req) {
+    return { cert: req.socket.getPeerCertificate(), authorized: req.socket.authorized === true, error: req.socket.authorizationError,
+        address: String(req.socket.remoteAddress || "").replace(/^::ffff:/, "") };
+}
+
+function recordClient(req, code, peer) {
+    const cert = peer.cert;
     if (!clientLog || !cert || !Object.keys(cert).length) return;
-    const accepted = req.socket.authorized === true;
-    const line = { ts: new Date().toISOString(), node: clientNode(cert, req), certSha256: cert.fingerprint256.replace(/:/g, "").toLowerCase(),
-        accepted, reason: accepted ? "verified against --client-ca-file" : String(req.socket.authorizationError || "not verified"),
+    const accepted = peer.authorized;
+    const line = { ts: new Date().toISOString(), node: clientNode(cert, peer.address), certSha256: cert.fingerprint256.replace(/:/g, "").toLowerCase(),
+        accepted, reason: accepted ? "verified against --client-ca-file" : String(peer.error || "not verified"),
         code, subject: cert.subject && cert.subject.CN, userAgent: req.headers["user-agent"] || "", path: req.url, apiserver: process.env.KPSIM_NODE };
     try {
         require("node:fs").appendFileSync(clientLog, JSON.stringify(line) + "\n");
@@ -108,7 +115,8 @@ function recordClient(req, code) {
 
 function handle(req, res) {
     const who = identify(req);
-    res.on("finish", () => recordClient(req, res.statusCode));
+    const peer = peerOf(req);
+    res.on("finish", () => recordClient(req, res.statusCode, peer));
     if (who.rejected) return status(res, 401, "Unauthorized", "Unauthorized");
     const p = new URL(req.url, "https://x").pathname.replace(/\/+$/, "") || "/";
     if (PUBLIC.some((x) => p === x || p.startsWith(x + "/"))) {

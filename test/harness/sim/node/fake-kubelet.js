@@ -3,6 +3,8 @@
 // Like the real kubelet it polls /etc/kubernetes/manifests and runs what the static pod
 // manifests say: the real etcd binary, or TLS stand-ins for the other control-plane parts.
 // crictl/systemctl shims reach it over a unix socket. Plain JS so no TS loader is needed.
+// Hand-built and RKE-style nodes also get systemd units and docker containers it runs the same
+// way (sections "systemd units" and "docker"), described in cfg.unitsDir / cfg.dockerDir.
 "use strict";
 const { spawn } = require("node:child_process");
 const crypto = require("node:crypto");
@@ -14,7 +16,7 @@ const cfg = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
 const YAML = require(path.join(cfg.nodeModules, "yaml"));
 
 const MANIFESTS = "/etc/kubernetes/manifests";
-const KUBELET_CONF = "/etc/kubernetes/kubelet.conf";
+const KUBELET_CONF_DEFAULT = "/etc/kubernetes/kubelet.conf";
 const POLL_MS = 200;
 const STOP_GRACE_MS = 5000;
 const CRICTL_STOP_RESTART_MS = 500;
@@ -26,6 +28,7 @@ const COMPONENTS = {
     "kube-apiserver": { exe: () => process.execPath, argv: (a) => [path.join(STANDINS, "apiserver.js"), ...a], certFlags: ["--tls-cert-file", "--tls-private-key-file"] },
     "kube-controller-manager": { exe: () => process.execPath, argv: (a) => [path.join(STANDINS, "tls-component.js"), "kube-controller-manager", ...a], certFlags: ["--tls-cert-file", "--tls-private-key-file"] },
     "kube-scheduler": { exe: () => process.execPath, argv: (a) => [path.join(STANDINS, "tls-component.js"), "kube-scheduler", ...a], certFlags: ["--tls-cert-file", "--tls-private-key-file"] },
+    "kube-proxy": { exe: () => process.execPath, argv: (a) => [path.join(STANDINS, "kube-proxy.js"), ...a], certFlags: [] },
 };
 
 // ---------------------------------------------------------------------------- events + faults
@@ -138,7 +141,7 @@ let kubeletMessage = "";
 /** Loads kubelet.conf like the real kubelet at start: a bad pair is fatal, an untrusted cert is logged. */
 function loadKubeletIdentity(event) {
     try {
-        const id = loadKubeconfigIdentity(KUBELET_CONF);
+        const id = loadKubeconfigIdentity(kubeletFlag("--kubeconfig", KUBELET_CONF_DEFAULT));
         if (!id.cert.checkPrivateKey(id.key)) throw new Error("tls: private key does not match public key");
         let trusted = false;
         let trustError;
@@ -171,7 +174,7 @@ function loadKubeletIdentity(event) {
 // pair is only the fallback. At every (re)start it talks to the apiserver named in
 // kubelet.conf, as a TLS client with that identity, retrying until the apiserver answers; the
 // apiserver stand-in records what it was shown and whether it accepted it.
-const KUBELET_CONFIG = "/var/lib/kubelet/config.yaml";
+const KUBELET_CONFIG_DEFAULT = "/var/lib/kubelet/config.yaml";
 const KUBELET_CLIENT_CURRENT = "/var/lib/kubelet/pki/kubelet-client-current.pem";
 const CLIENT_RETRY_MS = 1000;
 const CLIENT_GIVE_UP_MS = 120_000;
@@ -179,7 +182,7 @@ let clientGeneration = 0;
 
 function rotationOn() {
     try {
-        const c = YAML.parse(fs.readFileSync(KUBELET_CONFIG, "utf8"));
+        const c = YAML.parse(fs.readFileSync(kubeletFlag("--config", KUBELET_CONFIG_DEFAULT), "utf8"));
         return !!c && c.rotateCertificates === true;
     } catch {
         return false;
@@ -201,7 +204,7 @@ function clientIdentity(conf) {
             /* the real kubelet falls back to kubelet.conf's pair */
         }
     }
-    return { source: KUBELET_CONF, cert: conf.cert.toString(), key: conf.key.export({ type: "pkcs8", format: "pem" }), certSha256: conf.certSha256 };
+    return { source: kubeletFlag("--kubeconfig", KUBELET_CONF_DEFAULT), cert: conf.cert.toString(), key: conf.key.export({ type: "pkcs8", format: "pem" }), certSha256: conf.certSha256 };
 }
 
 /** Connects (retrying) until the apiserver answers; a newer (re)start supersedes this one. */
@@ -323,7 +326,8 @@ function running(pod) {
     return pod.current && pod.current.state === "running";
 }
 
-function startContainer(pod) {
+/** `list`: where the container is listed (crictl's list; units and docker keep their own). */
+function startContainer(pod, list = containers) {
     const spec = pod.spec;
     const component = path.basename(spec.command[0]);
     const comp = COMPONENTS[component];
@@ -340,7 +344,7 @@ function startContainer(pod) {
     const env = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", KPSIM_NODE: cfg.node,
         KPSIM_GIT_VERSION: (/:(v[\w.+-]+)$/.exec(spec.image) || [])[1] || `v${cfg.kubernetesVersion}`,
         KPSIM_NODES: JSON.stringify(cfg.nodes), KPSIM_NODE_MODULES: cfg.nodeModules,
-        KPSIM_CLIENT_LOG: path.join(path.dirname(cfg.eventsPath), "apiserver-clients.jsonl") };
+        KPSIM_CLIENT_LOG: path.join(path.dirname(cfg.eventsPath), "apiserver-clients.jsonl"), ...(pod.extraEnv || {}) };
     const child = spawn(comp.exe(), comp.argv(served.args), { detached: true, stdio: ["ignore", out, out], env });
     fs.closeSync(out);
     const now = new Date().toISOString();
@@ -351,7 +355,7 @@ function startContainer(pod) {
     };
     pod.attempt++;
     pod.current = c;
-    containers.push(c);
+    list.push(c);
     child.on("error", (e) => log(`${pod.name}: spawn failed: ${e.message}`));
     child.on("exit", (code, signal) => onExit(pod, c, code, signal));
     recordEvent({ component: pod.name, event: "start", pid: child.pid, containerId: id, attempt: c.attempt,
@@ -564,10 +568,17 @@ async function crictl(argv) {
 
 // ---------------------------------------------------------------------------- systemctl
 async function systemctl(argv) {
+    const res = await systemctlVerb(argv);
+    // --quiet/-q: like systemctl, is-active and friends answer by exit code only.
+    return argv.includes("--quiet") || argv.includes("-q") ? { ...res, stdout: "" } : res;
+}
+
+async function systemctlVerb(argv) {
     const { rest } = parseArgs(argv, []);
     const [verb, ...units] = rest;
     const unit = (units[0] || "").replace(/\.service$/, "");
     if (verb === "daemon-reload") return {};
+    if (unit !== "kubelet" && unitSpec(unit)) return unitCommand(verb, unit, units[0]);
     if (unit !== "kubelet") {
         if (verb === "is-active") return { stdout: "inactive\n", code: 3 };
         return { stderr: `Failed to ${verb} ${units[0] || ""}: Unit ${units[0] || ""} not found.\n`, code: 5 };
@@ -592,6 +603,322 @@ async function systemctl(argv) {
     return { stderr: `systemctl (simulated): unsupported "${argv.join(" ")}"\n`, code: 1 };
 }
 
+// ---------------------------------------------------------------------------- kubelet flags
+// On hand-built and RKE nodes the kubelet's own unit / container description names its
+// kubeconfig and config file (--kubeconfig, --config); kubeadm's paths otherwise.
+function kubeletFlag(flag, fallback) {
+    const spec = (cfg.unitsDir && readDescription(cfg.unitsDir, "kubelet")) || (cfg.dockerDir && readDescription(cfg.dockerDir, "kubelet"));
+    return (spec && flagValue(spec.command, flag)) || fallback;
+}
+
+/** <dir>/<name>.json: { command: [...], image?: "..." } as the seeder wrote it; undefined when absent or unreadable. */
+function readDescription(dir, name) {
+    if (!dir || !/^[A-Za-z0-9@._-]+$/.test(name)) return undefined;
+    const file = path.join(dir, `${name}.json`);
+    try {
+        const text = fs.readFileSync(file, "utf8");
+        const d = JSON.parse(text);
+        if (!Array.isArray(d.command) || !d.command.length) throw new Error("no command");
+        return { file, hash: crypto.createHash("sha256").update(text).digest("hex"), command: d.command.map(String), image: String(d.image || ""),
+            description: String(d.description || name) };
+    } catch (e) {
+        if (e.code !== "ENOENT") log(`cannot read ${file}: ${e.message}`);
+        return undefined;
+    }
+}
+
+function describedNames(dir) {
+    try {
+        return fs.readdirSync(dir).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -5)).filter((n) => n !== "kubelet").sort();
+    } catch {
+        return [];
+    }
+}
+
+/** A unit/container record shares the pod fields startContainer/onExit use (spec, current, attempt, back-off). */
+function newRecord(name, extra) {
+    const r = { name, desired: true, current: null, nextStartAt: 0, extraEnv: { KPSIM_PRESENT_CLIENT: "1" }, list: [], ...extra };
+    newSandbox(r);
+    return r;
+}
+
+/** Starts every wanted record that is not running (after its back-off); a crashed one counts a restart. */
+function reconcileRecords(records, dir, kind) {
+    if (!dir) return;
+    const now = Date.now();
+    for (const name of describedNames(dir)) {
+        if (!records.has(name)) records.set(name, newRecord(name, kind === "docker" ? { dockerId: crypto.randomBytes(32).toString("hex"),
+            createdAt: new Date().toISOString(), restartCount: 0 } : {}));
+        const r = records.get(name);
+        if (!r.desired || r.current || now < r.nextStartAt || hasFault(name, "never-return")) continue;
+        const crashed = !!(r.lastContainer && !r.lastContainer.stopReason);
+        if (startRecord(r, dir) && crashed && kind === "docker") r.restartCount++;
+    }
+}
+
+/** Starts one record from its current description (edits are picked up at the next start). */
+function startRecord(r, dir) {
+    const spec = readDescription(dir, r.name);
+    if (!spec) {
+        r.nextStartAt = Date.now() + 10_000;
+        return false;
+    }
+    r.spec = spec;
+    if (r.lastRunningSince && Date.now() - r.lastRunningSince > 10_000) r.backoffMs = 0;
+    startContainer(r, r.list);
+    r.lastContainer = r.current;
+    r.lastRunningSince = Date.now();
+    return !!r.current;
+}
+
+/** Stops the running process (if any) and starts it again at once, like systemctl/docker restart. */
+async function restartRecord(r, dir, reason, graceMs) {
+    if (r.current) {
+        const c = r.current;
+        const kill = graceMs !== undefined ? setTimeout(() => { try { process.kill(-c.pid, "SIGKILL"); } catch { /* gone */ } }, graceMs) : undefined;
+        await stopContainer(c, reason);
+        clearTimeout(kill);
+    }
+    r.desired = true;
+    r.backoffMs = 0;
+    const delay = slowReturnMs(r.name);
+    if (delay || hasFault(r.name, "never-return")) {
+        r.nextStartAt = Date.now() + delay;
+        return;
+    }
+    r.nextStartAt = 0;
+    startRecord(r, dir);
+}
+
+// ---------------------------------------------------------------------------- systemd units (hand-built layouts)
+// <cfg.unitsDir>/<unit>.json describes a unit's ExecStart (command) like a static pod's
+// container; units start at boot, crashed ones come back after a back-off (Restart=always), and
+// `systemctl restart <unit>` stops the process and starts a new one. The kubelet unit is this
+// process itself (section systemctl), its description only names its flags.
+/** @type {Map<string, any>} */
+const unitRecords = new Map();
+
+function unitSpec(unit) {
+    return cfg.unitsDir ? readDescription(cfg.unitsDir, unit) : undefined;
+}
+
+function reconcileUnits() {
+    reconcileRecords(unitRecords, cfg.unitsDir, "unit");
+}
+
+function unitState(r) {
+    if (r && r.current && r.current.state === "running") return "active";
+    if (r && r.desired) return "activating";
+    return "inactive";
+}
+
+async function unitCommand(verb, unit, asGiven) {
+    reconcileUnits();
+    const r = unitRecords.get(unit);
+    if (!r) return { stderr: `Failed to ${verb} ${asGiven}: Unit ${asGiven} not found.\n`, code: 5 };
+    if (verb === "restart" || verb === "reload-or-restart" || verb === "try-restart") {
+        await restartRecord(r, cfg.unitsDir, "systemctl-restart");
+        return {};
+    }
+    if (verb === "start") {
+        r.desired = true;
+        if (!r.current) await restartRecord(r, cfg.unitsDir, "systemctl-start");
+        return {};
+    }
+    if (verb === "stop") {
+        r.desired = false;
+        if (r.current) await stopContainer(r.current, "systemctl-stop");
+        return {};
+    }
+    const state = unitState(r);
+    if (verb === "is-active") return { stdout: `${state}\n`, code: state === "active" ? 0 : 3 };
+    if (verb === "show") {
+        const c = r.current;
+        return { stdout: `Id=${unit}.service\nActiveState=${state}\nMainPID=${c && c.state === "running" ? c.pid : 0}\n` +
+            `ExecMainStartTimestamp=${c ? c.startedAt : ""}\nNRestarts=${Math.max(0, r.attempt - 1)}\n` };
+    }
+    if (verb === "status") {
+        const c = r.current;
+        const text = `● ${unit}.service - ${r.spec ? r.spec.description : unit} (simulated)\n     Active: ${state}${c ? ` since ${c.startedAt}` : ""}\n` +
+            `   Main PID: ${c && c.state === "running" ? c.pid : 0}\n    Command: ${r.spec ? r.spec.command.join(" ") : ""}\n`;
+        return { stdout: text, code: state === "active" ? 0 : 3 };
+    }
+    return { stderr: `systemctl (simulated): unsupported "${verb} ${asGiven}"\n`, code: 1 };
+}
+
+// ---------------------------------------------------------------------------- docker (RKE-style layouts)
+// <cfg.dockerDir>/<name>.json describes a container (image, command); the container keeps its
+// id across restarts like docker's, each (re)start is a new process. Restart policy "always":
+// a crashed one comes back after a back-off and counts in RestartCount. The "kubelet" container
+// is this process itself: `docker restart kubelet` reloads its identity and serving pair.
+/** @type {Map<string, any>} */
+const dockerRecords = new Map();
+const kubeletContainer = { dockerId: crypto.randomBytes(32).toString("hex"), createdAt: new Date().toISOString(), startedAt: new Date().toISOString() };
+
+function reconcileDocker() {
+    reconcileRecords(dockerRecords, cfg.dockerDir, "docker");
+}
+
+/** One docker view of a container (docker inspect's fields the scripts and tests read). */
+function dockerView(name) {
+    if (name === "kubelet" && readDescription(cfg.dockerDir, "kubelet")) {
+        const spec = readDescription(cfg.dockerDir, "kubelet");
+        const up = kubeletState === "active";
+        return { Id: kubeletContainer.dockerId, Created: kubeletContainer.createdAt, Name: "/kubelet", RestartCount: 0, Image: spec.image,
+            Path: spec.command[0], Args: spec.command.slice(1), State: { Status: up ? "running" : "exited", Running: up, Paused: false,
+                Restarting: false, OOMKilled: false, Dead: false, Pid: up ? process.pid : 0, ExitCode: 0, Error: "",
+                StartedAt: kubeletContainer.startedAt, FinishedAt: up ? "0001-01-01T00:00:00Z" : kubeletContainer.finishedAt || "" },
+            Config: { Image: spec.image, Cmd: spec.command.slice(1), Entrypoint: [spec.command[0]], Labels: {} },
+            HostConfig: { RestartPolicy: { Name: "always", MaximumRetryCount: 0 }, NetworkMode: "host", Privileged: true },
+            LogPath: path.join(cfg.logDir, "..", "kubelet.log") };
+    }
+    const r = dockerRecords.get(name);
+    if (!r || !r.spec && !readDescription(cfg.dockerDir, name)) return undefined;
+    const spec = r.spec || readDescription(cfg.dockerDir, name);
+    const c = r.current || r.lastContainer;
+    const up = !!(r.current && r.current.state === "running");
+    return { Id: r.dockerId, Created: r.createdAt, Name: `/${name}`, RestartCount: r.restartCount, Image: spec.image,
+        Path: spec.command[0], Args: spec.command.slice(1),
+        State: { Status: up ? "running" : r.desired ? "restarting" : "exited", Running: up, Paused: false, Restarting: !up && r.desired,
+            OOMKilled: false, Dead: false, Pid: up ? c.pid : 0, ExitCode: c && !up ? c.exitCode || 0 : 0, Error: "",
+            StartedAt: c ? c.startedAt : "0001-01-01T00:00:00Z", FinishedAt: c && c.finishedAt ? c.finishedAt : "0001-01-01T00:00:00Z" },
+        Config: { Image: spec.image, Cmd: spec.command.slice(1), Entrypoint: [spec.command[0]], Labels: {} },
+        HostConfig: { RestartPolicy: { Name: "always", MaximumRetryCount: 0 }, NetworkMode: "host", Privileged: true },
+        LogPath: c ? c.logPath : "" };
+}
+
+function dockerNames() {
+    reconcileDocker();
+    return [...(readDescription(cfg.dockerDir, "kubelet") ? ["kubelet"] : []), ...describedNames(cfg.dockerDir)];
+}
+
+/** Finds containers by name or (a prefix of) id, like docker. */
+function dockerFind(ref) {
+    const clean = String(ref).replace(/^\//, "");
+    for (const n of dockerNames()) {
+        const v = dockerView(n);
+        if (v && (n === clean || (clean.length >= 3 && v.Id.startsWith(clean)))) return { name: n, view: v };
+    }
+    return undefined;
+}
+
+/** Docker's --format: the {{.A.B}}, {{json .X}}, {{.X}} parts of a Go template, nothing more. */
+function goTemplate(tpl, obj) {
+    const unescaped = tpl.replace(/\\n/g, "\n").replace(/\\t/g, "\t");
+    return unescaped.replace(/\{\{\s*(json\s+)?\.([A-Za-z0-9_.]*)\s*\}\}/g, (_m, json, p) => {
+        let v = obj;
+        for (const part of p.split(".").filter(Boolean)) v = v == null ? undefined : v[part];
+        if (json) return JSON.stringify(v === undefined ? null : v);
+        if (v === undefined || v === null) return "<no value>";
+        if (typeof v === "object") return Array.isArray(v) ? `[${v.join(" ")}]` : `map[${Object.entries(v).map(([k, x]) => `${k}:${x}`).join(" ")}]`;
+        return String(v);
+    });
+}
+
+function dockerStatus(v) {
+    if (v.State.Running) return `Up ${ago(v.State.StartedAt).replace(/ ago$/, "")}`;
+    if (v.State.Restarting) return `Restarting (${v.State.ExitCode}) ${ago(v.State.FinishedAt)}`;
+    return `Exited (${v.State.ExitCode}) ${ago(v.State.FinishedAt)}`;
+}
+
+async function docker(argv) {
+    const { flags: g, rest } = parseArgs(argv, ["H", "host", "config", "context", "l", "log-level"]);
+    if (g.version || g.v) return { stdout: "Docker version 20.10.24 (simulated)\n" };
+    const sub = rest[0];
+    if (!sub) return { stderr: "Usage:  docker [OPTIONS] COMMAND\n", code: 1 };
+    const args = argv.slice(argv.indexOf(sub) + 1);
+    if (sub === "version") return { stdout: "Client:\n Version: 20.10.24\nServer: Docker Engine (simulated)\n Version: 20.10.24\n" };
+    if (sub === "info") return { stdout: `Containers: ${dockerNames().length}\nServer Version: 20.10.24\nLogging Driver: json-file\n` };
+    if (sub === "ps" || (sub === "container" && (args[0] === "ls" || args[0] === "ps"))) {
+        const { flags, rest: fr } = parseArgs(sub === "ps" ? args : args.slice(1), ["filter", "f", "format", "n", "last"]);
+        const filters = [];
+        const all = sub === "ps" ? args : args.slice(1);
+        for (let i = 0; i < all.length; i++) {
+            if (all[i] === "--filter" || all[i] === "-f") filters.push(all[++i]);
+            else if (all[i].startsWith("--filter=")) filters.push(all[i].slice(9));
+        }
+        void fr;
+        let list = dockerNames().map((n) => ({ n, v: dockerView(n) })).filter((x) => x.v);
+        if (!(flags.a || flags.all)) list = list.filter((x) => x.v.State.Running);
+        for (const f of filters) {
+            const [k, ...vv] = String(f).split("=");
+            const val = vv.join("=");
+            if (k === "name") list = list.filter((x) => new RegExp(val).test(x.n) || new RegExp(val).test(`/${x.n}`));
+            else if (k === "status") list = list.filter((x) => x.v.State.Status === val);
+            else if (k === "id") list = list.filter((x) => x.v.Id.startsWith(val));
+            else return { stderr: `Error response from daemon: invalid filter '${k}' (simulated docker)\n`, code: 1 };
+        }
+        const trunc = !(flags["no-trunc"]);
+        const row = (x) => ({ ID: trunc ? x.v.Id.slice(0, 12) : x.v.Id, Names: x.n, Image: x.v.Image, Command: `"${[x.v.Path, ...x.v.Args].join(" ").slice(0, 20)}…"`,
+            CreatedAt: x.v.Created, Status: dockerStatus(x.v), State: x.v.State.Status, Ports: "", RunningFor: ago(x.v.Created).replace(/ ago$/, "") });
+        if (flags.q || flags.quiet) return { stdout: list.map((x) => row(x).ID + "\n").join("") };
+        const fmt = flags.format;
+        if (fmt && fmt !== "table") return { stdout: list.map((x) => (fmt === "{{json .}}" ? JSON.stringify(row(x)) : goTemplate(fmt, row(x))) + "\n").join("") };
+        const rows = [["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]];
+        for (const x of list) { const r = row(x); rows.push([r.ID, r.Image, r.Command, ago(r.CreatedAt), r.Status, "", r.Names]); }
+        return { stdout: table(rows) };
+    }
+    if (sub === "inspect" || (sub === "container" && args[0] === "inspect")) {
+        const { flags, rest: refs } = parseArgs(sub === "inspect" ? args : args.slice(1), ["f", "format", "type"]);
+        if (!refs.length) return { stderr: "\"docker inspect\" requires at least 1 argument.\n", code: 1 };
+        const found = [];
+        let stderr = "";
+        for (const ref of refs) {
+            const x = dockerFind(ref);
+            if (x) found.push(x.view);
+            else stderr += `Error: No such object: ${ref}\n`;
+        }
+        const fmt = flags.f || flags.format;
+        const stdout = fmt ? found.map((v) => goTemplate(fmt, v) + "\n").join("") : JSON.stringify(found, null, 4) + "\n";
+        return { stdout, stderr, code: stderr ? 1 : 0 };
+    }
+    if (sub === "restart" || sub === "stop" || sub === "start") {
+        const { flags, rest: refs } = parseArgs(args, ["t", "time", "s", "signal"]);
+        if (!refs.length) return { stderr: `"docker ${sub}" requires at least 1 argument.\n`, code: 1 };
+        const graceMs = flags.t || flags.time ? Number(flags.t || flags.time) * 1000 : 10_000;
+        let stdout = "";
+        let stderr = "";
+        for (const ref of refs) {
+            const x = dockerFind(ref);
+            if (!x) { stderr += `Error response from daemon: No such container: ${ref}\n`; continue; }
+            if (x.name === "kubelet") {
+                // The kubelet container is this process: a restart re-reads its kubeconfig and serving pair.
+                if (sub === "stop") {
+                    kubeletState = "inactive";
+                    stopServing();
+                    kubeletContainer.finishedAt = new Date().toISOString();
+                    recordEvent({ component: "kubelet", event: "stop", pid: process.pid });
+                } else if (sub === "restart" || kubeletState !== "active") {
+                    kubeletContainer.startedAt = new Date().toISOString();
+                    loadKubeletIdentity("kubelet-restart");
+                    loadServingPair("kubelet-restart");
+                }
+            } else {
+                const r = dockerRecords.get(x.name);
+                if (sub === "stop") {
+                    r.desired = false;
+                    if (r.current) await stopContainer(r.current, "docker-stop");
+                } else if (sub === "restart" || !r.current) {
+                    await restartRecord(r, cfg.dockerDir, `docker-${sub}`, graceMs);
+                }
+            }
+            stdout += `${ref}\n`;
+        }
+        return { stdout, stderr, code: stderr ? 1 : 0 };
+    }
+    if (sub === "logs") {
+        const { flags, rest: refs } = parseArgs(args, ["tail", "n", "since", "until"]);
+        const x = refs[0] && dockerFind(refs[0]);
+        if (!x) return { stderr: `Error response from daemon: No such container: ${refs[0] || ""}\n`, code: 1 };
+        let text = "";
+        try { text = fs.readFileSync(x.view.LogPath, "utf8"); } catch { /* no log yet */ }
+        const tail = Number(flags.tail || flags.n || 0);
+        if (tail > 0) text = text.split("\n").slice(-tail - 1).join("\n");
+        return { stdout: text };
+    }
+    return { stderr: `docker (simulated): unsupported command "${argv.join(" ")}"\n`, code: 1 };
+}
+
 // ---------------------------------------------------------------------------- socket + lifecycle
 const server = net.createServer((sock) => {
     let buf = "";
@@ -601,7 +928,8 @@ const server = net.createServer((sock) => {
         let res;
         try {
             const req = JSON.parse(buf.slice(0, buf.indexOf("\n")));
-            res = req.cmd === "crictl" ? await crictl(req.args) : req.cmd === "systemctl" ? await systemctl(req.args) : { stderr: "unknown\n", code: 2 };
+            res = req.cmd === "crictl" ? await crictl(req.args) : req.cmd === "systemctl" ? await systemctl(req.args)
+                : req.cmd === "docker" ? await docker(req.args) : { stderr: "unknown\n", code: 2 };
         } catch (e) {
             res = { stderr: `fake kubelet: ${e.message}\n`, code: 1 };
         }
@@ -615,7 +943,8 @@ async function shutdown() {
     if (shuttingDown) return;
     shuttingDown = true;
     clearInterval(timer);
-    await Promise.all([...pods.values()].filter((p) => p.current).map((p) => stopContainer(p.current, "node-shutdown")));
+    await Promise.all([...pods.values(), ...unitRecords.values(), ...dockerRecords.values()]
+        .filter((p) => p.current).map((p) => stopContainer(p.current, "node-shutdown")));
     server.close();
     stopServing();
     process.exit(0);
@@ -630,10 +959,14 @@ server.listen(cfg.socketPath, () => {
     loadKubeletIdentity("start");
     loadServingPair("start");
     reconcile();
+    reconcileUnits();
+    reconcileDocker();
 });
 const timer = setInterval(() => {
     try {
         reconcile();
+        reconcileUnits();
+        reconcileDocker();
     } catch (e) {
         log(`reconcile: ${e.stack}`);
     }

@@ -6,7 +6,7 @@ const crypto = require("node:crypto");
 const fs = require("node:fs");
 const https = require("node:https");
 const path = require("node:path");
-const { parseFlags, readOrDie, sendJson, status, identify, listen } = require("./standin-common");
+const { parseFlags, readOrDie, sendJson, status, identify, listen, kubeconfigIdentity, presentKubeconfig } = require("./standin-common");
 
 const component = process.argv[2];
 const flags = parseFlags(process.argv.slice(3));
@@ -31,6 +31,8 @@ if (flags.kubeconfig) {
         process.exit(1);
     }
 }
+// Hand-built / RKE units and containers (KPSIM_PRESENT_CLIENT) also show their identity to the apiserver.
+if (flags.kubeconfig && process.env.KPSIM_PRESENT_CLIENT) presentKubeconfig(component, kubeconfigIdentity(flags.kubeconfig));
 
 if (!flags["tls-cert-file"] || !flags["tls-private-key-file"]) {
     // The real component would self-sign an in-memory cert nobody can verify; we serve nothing.
