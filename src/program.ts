@@ -87,5 +87,7 @@ function declareStack(cluster: ClusterSpec, findings: ClusterFindings, options: 
         served: rollout.served,
         caCertificates: pki.caCertificates,
         adminKubeconfig: pulumi.secret(pki.adminKubeconfig),
+        // kube-pki:certificates entries with output: true (a cluster user's kubeconfig), secret, on no node.
+        ...(Object.keys(pki.userKubeconfigs).length > 0 ? { kubeconfigs: pulumi.secret(pki.userKubeconfigs) } : {}),
     };
 }

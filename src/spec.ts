@@ -183,6 +183,39 @@ export interface ClusterObjectsSpec {
     enabled: boolean;
 }
 
+/** A consumer of a stack-declared certificate: a catalogue component, or another one with its restart method. */
+export interface StackConsumerSpec {
+    name: string;
+    /** Absent for catalogue components (the layout restarts them). */
+    restart?: ComponentRestartSpec;
+    /** TLS port it serves this certificate on (checked at 127.0.0.1 after its restart). */
+    port?: number;
+}
+
+/**
+ * `kube-pki:certificates[]`: a certificate the stack declares beside the catalogue (kube-proxy,
+ * flanneld, a user's kubeconfig). CN, O take `{node}`; SANs take `{node}` and `{address}`.
+ */
+export interface StackCertificateSpec {
+    id: string;
+    signer: "ca" | "front-proxy-ca" | "etcd-ca";
+    commonName: string;
+    organizations: string[];
+    usages: import("./pki/catalog").AllowedUse[];
+    sans: string[];
+    /** Node names it lands on (resolved from masters / workers / all / a list); [] for an output-only kubeconfig. */
+    nodes: string[];
+    /** A certificate + key pair at two paths, or a kubeconfig (at a path, or a stack output only). */
+    target:
+        | { kind: "files"; cert: string; key: string }
+        | { kind: "kubeconfig"; path?: string; server: "endpoint" | "local" };
+    /** A user kubeconfig as a secret stack output (never pushed to a node). */
+    output: boolean;
+    consumers: StackConsumerSpec[];
+    /** Validity in days (default kube-pki:validity.leafDays). */
+    validityDays?: number;
+}
+
 export interface ClusterSpec {
     /** Cluster name: used in resource names and in kubeconfig cluster/context names. */
     name: string;
@@ -205,4 +238,6 @@ export interface ClusterSpec {
     drift: DriftSpec;
     clusterObjects: ClusterObjectsSpec;
     kubelet: KubeletSpec;
+    /** `kube-pki:certificates`: certificates declared in the stack (absent: none). */
+    certificates?: StackCertificateSpec[];
 }

@@ -12,6 +12,7 @@ import { caAliases, pathConflicts } from "../pki/plan";
 import { layoutFileKeys } from "../pki/layout";
 import type { ConfigIssue, ConfigPath } from "./errors";
 import { ConfigError, configKey, show } from "./errors";
+import { certificateIssues, certificateSpecs } from "./certificates";
 import { sentence } from "./fields";
 import { DEFAULT_APISERVER_PORT, parseEndpoint, resolveUserPath } from "./names";
 import type { ConfigKeyName, ParsedConfig } from "./schema";
@@ -59,9 +60,12 @@ export function parseClusterSpec(raw: RawConfig, env: ConfigEnv = processEnv()):
 
     if (issues.length > 0) throw new ConfigError(inKeyOrder(issues));
     const spec = buildSpec(parsed as ParsedConfig, keys, env);
-    // The layout against the plan (omitted CAs, shared files, one path two contents).
-    checkLayoutPlan(spec, issues, true);
-    if (issues.length > 0) throw new ConfigError(inKeyOrder(issues));
+    // kube-pki:certificates against the rest (node names, the cluster's CAs, catalogue paths).
+    const stackIssues = certificateIssues(spec);
+    // The layout against the plan (omitted CAs, shared files, one path two contents); the plan
+    // is built only from sound kube-pki:certificates.
+    checkLayoutPlan(spec, issues, stackIssues.length === 0);
+    if (issues.length + stackIssues.length > 0) throw new ConfigError(inKeyOrder([...issues, ...stackIssues]));
     return spec;
 }
 
@@ -156,6 +160,7 @@ function checkLayoutPlan(spec: ClusterSpec, issues: ConfigIssue[], planIsSound: 
     if (issues.length > 0 || !planIsSound) return;
     const seen = new Set<string>();
     const layoutKeys = new Set<string>(layoutFileKeys);
+    // Conflicts with kube-pki:certificates files are reported by certificateIssues, under that key.
     for (const c of pathConflicts(spec).filter((x) => x.keys.every((k) => layoutKeys.has(k)))) {
         const id = c.keys.join("|");
         if (seen.has(id)) continue;
@@ -381,5 +386,6 @@ function buildSpec(config: ParsedConfig, privateKeys: Map<number, string>, env: 
         drift: { ...drift },
         clusterObjects: { ...config.clusterObjects },
         kubelet: { ...kubelet },
+        ...(config.certificates ? { certificates: certificateSpecs(config.certificates, nodes) } : {}),
     };
 }

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { catalogEntryIds, catalogIds, catalogLeafIds } from "../pki/catalog";
 import { layoutFileKeys, PATH_TEMPLATE_VARIABLES, templateNames } from "../pki/layout";
 import { SUPPORTED_RANGE_TEXT, isSupportedKubernetesVersion, tryParseKubernetesVersion } from "../pki/versions";
+import { certificatesSchema } from "./certificates";
 import { configKey, show } from "./errors";
 import {
     choiceWithDefault,
@@ -442,6 +443,7 @@ export const keySchemas = {
     drift: driftSchema,
     kubelet: kubeletSchema,
     clusterObjects: clusterObjectsSchema,
+    certificates: certificatesSchema,
 } as const;
 
 export type ConfigKeyName = keyof typeof keySchemas;

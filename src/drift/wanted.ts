@@ -18,7 +18,10 @@ export function wantedSummary(f: PlannedFile): WantedFileSummary {
     };
 }
 
-/** Wanted files per node name, in catalogue order. */
+/**
+ * Wanted files per node name, in catalogue order. kube-pki:certificates files are left out until
+ * the inventory reads their paths (it reads the layout's): they would all read as missing.
+ */
 export function wantedFromSpec(cluster: ClusterSpec): Record<string, WantedFileSummary[]> {
-    return Object.fromEntries(Object.entries(planNodeFiles(cluster)).map(([node, files]) => [node, files.map(wantedSummary)]));
+    return Object.fromEntries(Object.entries(planNodeFiles(cluster)).map(([node, files]) => [node, files.filter((f) => !f.stack).map(wantedSummary)]));
 }

@@ -14,7 +14,7 @@ export function bundleChecks(files: readonly WantedFile[]): BundleCheck[] {
     const checks: BundleCheck[] = [];
     for (const f of files) {
         if (!f.expected) continue;
-        if (f.key.endsWith(".conf")) {
+        if (f.key.endsWith(".conf") || f.kubeconfig) {
             checks.push({ kubeconfig: f.path, ca: f.expected.caPath });
             continue;
         }

@@ -14,7 +14,7 @@ import { renderKubeconfig, renderRotatingKubeletConfig } from "./kubeconfig";
 import type { KubeletClientDecision } from "./kubelet-client";
 import { filePath, KUBELET_CLIENT_CURRENT, type FileKey } from "./layout";
 import { LeafCertificate, type Signer } from "./leaf";
-import { planCluster, type NodePlan, type PlannedCertificate, type PlannedFile } from "./plan";
+import { planCluster, type NodePlan, type PlanFileKey, type PlannedCertificate, type PlannedFile } from "./plan";
 import { ServiceAccountKeys } from "./service-account";
 
 /** What a certificate file is expected to look like, for verification on the node and drift. */
@@ -30,8 +30,8 @@ export interface ExpectedCert {
 
 /** One file a node must hold. */
 export interface WantedFile {
-    /** Layout key ("apiserver.crt", "admin.conf"). */
-    readonly key: FileKey;
+    /** Layout key ("apiserver.crt", "admin.conf"), or a kube-pki:certificates id. */
+    readonly key: PlanFileKey;
     /** Absolute path on the node. */
     readonly path: string;
     readonly mode: "0600" | "0644";
@@ -39,6 +39,10 @@ export interface WantedFile {
     readonly content: pulumi.Output<string>;
     /** Components that read it: a change restarts exactly these. */
     readonly consumers: readonly Component[];
+    /** Readers outside the component table (kube-pki:certificates consumers), restarted after them. */
+    readonly extraConsumers?: readonly string[];
+    /** A kubeconfig (install checks it as one, whatever its key). */
+    readonly kubeconfig?: true;
     /** Catalogue id the file comes from ("apiserver", "ca", "sa", "admin.conf"). */
     readonly source: string;
     /** Set on certificate files and kubeconfigs (the embedded client cert). */
@@ -78,6 +82,8 @@ export class ClusterPki extends pulumi.ComponentResource {
     public readonly adminKubeconfig: pulumi.Output<string>;
     /** Per CA id: the CA certificate. */
     public readonly caCertificates: Record<string, pulumi.Output<string>>;
+    /** kube-pki:certificates kubeconfigs kept only as stack outputs, by id (secret). */
+    public readonly userKubeconfigs: Record<string, pulumi.Output<string>>;
 
     /**
      * @param name The _unique_ name of this component.
@@ -90,6 +96,7 @@ export class ClusterPki extends pulumi.ComponentResource {
         this.nodes = built.nodes;
         this.adminKubeconfig = built.adminKubeconfig;
         this.caCertificates = built.caCertificates;
+        this.userKubeconfigs = built.userKubeconfigs;
         this.registerOutputs({ adminKubeconfig: this.adminKubeconfig, caCertificates: this.caCertificates });
     }
 }
@@ -103,6 +110,7 @@ interface Built {
     nodes: Record<string, NodePki>;
     adminKubeconfig: pulumi.Output<string>;
     caCertificates: Record<string, pulumi.Output<string>>;
+    userKubeconfigs: Record<string, pulumi.Output<string>>;
 }
 
 /** @internal */
@@ -182,7 +190,7 @@ export function createClusterPki(
                 })) };
             case "kubeconfig": {
                 const leaf = byId(m.certificate);
-                const user = plan.entries.find((e): e is KubeconfigEntry => e.kind === "kubeconfig" && e.id === f.source)!.user;
+                const user = m.user ?? plan.entries.find((e): e is KubeconfigEntry => e.kind === "kubeconfig" && e.id === f.source)!.user;
                 const content = pulumi.all([cas.get("ca")!.certPem, leaf.certPem, leaf.privateKeyPem]).apply(([caPem, certPem, keyPem]) =>
                     renderKubeconfig({ clusterName: cluster.name, server: m.server, caCertPem: caPem, user, clientCertPem: certPem, clientKeyPem: keyPem }));
                 return { content, notAfter: leaf.validityEndTime };
@@ -198,7 +206,8 @@ export function createClusterPki(
         };
         return {
             key: f.key, path: f.path, mode: f.mode, content: f.mode === "0600" ? pulumi.secret(content) : content,
-            consumers: f.consumers, source: f.source, ...(expected ? { expected } : {}), ...(notAfter ? { notAfter } : {}),
+            consumers: f.consumers, ...(f.extraConsumers ? { extraConsumers: f.extraConsumers } : {}),
+            ...(f.material.kind === "kubeconfig" ? { kubeconfig: true as const } : {}), source: f.source, ...(expected ? { expected } : {}), ...(notAfter ? { notAfter } : {}),
         };
     };
 
@@ -219,5 +228,11 @@ export function createClusterPki(
     const adminOwner = masters[0];
     const admin = nodes[adminOwner.name].files.find((f) => f.key === "admin.conf")!;
     const caCertificates = Object.fromEntries([...cas].map(([id, ca]) => [id, ca.certPem]));
-    return { nodes, adminKubeconfig: pulumi.secret(admin.content), caCertificates };
+    // A cluster user's kubeconfig: a secret stack output, on no node.
+    const userKubeconfigs = Object.fromEntries(plan.outputs.map((o) => {
+        const leaf = byId(o.certificate);
+        return [o.id, pulumi.secret(pulumi.all([cas.get("ca")!.certPem, leaf.certPem, leaf.privateKeyPem]).apply(([caPem, certPem, keyPem]) =>
+            renderKubeconfig({ clusterName: cluster.name, server: o.server, caCertPem: caPem, user: o.user, clientCertPem: certPem, clientKeyPem: keyPem })))];
+    }));
+    return { nodes, adminKubeconfig: pulumi.secret(admin.content), caCertificates, userKubeconfigs };
 }

@@ -4,23 +4,11 @@
  * served checks after a restart (src/rollout/plan.ts), the served certificates drift reads
  * (src/drift/inventory.ts) and the worker rules all come from here. Pure: no Pulumi, no I/O.
  */
-import type { ClusterSpec, NodeRole, NodeSpec } from "../spec";
+import type { ClusterSpec, ComponentRestartSpec, NodeRole, NodeSpec, RestartMethodName } from "../spec";
 import type { FileKey } from "./layout";
 
-/**
- * How a component is restarted, one type for the layout's catalogue components and the consumers
- * of stack-declared certificates (kube-pki:certificates[].consumers): a static pod (the manifests
- * directory comes from the layout), a systemd unit, a CRI container found by name (crictl), a
- * docker container, or nothing (the file is read on demand, or restarted by someone else).
- */
-export type RestartMethod =
-    | { readonly method: "static-pod" }
-    | { readonly method: "systemd"; readonly unit: string }
-    | { readonly method: "crictl"; readonly container: string }
-    | { readonly method: "docker"; readonly container: string }
-    | { readonly method: "none" };
-
-export const RESTART_METHODS = ["static-pod", "systemd", "crictl", "docker", "none"] as const satisfies readonly RestartMethod["method"][];
+/** Restart methods, as kube-pki:layout.components and kube-pki:certificates[].consumers name them. */
+export const RESTART_METHODS = ["static-pod", "systemd", "crictl", "docker", "none"] as const satisfies readonly RestartMethodName[];
 
 /**
  * A consumer of a stack-declared certificate that is not in the table below (kube-proxy,
@@ -29,7 +17,8 @@ export const RESTART_METHODS = ["static-pod", "systemd", "crictl", "docker", "no
  */
 export interface ExtraComponent {
     readonly name: string;
-    readonly restart: RestartMethod;
+    /** The same shape as the layout's per-component restart (src/spec.ts ComponentRestartSpec). */
+    readonly restart: ComponentRestartSpec;
     /** TLS port it serves the certificate on (reached at 127.0.0.1); absent: not checked for it. */
     readonly port?: number;
 }

@@ -10,7 +10,8 @@ import {
     CA_CONFIG_KEY, catalog, catalogFor, consumersOf, entryAppliesTo, kubeconfigServer, resolveKubeconfigSubject, resolveLeaf,
     type AllowedUse, type CaEntry, type CaId, type CatalogEntry, type KubeconfigEntry, type LeafEntry, type ResolvedSubject,
 } from "./catalog";
-import { COMPONENT_ORDER, type Component } from "./components";
+import { COMPONENT_ORDER, type Component, type ExtraComponent } from "./components";
+import { extraComponentsOf, stackFilesOf, stackOutputsOf, type StackFileKey, type StackKubeconfigOutput, type StackPlanContext } from "./stack-certificates";
 import { filePath, type FileKey } from "./layout";
 import type { LayoutSpec } from "../spec";
 import type { NodeRole } from "../spec";
@@ -35,13 +36,16 @@ export interface PlannedCertificate {
     readonly validityDays: number;
 }
 
+/** A file's key in the plan: a layout key, or a kube-pki:certificates entry's. */
+export type PlanFileKey = FileKey | StackFileKey;
+
 /** What one file holds. */
 export type Material =
     | { readonly kind: "ca-cert" | "ca-key"; readonly ca: CaId }
     | { readonly kind: "sa-private-key" | "sa-public-key" }
     | { readonly kind: "leaf-cert" | "leaf-key"; readonly certificate: string }
     /** A kubeconfig with an embedded client certificate (`certificate`) and the cluster CA. */
-    | { readonly kind: "kubeconfig"; readonly certificate: string; readonly server: string }
+    | { readonly kind: "kubeconfig"; readonly certificate: string; readonly server: string; readonly user?: string }
     /** kubelet.conf in kubeadm's post-finalize form: the CA and kubelet-client-current.pem by path. */
     | { readonly kind: "rotating-kubeconfig"; readonly server: string };
 
@@ -64,10 +68,10 @@ export interface PlannedExpectation {
 }
 
 export interface PlannedFile {
-    /** Layout key ("apiserver.crt", "admin.conf"). */
-    readonly key: FileKey;
+    /** Layout key ("apiserver.crt", "admin.conf"), or a stack entry's id (src/pki/stack-certificates.ts). */
+    readonly key: PlanFileKey;
     /** Other layout keys at the same path carrying the same material (one file, several roles). */
-    readonly alsoKeys?: readonly FileKey[];
+    readonly alsoKeys?: readonly PlanFileKey[];
     readonly path: string;
     /** 0600 for private keys and kubeconfigs (they hold one). */
     readonly mode: "0600" | "0644";
@@ -80,6 +84,10 @@ export interface PlannedFile {
     readonly material: Material;
     /** Components that read it: a change restarts exactly these (src/pki/components.ts). */
     readonly consumers: readonly Component[];
+    /** Readers outside the component table (kube-pki:certificates consumers such as kube-proxy), restarted after them. */
+    readonly extraConsumers?: readonly string[];
+    /** Declared in kube-pki:certificates (not the catalogue). */
+    readonly stack?: true;
     /** Set on certificate files and kubeconfigs with an embedded client certificate. */
     readonly expected?: PlannedExpectation;
     /** Validity in days of the certificate it holds (certificates and kubeconfigs). */
@@ -101,6 +109,10 @@ export interface ClusterPlan {
     readonly certificates: ReadonlyMap<string, PlannedCertificate>;
     /** By node name, in the spec's node order. */
     readonly nodes: Readonly<Record<string, NodePlan>>;
+    /** kube-pki:certificates kubeconfigs kept only as secret stack outputs. */
+    readonly outputs: readonly StackKubeconfigOutput[];
+    /** kube-pki:certificates consumers outside the component table, with their restart methods. */
+    readonly extraComponents: readonly ExtraComponent[];
 }
 
 /** kubeadm's name of a file's certificate, from its catalogue entry. */
@@ -128,7 +140,7 @@ export function caAliases(cluster: Pick<ClusterSpec, "authorities">): Map<CaId, 
 export interface PathConflict {
     readonly node: string;
     readonly path: string;
-    readonly keys: readonly FileKey[];
+    readonly keys: readonly PlanFileKey[];
 }
 
 interface Planned extends ClusterPlan {
@@ -259,16 +271,17 @@ function planWithConflicts(cluster: ClusterSpec): Planned {
         };
     };
 
+    const stack: StackPlanContext = { cluster, caOf, caCertPath: (ca) => path(ca.certFile), adopted, certificates };
     const nodes: Record<string, NodePlan> = {};
     const conflicts: PathConflict[] = [];
     for (const n of cluster.nodes) {
         node = n;
         const kubeletClient = kubeletClientOf(n);
-        const { files, conflicts: clashes } = onePerPath(entries.flatMap((e) => filesOf(e, n)), n.name);
+        const { files, conflicts: clashes } = onePerPath([...entries.flatMap((e) => filesOf(e, n)), ...stackFilesOf(stack, n)], n.name);
         conflicts.push(...clashes);
         nodes[n.name] = { node: n, files, ...(kubeletClient ? { kubeletClient } : {}) };
     }
-    return { entries, cas, certificates, nodes, conflicts };
+    return { entries, cas, certificates, nodes, outputs: stackOutputsOf(stack), extraComponents: extraComponentsOf(cluster), conflicts };
 }
 
 /**

@@ -16,6 +16,8 @@ import type { ClusterPki } from "../pki/cluster-pki";
 import { kubeconfigServer } from "../pki/catalog";
 import { filePath, restartArgs } from "../pki/layout";
 import { kubeletTrustsAlready, pemSha256, type KubeletClientDecision } from "../pki/kubelet-client";
+import { consumerRestarts } from "./consumers";
+import { extraComponentsOf } from "../pki/stack-certificates";
 import { componentsToRestart, rolloutStages, rotateArgs, verifyArgs } from "./plan";
 import type { ClusterSpec, NodeSpec } from "../spec";
 
@@ -124,6 +126,19 @@ function rolloutNode(
             triggers: [fileFingerprints(filesReadBy(component, files)), ...epoch],
         }, { parent, dependsOn: [install, previous, ...kit.ready] });
         served[component] = restart.stdout.apply((out) => servedFingerprint(out, component));
+        resources.push(restart);
+        previous = restart;
+    }
+    // kube-pki:certificates consumers outside the component table, after the catalogue's (src/rollout/consumers.ts).
+    const extras = cluster.rollout.restart ? consumerRestarts(extraComponentsOf(cluster), files, node, cluster) : [];
+    for (const extra of extras) {
+        const c = extra.component.name;
+        const restart = nodeCommand(`${name}-${node.name}-${c}`, node, {
+            create: run("restart-consumer", [...extra.args]),
+            update: `echo "${c}: settings changed, not restarted"`,
+            triggers: [fileFingerprints([...extra.files]), ...epoch],
+        }, { parent, dependsOn: [install, previous, ...kit.ready] });
+        served[c] = restart.stdout.apply((out) => servedFingerprint(out, c));
         resources.push(restart);
         previous = restart;
     }

@@ -101,7 +101,7 @@ describe("nodes", () => {
     it("reports unknown keys one per line, with the valid ones", () => {
         const nodes = [{ name: "master-1", role: "master", address: "10.0.0.11", adress: "x", ssh: { prot: 22 } }];
         expect(problems(withConfig({ nodes, nodez: [] }))).toEqual([
-            "kube-pki:nodez: unknown key; valid keys are kube-pki:cluster, kube-pki:nodes, kube-pki:ssh, kube-pki:sshPrivateKey, kube-pki:keyAlgorithm, kube-pki:validity, kube-pki:layout, kube-pki:authorities, kube-pki:rollout, kube-pki:drift, kube-pki:kubelet, kube-pki:clusterObjects.",
+            "kube-pki:nodez: unknown key; valid keys are kube-pki:cluster, kube-pki:nodes, kube-pki:ssh, kube-pki:sshPrivateKey, kube-pki:keyAlgorithm, kube-pki:validity, kube-pki:layout, kube-pki:authorities, kube-pki:rollout, kube-pki:drift, kube-pki:kubelet, kube-pki:clusterObjects, kube-pki:certificates.",
             "kube-pki:nodes[0].ssh.prot: unknown key; valid keys here are host, port, user, privateKeyPath, hostKey.",
             "kube-pki:nodes[0].adress: unknown key; valid keys here are name, role, address, transport, ssh, localRoot.",
         ]);

@@ -76,7 +76,7 @@ describe("loadClusterSpec", () => {
         expect(error).toBeInstanceOf(ConfigError);
         expect((error as ConfigError).lines).toEqual([
             "kube-pki:validity: is not valid structured config (JSON/YAML); set it as a YAML map or list in the stack file, or with `pulumi config set --path`.",
-            "kube-pki:rolout: unknown key; valid keys are kube-pki:cluster, kube-pki:nodes, kube-pki:ssh, kube-pki:sshPrivateKey, kube-pki:keyAlgorithm, kube-pki:validity, kube-pki:layout, kube-pki:authorities, kube-pki:rollout, kube-pki:drift, kube-pki:kubelet, kube-pki:clusterObjects.",
+            "kube-pki:rolout: unknown key; valid keys are kube-pki:cluster, kube-pki:nodes, kube-pki:ssh, kube-pki:sshPrivateKey, kube-pki:keyAlgorithm, kube-pki:validity, kube-pki:layout, kube-pki:authorities, kube-pki:rollout, kube-pki:drift, kube-pki:kubelet, kube-pki:clusterObjects, kube-pki:certificates.",
             'kube-pki:keyAlgorithm: "RSA-1024" is not supported; use one of "RSA-2048", "RSA-3072", "RSA-4096", "ECDSA-P256".',
         ]);
     });

@@ -147,3 +147,62 @@ describe("knownFiles", () => {
         expect(known.get("/etc/kubernetes/pki/apiserver.crt")?.etcd).toBeUndefined();
     });
 });
+
+/** arbCluster with 1-3 kube-pki:certificates entries: shared or templated, files or kubeconfig, on masters, workers or some nodes. */
+const arbStackCluster: fc.Arbitrary<ClusterSpec> = fc.tuple(arbCluster, fc.array(fc.record({
+    templated: fc.boolean(),
+    kubeconfig: fc.boolean(),
+    local: fc.boolean(),
+    where: fc.constantFrom("masters" as const, "all" as const, "first" as const),
+    extra: fc.boolean(),
+}), { minLength: 1, maxLength: 3 })).map(([cluster, entries]) => ({
+    ...cluster,
+    certificates: entries.map((e, i): NonNullable<ClusterSpec["certificates"]>[number] => ({
+        id: `extra-${i}`, signer: e.kubeconfig || e.where !== "masters" ? "ca" : "front-proxy-ca",
+        commonName: e.templated ? `user-{node}-${i}` : `user-${i}`, organizations: [], usages: ["digital_signature", "client_auth"],
+        sans: e.templated && !e.kubeconfig ? ["{node}", "{address}"] : [],
+        nodes: cluster.nodes.filter((n, j) => e.where === "all" || (e.where === "first" ? j === 0 : n.role === "master")).map((n) => n.name),
+        target: e.kubeconfig ? { kind: "kubeconfig", path: `/etc/extra/${i}.conf`, server: e.local ? "local" : "endpoint" }
+            : { kind: "files", cert: `/etc/extra/${i}.pem`, key: `/etc/extra/${i}-key.pem` },
+        output: false,
+        consumers: [e.extra ? { name: `agent-${i}`, restart: { restart: "systemd", unit: `agent-${i}` } } : { name: "kubelet" }],
+    })),
+}));
+
+describe("planNodeFiles with kube-pki:certificates entries", () => {
+    it("gives every file one material, one content per path, and consumers from the table or the stack's extras", () => {
+        fc.assert(fc.property(arbStackCluster, (cluster) => {
+            const plan = planCluster(cluster);
+            const extras = plan.extraComponents.map((c) => c.name);
+            for (const n of Object.values(plan.nodes)) {
+                const byPath = new Set<string>();
+                for (const f of n.files) {
+                    expect(kinds).toContain(f.material.kind);
+                    if ("certificate" in f.material) expect(plan.certificates.has(f.material.certificate), f.key).toBe(true);
+                    expect(byPath.has(f.path), f.path).toBe(false);
+                    byPath.add(f.path);
+                    for (const c of f.consumers) expect(COMPONENT_ORDER).toContain(c);
+                    for (const c of f.extraConsumers ?? []) expect(extras).toContain(c);
+                }
+            }
+        }));
+    });
+
+    it("puts each entry on exactly its nodes, per node when it names the node or its apiserver, shared otherwise", () => {
+        fc.assert(fc.property(arbStackCluster, (cluster) => {
+            const plan = planCluster(cluster);
+            for (const e of cluster.certificates!) {
+                const holders = Object.values(plan.nodes).filter((n) => n.files.some((f) => f.source === e.id)).map((n) => n.node.name);
+                expect(holders).toEqual(e.nodes);
+                const certs = [...plan.certificates.values()].filter((c) => c.source === e.id);
+                const perNode = e.commonName.includes("{node}") || (e.target.kind === "kubeconfig" && e.target.server === "local");
+                expect(certs.map((c) => c.scope)).toEqual(perNode ? e.nodes.map(() => "node") : ["shared"]);
+                for (const c of certs) {
+                    const node = c.scope === "node" ? cluster.nodes.find((n) => c.id === `${n.name}/${e.id}`)! : undefined;
+                    expect(c.subject.commonName).toBe(node ? e.commonName.replace("{node}", node.name) : e.commonName);
+                    if (node && e.sans.length > 0) expect([...c.subject.dnsNames, ...c.subject.ipAddresses]).toEqual([node.name, node.advertiseAddress]);
+                }
+            }
+        }));
+    });
+});
