@@ -36,7 +36,8 @@ export interface SimEvent {
     component: SimComponent | "kubelet" | "sshd";
     /** "serving": the kubelet (re)loaded /var/lib/kubelet/pki/kubelet.crt/.key for :10250 (`trigger`: start or kubelet-restart). */
     /** "client-auth": the kubelet's request to the apiserver with its client identity was answered (`code`) or gave up (`error`). */
-    event: "start" | "stop" | "exit" | "kubelet-restart" | "ssh-cut" | "serving" | "client-auth";
+    /** "restart": systemctl/docker restart (or start) of a hand-built unit / RKE container was asked for (`reason`). */
+    event: "start" | "stop" | "exit" | "kubelet-restart" | "ssh-cut" | "serving" | "client-auth" | "restart";
     pid: number;
     /** SHA-256 (lowercase hex, no colons) of the certificate the component serves / uses. */
     certSha256?: string;

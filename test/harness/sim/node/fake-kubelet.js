@@ -673,6 +673,8 @@ function startRecord(r, dir) {
 
 /** Stops the running process (if any) and starts it again at once, like systemctl/docker restart. */
 async function restartRecord(r, dir, reason, graceMs) {
+    // The request itself (a crash-looping unit/container has no process to stop, yet is restarted).
+    recordEvent({ component: r.name, event: "restart", pid: r.current ? r.current.pid : 0, reason });
     if (r.current) {
         const c = r.current;
         const kill = graceMs !== undefined ? setTimeout(() => { try { process.kill(-c.pid, "SIGKILL"); } catch { /* gone */ } }, graceMs) : undefined;
