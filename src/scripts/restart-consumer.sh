@@ -42,7 +42,7 @@ case $method in
         if run_bounded 60 systemctl restart "$target" && poll_until "$end" _unit_up; then :; else KP_REASON="unit $target is not active within $opt_timeout s after systemctl restart"; fi
         ;;
     docker)
-        state() { printf 'docker inspect %s: %s' "$target" "$(run_bounded 10 docker inspect -f '{{.State.Status}}' "$target" 2>/dev/null || echo 'no such container')"; }
+        state() { printf 'docker inspect %s: %s' "$target" "$(run_bounded 10 docker inspect -f '{{.State.Status}}' "$target" 2>/dev/null || printf 'no such container')"; }
         hint="docker logs --tail 50 $target"
         before=$(run_bounded 10 docker inspect -f '{{.State.StartedAt}}' "$target" 2>/dev/null || true)
         if run_bounded 60 docker restart "$target" >/dev/null && poll_until "$end" _docker_up; then :; else KP_REASON="container $target is not running within $opt_timeout s after docker restart"; fi
