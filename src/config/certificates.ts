@@ -8,7 +8,8 @@ import * as path from "node:path";
 import { z } from "zod";
 import { catalog, TLS_ALLOWED_USES, type AllowedUse } from "../pki/catalog";
 import { COMPONENT_ORDER, isComponent, RESTART_METHODS } from "../pki/components";
-import { planNodeFiles } from "../pki/plan";
+import { planCluster } from "../pki/plan";
+import { stackIssuedPerNode } from "../pki/stack-certificates";
 import type { ClusterSpec, ComponentRestartSpec, StackCertificateSpec } from "../spec";
 import { configKey, show, type ConfigIssue, type ConfigPath } from "./errors";
 import {
@@ -178,8 +179,8 @@ const CATALOGUE_IDS: readonly string[] = [...catalog("1.30.0", "stacked", true, 
 /**
  * Checks that need the whole spec: unique ids that are not the catalogue's, known node names, a
  * signer the cluster has (and the cluster CA on workers, the only CA they hold), consumers named
- * with one restart method, and no path claimed twice on a node (by two entries, or by an entry
- * and a catalogue file).
+ * with one restart method, no path claimed twice on a node (by two entries, or by an entry
+ * and a catalogue file), and no resource name made twice.
  */
 export function certificateIssues(spec: ClusterSpec): ConfigIssue[] {
     const entries = spec.certificates ?? [];
@@ -189,7 +190,8 @@ export function certificateIssues(spec: ClusterSpec): ConfigIssue[] {
     const push = (key: string, problem: string, fix: string) => issues.push({ key, message: sentence(problem, fix) });
     const nodeNames = spec.nodes.map((n) => n.name);
     const roleOf = new Map(spec.nodes.map((n) => [n.name, n.role]));
-    const catalogueFiles = planNodeFiles({ ...spec, certificates: [] });
+    const cataloguePlan = planCluster({ ...spec, certificates: [] });
+    const catalogueFiles = Object.fromEntries(Object.entries(cataloguePlan.nodes).map(([name, n]) => [name, n.files]));
     const cas = new Set(Object.values(catalogueFiles).flat().flatMap((f) => (f.material.kind === "ca-cert" ? [f.material.ca] : [])));
     const seenIds = new Map<string, number>();
     const restarts = new Map<string, { index: number; text: string }>();
@@ -242,6 +244,42 @@ export function certificateIssues(spec: ClusterSpec): ConfigIssue[] {
                 }
                 held.set(p, `${configKey(["certificates", i])} (${e.id})`);
             }
+        }
+    });
+    issues.push(...resourceNameClashes(spec, [...cataloguePlan.certificates.values()].map((c) => c.nameParts), at));
+    return issues;
+}
+
+/**
+ * Resource names are `<cluster>-stack-<id>` (shared) and `<cluster>-<node>-stack-<id>` (per
+ * node), joined with "-": id "a-stack-b" would name the same resource as id "b" on node "a",
+ * and Pulumi would refuse (or one certificate would replace the other) at `up`. Refused here.
+ */
+function resourceNameClashes(spec: ClusterSpec, catalogue: ReadonlyArray<readonly string[]>, at: (i: number, ...rest: PropertyKey[]) => string): ConfigIssue[] {
+    const issues: ConfigIssue[] = [];
+    const resource = (parts: readonly string[]) => [spec.name, ...parts].join("-");
+    const owners = new Map<string, string>(catalogue.map((parts) => [resource(parts), `the catalogue's certificate ${show(parts[parts.length - 1])}`]));
+    const known = new Set(spec.nodes.map((n) => n.name));
+    const entries = spec.certificates ?? [];
+    entries.forEach((e, i) => {
+        // A repeated id is reported as such, not as the names it repeats.
+        if (entries.findIndex((o) => o.id === e.id) !== i) return;
+        const perNode = !e.output && stackIssuedPerNode(e);
+        const names = perNode
+            ? e.nodes.filter((n) => known.has(n)).map((n) => ({ name: resource([n, "stack", e.id]), where: ` on node ${show(n)}` }))
+            : [{ name: resource(["stack", e.id]), where: "" }];
+        let reported = false;
+        for (const { name, where } of names) {
+            const owner = owners.get(name);
+            if (owner !== undefined && !reported) {
+                reported = true;
+                issues.push({
+                    key: at(i, "id"),
+                    message: sentence(`${show(e.id)} names resource ${show(name)}${where}, which is already the name of ${owner}`,
+                        `choose another id (resources are named <cluster>-stack-<id> and <cluster>-<node>-stack-<id>: "-stack-" in an id or a node name can repeat a name)`),
+                });
+            }
+            if (owner === undefined) owners.set(name, `${configKey(["certificates", i] as ConfigPath)} (${show(e.id)})${where}`);
         }
     });
     return issues;

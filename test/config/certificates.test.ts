@@ -104,6 +104,34 @@ describe("kube-pki:certificates bad input names the key and the fix", () => {
         ]);
     });
 
+    it("an id whose resource name another entry (or the catalogue) already makes", () => {
+        // Names are lab-stack-<id> (shared) and lab-<node>-stack-<id> (per node), joined with "-".
+        const odd = (name: string) => withConfig({ nodes: [...NODES, { name, role: "worker", address: "10.0.0.31" }],
+            certificates: [
+                entry({ id: "proxy", commonName: "system:node:{node}", nodes: [name] }),
+                entry({ id: "a-stack-proxy", nodes: "masters", files: { cert: "/etc/a.pem", key: "/etc/a-key.pem" } }),
+                entry({ id: "x-stack-proxy", commonName: "{node}", nodes: ["master-1"], files: { cert: "/etc/x.pem", key: "/etc/x-key.pem" } }),
+            ] });
+        expect(problems(odd("stack-a"))).toEqual([
+            'kube-pki:certificates[1].id: "a-stack-proxy" names resource "lab-stack-a-stack-proxy", which is already the name of kube-pki:certificates[0] ("proxy") on node "stack-a"; '
+            + 'choose another id (resources are named <cluster>-stack-<id> and <cluster>-<node>-stack-<id>: "-stack-" in an id or a node name can repeat a name).',
+        ]);
+        expect(problems(odd("master-1-stack-x"))).toEqual([
+            'kube-pki:certificates[2].id: "x-stack-proxy" names resource "lab-master-1-stack-x-stack-proxy" on node "master-1", which is already the name of kube-pki:certificates[0] ("proxy") on node "master-1-stack-x"; '
+            + 'choose another id (resources are named <cluster>-stack-<id> and <cluster>-<node>-stack-<id>: "-stack-" in an id or a node name can repeat a name).',
+        ]);
+        const catalogue = withConfig({ nodes: [...NODES, { name: "worker-1-stack-x", role: "master", address: "10.0.0.12" }],
+            certificates: [entry({ id: "x-apiserver", commonName: "{node}", nodes: ["worker-1"] })] });
+        expect(problems(catalogue)).toEqual([
+            'kube-pki:certificates[0].id: "x-apiserver" names resource "lab-worker-1-stack-x-apiserver" on node "worker-1", which is already the name of the catalogue\'s certificate "apiserver"; '
+            + 'choose another id (resources are named <cluster>-stack-<id> and <cluster>-<node>-stack-<id>: "-stack-" in an id or a node name can repeat a name).',
+        ]);
+        // Ids that only look alike make different names: accepted.
+        expect(parseClusterSpec(odd("worker-3"), fakeEnv()).certificates).toHaveLength(3);
+        const alike = parseClusterSpec(config(entry({ commonName: "system:node:{node}" }), entry({ id: "worker-1-stack-kube-proxy", files: { cert: "/etc/a.pem", key: "/etc/b.pem" } })), fakeEnv());
+        expect(alike.certificates!.map((c) => c.id)).toEqual(["kube-proxy", "worker-1-stack-kube-proxy"]);
+    });
+
     it("a user kubeconfig is output only: never pushed, never restarted", () => {
         expect(problems(config({ ...ALICE, nodes: "all", kubeconfig: { path: "/root/.kube/config" } }))).toEqual([
             "kube-pki:certificates[0].kubeconfig.path: is set with output: true (never pushed); an output-only kubeconfig goes to no node: remove it, or set output: false to push the kubeconfig.",
