@@ -124,6 +124,9 @@ describe("shipped stacks", () => {
         for (const c of ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet"]) {
             expect(restartArgs(spec.layout, c), c).toEqual({ method: "systemd", options: [] });
         }
+        // kube-proxy's client certificate (kube-pki:certificates) in the kubeconfig its unit names, on every node.
+        expect(spec.certificates?.map((c) => [c.id, c.commonName, c.nodes.length])).toEqual([["kube-proxy", "system:kube-proxy", 3]]);
+        expect(plan.nodes["worker-1"].files.find((f) => f.path === "/etc/kubernetes/kube-proxy.kubeconfig")?.material.kind).toBe("kubeconfig");
     });
 
     it("rke-example: RKE names, per-node etcd files by address, kubecfg-*.yaml, docker containers", () => {
@@ -137,6 +140,8 @@ describe("shipped stacks", () => {
         expect(m2.find((f) => f.path === "/etc/kubernetes/ssl/kube-service-account-token.pem")?.material.kind).toBe("sa-public-key");
         expect(restartArgs(spec.layout, "kubelet")).toEqual({ method: "docker", options: [] });
         expect(restartArgs(spec.layout, "etcd")).toEqual({ method: "docker", options: [] });
+        expect(plan.nodes["rke-worker-1"].files.find((f) => f.path === "/etc/kubernetes/ssl/kubecfg-kube-proxy.yaml")?.material.kind).toBe("kubeconfig");
+        expect(spec.certificates?.[0].consumers).toEqual([{ name: "kube-proxy", restart: { restart: "docker", container: "kube-proxy" } }]);
     });
 
     it("the README's \"Clusters not made by kubeadm\" shows both example stacks as shipped", () => {
