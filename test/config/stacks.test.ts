@@ -124,9 +124,17 @@ describe("shipped stacks", () => {
         for (const c of ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet"]) {
             expect(restartArgs(spec.layout, c), c).toEqual({ method: "systemd", options: [] });
         }
-        // kube-proxy's client certificate (kube-pki:certificates) in the kubeconfig its unit names, on every node.
+        // kube-proxy's client certificate (kube-pki:certificates): one shared pair in the files its kubeconfig names, on every node;
+        // the kubeconfig itself is not kube-pki's.
         expect(spec.certificates?.map((c) => [c.id, c.commonName, c.nodes.length])).toEqual([["kube-proxy", "system:kube-proxy", 3]]);
-        expect(plan.nodes["worker-1"].files.find((f) => f.path === "/etc/kubernetes/kube-proxy.kubeconfig")?.material.kind).toBe("kubeconfig");
+        for (const node of ["controller-0", "worker-1"]) {
+            const files = plan.nodes[node].files;
+            expect(files.find((f) => f.path === "/etc/kubernetes/ssl/kube-proxy.pem")).toMatchObject({ material: { kind: "leaf-cert", certificate: "kube-proxy" }, mode: "0644" });
+            expect(files.find((f) => f.path === "/etc/kubernetes/ssl/kube-proxy-key.pem")?.mode).toBe("0600");
+            expect(files.some((f) => f.path === "/etc/kubernetes/kube-proxy.kubeconfig")).toBe(false);
+        }
+        expect(plan.certificates.get("kube-proxy")).toMatchObject({ subject: { commonName: "system:kube-proxy", organizations: ["system:node-proxier"] }, issuer: "ca" });
+        expect(plan.extraComponents).toEqual([{ name: "kube-proxy", restart: { restart: "systemd", unit: "kube-proxy" } }]);
     });
 
     it("rke-example: RKE names, per-node etcd files by address, kubecfg-*.yaml, docker containers", () => {
@@ -140,7 +148,11 @@ describe("shipped stacks", () => {
         expect(m2.find((f) => f.path === "/etc/kubernetes/ssl/kube-service-account-token.pem")?.material.kind).toBe("sa-public-key");
         expect(restartArgs(spec.layout, "kubelet")).toEqual({ method: "docker", options: [] });
         expect(restartArgs(spec.layout, "etcd")).toEqual({ method: "docker", options: [] });
-        expect(plan.nodes["rke-worker-1"].files.find((f) => f.path === "/etc/kubernetes/ssl/kubecfg-kube-proxy.yaml")?.material.kind).toBe("kubeconfig");
+        for (const node of ["rke-2", "rke-worker-1"]) {
+            expect(plan.nodes[node].files.find((f) => f.path === "/etc/kubernetes/ssl/kube-proxy.pem")?.material).toEqual({ kind: "leaf-cert", certificate: "kube-proxy" });
+            expect(plan.nodes[node].files.find((f) => f.path === "/etc/kubernetes/ssl/kube-proxy-key.pem")?.mode).toBe("0600");
+            expect(plan.nodes[node].files.some((f) => f.path === "/etc/kubernetes/ssl/kubecfg-kube-proxy.yaml")).toBe(false);
+        }
         expect(spec.certificates?.[0].consumers).toEqual([{ name: "kube-proxy", restart: { restart: "docker", container: "kube-proxy" } }]);
     });
 
