@@ -105,7 +105,9 @@ describeLive("hand-built cluster (cfssl names, systemd units; 1 master + 1 worke
         const plan = planNodeFiles(spec);
         const certFiles = (n: string) => (plan[n] ?? []).filter((f) => f.material.kind === "leaf-cert" || f.material.kind === "kubeconfig").map((f) => f.path);
         const byNode = Object.fromEntries(sim.nodes.map((n) => [n.name, certFiles(n.name)]));
-        expect.soft(byNode[sim.masters[0].name]).toEqual(expect.arrayContaining([HANDBUILT.apiserver, HANDBUILT.etcd, HANDBUILT.kubeProxy]));
+        // What the fixture's components read: kube-pki must declare each (kube-proxy.pem through kube-pki:certificates).
+        expect.soft(byNode[sim.masters[0].name]).toEqual(expect.arrayContaining([HANDBUILT.apiserver, HANDBUILT.etcd, HANDBUILT.kubeProxy,
+            HANDBUILT.controllerManagerKubeconfig, HANDBUILT.schedulerKubeconfig, HANDBUILT.adminKubeconfig]));
         expect.soft(byNode[sim.workers[0].name]).toEqual(expect.arrayContaining([HANDBUILT.kubeProxy]));
         const before = Object.fromEntries(sim.nodes.flatMap((n) => byNode[n.name].map((p) => [`${n.name}:${p}`, certSha(n, p)])));
         const caBefore = certSha(sim.masters[0], HANDBUILT.ca);
