@@ -146,14 +146,15 @@ export function createClusterPki(
         return { certPem: ca.certPem, privateKeyPem: ca.privateKeyPem, validityEndTime: ca.validityEndTime, id };
     };
 
-    const sa = new ServiceAccountKeys(childName(name, "sa"), {
+    // layout.omit: [sa] leaves the pair to whoever made it: nothing read, nothing declared.
+    const sa = plan.entries.some((e) => e.id === "sa") ? new ServiceAccountKeys(childName(name, "sa"), {
         source: cluster.authorities.serviceAccount,
         keyAlgorithm: cluster.authorities.keyAlgorithm,
         adoptFrom,
         readAdopted,
         privateKeyPath: path("sa.key"),
         publicKeyPath: path("sa.pub"),
-    }, { parent });
+    }, { parent }) : undefined;
 
     // One LeafCertificate per planned certificate, shared or per node as the plan says.
     const issued = new Map<string, LeafCertificate>();
@@ -179,8 +180,8 @@ export function createClusterPki(
         switch (m.kind) {
             case "ca-cert": return { content: cas.get(m.ca)!.certPem, notAfter: cas.get(m.ca)!.validityEndTime };
             case "ca-key": return { content: cas.get(m.ca)!.privateKeyPem };
-            case "sa-private-key": return { content: sa.privateKeyPem };
-            case "sa-public-key": return { content: sa.publicKeyPem };
+            case "sa-private-key": return { content: sa!.privateKeyPem };
+            case "sa-public-key": return { content: sa!.publicKeyPem };
             case "leaf-cert": return { content: byId(m.certificate).certPem, notAfter: byId(m.certificate).validityEndTime };
             case "leaf-key": return { content: byId(m.certificate).privateKeyPem };
             case "rotating-kubeconfig":

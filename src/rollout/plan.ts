@@ -2,6 +2,7 @@
  * Pure planning of a rollout: which nodes go together, which components restart on a node and
  * how each one is checked. No Pulumi here; src/rollout/rollout.ts turns the plan into resources.
  */
+import { CA_CONFIG_KEY, catalogFor, type CaId } from "../pki/catalog";
 import type { WantedFile } from "../pki/cluster-pki";
 import { componentEndpoint, componentInfo, restartOrder, servesOurCertificate, type Component } from "../pki/components";
 import { componentRestart, filePath, restartArgs, type FileKey } from "../pki/layout";
@@ -19,9 +20,27 @@ export function rolloutStages(nodes: readonly NodeSpec[], batchSize: number): No
     return [...masters, ...batches];
 }
 
-/** Components on this node that read at least one of its files, in restart order (src/pki/components.ts: workers run only the kubelet). */
-export function componentsToRestart(files: readonly WantedFile[], role: NodeSpec["role"]): Component[] {
-    return restartOrder(files.flatMap((f) => f.consumers), role);
+/**
+ * Is this file's content the cluster's own, read back from the node (an adopted CA or sa pair)?
+ * Pushing it changes nothing a component has loaded, so it alone is no reason to restart.
+ */
+export function adoptedContent(source: string, cluster: Pick<ClusterSpec, "authorities">): boolean {
+    const a = cluster.authorities;
+    if (source === "sa") return a.serviceAccount === "adopt";
+    if (!(source in CA_CONFIG_KEY)) return false;
+    const own = a[CA_CONFIG_KEY[source as CaId]];
+    return (own === "same-as-ca" ? a.ca : own) === "adopt";
+}
+
+/**
+ * Components on this node that read at least one of its files whose content kube-pki makes, in
+ * restart order (src/pki/components.ts: workers run only the kubelet). Without `cluster` every
+ * file counts. A component reading only adopted files (a stack taking over the kubelet client
+ * certificates: the apiserver reads the adopted ca.crt) is not restarted: nothing it reads changes.
+ */
+export function componentsToRestart(files: readonly WantedFile[], role: NodeSpec["role"], cluster?: Pick<ClusterSpec, "authorities">): Component[] {
+    const changing = cluster ? files.filter((f) => !adoptedContent(f.source, cluster)) : files;
+    return restartOrder(changing.flatMap((f) => f.consumers), role);
 }
 
 /** How the component's served certificate is checked after a restart. */
@@ -43,8 +62,10 @@ export interface ServedCheck {
 export function servedCheck(component: Component, node: NodeSpec, cluster: ClusterSpec): ServedCheck {
     // Restart method none: nothing restarts, so nothing is verified to serve the new file either.
     if (!servesOurCertificate(component, cluster) || componentRestart(cluster.layout, component).restart === "none") return {};
-    const p = (key: FileKey) => filePath(cluster.layout, key, node);
     const info = componentInfo(component);
+    // Its served certificate omitted (kube-pki:layout.omit): the file is not ours, so it is not checked.
+    if (!catalogFor(cluster).some((e) => e.kind === "leaf" && e.certFile === info.servedCert)) return {};
+    const p = (key: FileKey) => filePath(cluster.layout, key, node);
     return {
         endpoint: componentEndpoint(component, node), certPath: p(info.servedCert),
         ...(info.client ? { client: { cert: p(info.client.cert), key: p(info.client.key), ca: p(info.client.ca) } } : {}),

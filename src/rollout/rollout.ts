@@ -117,7 +117,7 @@ function rolloutNode(
     const resources: pulumi.Resource[] = [install];
     const served: Record<string, pulumi.Output<string>> = {};
     let previous: pulumi.Resource = install;
-    const components = cluster.rollout.restart ? componentsToRestart(files, node.role) : [];
+    const components = cluster.rollout.restart ? componentsToRestart(files, node.role, cluster) : [];
     for (const component of components) {
         const rotate = run("rotate", rotateArgs(component, node, cluster));
         const restart = nodeCommand(`${name}-${node.name}-${component}`, node, {
