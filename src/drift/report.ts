@@ -256,6 +256,13 @@ export function compareNode(wanted: readonly WantedFileSummary[] | undefined, in
         if (chainless) findings.push({ reason: "spec-changed", detail: `issuer CN ${file.cert!.issuerCN ?? "(none)"} is not a CA on this node` });
         const managed = !wanted && file.key !== undefined && file.key !== KUBELET_CLIENT_KEY;
         if (wanted && file.key === undefined && file.kind === "private-key") continue;
+        if (wanted && file.key !== KUBELET_CLIENT_KEY) {
+            // Not declared by the stack (an omitted entry, a file nothing reads any more): info, not a problem.
+            const info = verdict(file.key ?? file.path, file.path, false, [], file, served);
+            const seen = findings.map((f) => f.detail).join("; ");
+            files.push({ ...info, detail: `not declared by this stack, left as it is${seen ? ` (${seen})` : ""}` });
+            continue;
+        }
         files.push(verdict(file.key ?? file.path, file.path, managed, findings, file, served));
     }
 

@@ -333,14 +333,21 @@ export interface KnownFile {
  * Names of every file the full catalogue (newest version, stacked etcd, every optional entry)
  * puts at a layout's paths, by path: what `check --host` reads without a stack.
  */
-export function knownFiles(layout: LayoutSpec, node?: Pick<NodeSpec, "name" | "advertiseAddress">): Map<string, KnownFile> {
+export function knownFiles(layout: LayoutSpec, node?: Pick<NodeSpec, "name" | "advertiseAddress"> & { role?: NodeRole }): Map<string, KnownFile> {
     const out = new Map<string, KnownFile>();
     const path = (key: FileKey) => filePath(layout, key, node);
     // A path several roles share (cfssl's one ca.pem) is named by the first: the cluster CA before the others.
     const set = (p: string, known: KnownFile) => { if (!out.has(p)) out.set(p, known); };
     const omitted = new Set(layout.omit ?? []);
+    const role = node?.role;
     for (const e of catalog("1.30.0", "stacked", true, true)) {
         if (omitted.has(e.id)) continue;
+        // With a role: only what a node of that role holds (RKE's kube-node.pem on a worker is no etcd client); a worker trusts the cluster CA.
+        if (role && !entryAppliesTo(e, role) && !(e.kind === "ca" && e.id === "ca")) continue;
+        if (role === "worker" && e.kind === "ca") {
+            set(path(e.certFile), { key: e.certFile, name: e.id, ca: e.id, caKeyPath: path(e.keyFile) });
+            continue;
+        }
         if (e.kind === "ca") {
             set(path(e.certFile), { key: e.certFile, name: e.id, ca: e.id, caKeyPath: path(e.keyFile) });
             set(path(e.keyFile), { key: e.keyFile });
@@ -365,7 +372,8 @@ export function knownFiles(layout: LayoutSpec, node?: Pick<NodeSpec, "name" | "a
                 : e.kind === "kubeconfig" ? [[e.file, roles]] : [[e.privateKeyFile, roles], [e.publicKeyFile, roles]];
         for (const [key, requiredOn] of held) {
             const known = out.get(path(key));
-            if (known && requiredOn.length) out.set(path(key), { ...known, requiredOn, ...(etcd ? { etcd } : {}) });
+            // A shared path (cfssl's one ca.pem is also etcd/ca.crt) keeps the requirement of the entry that names it.
+            if (known && known.key === key && requiredOn.length) out.set(path(key), { ...known, requiredOn, ...(etcd ? { etcd } : {}) });
         }
     }
     return out;

@@ -122,10 +122,12 @@ export async function runCheck(opts: CheckOptions, io: CliIo): Promise<number> {
         onProgress: many ? (done, total, inv) => io.stderr(`[${done}/${total}] ${inv.node}: ${inv.reachable ? "read" : `unreachable (${inv.error})`}\n`) : undefined,
     });
     // Names, CAs and required files from the catalogue at the layout's paths (src/pki/plan.ts), never rebuilt from a path.
-    // Per-node paths ({node}, {address}) differ by node, so one map of every node's paths names them all.
-    const known = new Map(targets.nodes.flatMap((n) => [...knownFiles(targets.layout, n)]));
-    const results = inventories.map((inv) => compareNode(targets.wanted?.[inv.node], inv, { now, renewBeforeDays: warnDays, known }));
-    const nodes = checkRows(results, known);
+    // One map per node: its own paths ({node}, {address}) and only what its role holds (a master's etcd client path on a worker is a stray).
+    const knownOf = new Map(targets.nodes.map((n) => [n.name, knownFiles(targets.layout, n)]));
+    const nodes = inventories.flatMap((inv) => {
+        const known = knownOf.get(inv.node) ?? knownFiles(targets.layout);
+        return checkRows([compareNode(targets.wanted?.[inv.node], inv, { now, renewBeforeDays: warnDays, known })], known);
+    });
     const severity = overallSeverity(nodes);
     const exitCode = EXIT_CODES[severity];
     if (opts.prometheus) writeFileAtomically(opts.prometheus, renderPrometheus(nodes, now));
