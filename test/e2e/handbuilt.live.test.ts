@@ -65,10 +65,7 @@ describeLive("hand-built cluster (cfssl names, systemd units; 1 master + 1 worke
     }, 180_000);
     afterAll(async () => { await sim?.stop(); });
 
-    // Known gap (issue 11 left open): with layout.omit: [sa] adoption still reads /etc/kubernetes/pki/sa.key, and
-    // kube-apiserver is restarted and checked against the omitted apiserver.crt (its rollback then fails too).
-    // Enable when a stack that takes over only the kubelet client certificates touches nothing else.
-    it.skip("(a) kubelet client certificates only: preview names exactly the expired files; one `up` gives every kubelet an accepted certificate, restarting only kubelets; check is clean", async () => {
+    it("(a) kubelet client certificates only: preview names exactly the expired files; one `up` gives every kubelet an accepted certificate, restarting only kubelets; check is clean", async () => {
         const refused = await verdictsFor(sim, 0, nodeAgents(["kubelet"]));
         for (const v of Object.values(refused)) expect(v).toMatchObject({ accepted: false, reason: "CERT_HAS_EXPIRED" });
 

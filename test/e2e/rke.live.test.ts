@@ -93,10 +93,7 @@ describeLive("RKE-style cluster (docker containers, every leaf expired; 1 master
         expect(restartsSince(sim, againAt)).toEqual([]);
     }, 600_000);
 
-    // Known gap (issue 11 left open): check still reports kube-controller-manager.pem and kube-scheduler.pem, which
-    // nothing reads once kube-pki rewrote their kubeconfigs with embedded certificates, and names the worker's
-    // unmanaged kube-node.pem as etcd-healthcheck-client (a master-only role). Enable when check judges RKE cleanly.
-    it.skip("kube-pki check --stack is clean after the `up`", async () => {
+    it("kube-pki check --stack is clean after the `up`", async () => {
         const check = await checkStack(sim, raw, "rke", scratch);
         expect(checkProblems(check.doc), check.stderr).toEqual([]);
         expect(check.code).toBe(0);
