@@ -110,6 +110,11 @@ export interface LayoutSpec {
     /** Per component restart methods (kube-pki:layout.components); others use `restart`, the kubelet systemd. */
     components?: Record<string, ComponentRestartSpec>;
     /**
+     * "user:group" per file key or kube-pki:certificates id (kube-pki:layout.owners): etcd or the
+     * apiserver running as a non-root user must read its key. Absent: files stay root:root.
+     */
+    owners?: Record<string, string>;
+    /**
      * Issue serving certificates for controller-manager and scheduler (pki/controller-manager.crt,
      * pki/scheduler.crt) for clusters whose manifests name them with --tls-cert-file (CIS-hardened or
      * hand-built). kubeadm does not: those components then self-sign in memory, and only their restart
@@ -214,6 +219,8 @@ export interface StackCertificateSpec {
     consumers: StackConsumerSpec[];
     /** Validity in days (default kube-pki:validity.leafDays). */
     validityDays?: number;
+    /** "user:group" of every file it lands in (absent: root:root). */
+    owner?: string;
 }
 
 export interface ClusterSpec {

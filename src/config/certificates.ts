@@ -16,6 +16,7 @@ import {
     choiceWithDefault, flagWithDefault, optionalString, optionalWholeNumber, requiredString, section, sentence, stringListWithDefault,
 } from "./fields";
 import { isDnsLabel, isSan } from "./names";
+import { OWNER_FIX, ownerCheck } from "./owner";
 
 export const STACK_SIGNERS = ["ca", "front-proxy-ca", "etcd-ca"] as const;
 const NODE_SETS = ["masters", "workers", "all"] as const;
@@ -102,6 +103,7 @@ const entrySchema = section(
         output: flagWithDefault(false, "set true to keep this kubeconfig as a secret stack output only (a cluster user's), never pushed"),
         consumers: z.array(consumerSchema, { error: () => sentence("must be a list", "list the components that read it, e.g. [{ name: kube-proxy, restart: systemd }]") }).default([]),
         validityDays: optionalWholeNumber({ min: 1 }, "set a whole number of days ≥ 1 (default kube-pki:validity.leafDays)"),
+        owner: optionalString(OWNER_FIX, ownerCheck),
     },
     "describe the certificate with id, signer, commonName, usages, nodes, and files or kubeconfig",
 ).superRefine((e, ctx) => {
@@ -115,6 +117,7 @@ const entrySchema = section(
         if (e.kubeconfig?.server === "local") add(["kubeconfig", "server"], '"local" needs a node', 'use "endpoint" for a user\'s kubeconfig');
         if (e.nodes !== undefined) add(["nodes"], "is set with output: true (never pushed)", fix);
         if (e.consumers.length > 0) add(["consumers"], "is set with output: true (never pushed)", fix);
+        if (e.owner !== undefined) add(["owner"], "is set with output: true (never pushed)", fix);
         for (const field of ["commonName", "organizations", "sans"] as const) {
             if (JSON.stringify(e[field]).includes("{")) add([field], "has a template but an output-only kubeconfig has no node", "write a fixed value");
         }
@@ -163,6 +166,7 @@ export function certificateSpecs(parsed: NonNullable<ParsedCertificates>, nodes:
                 ...(c.port !== undefined ? { port: c.port } : {}),
             })),
             ...(e.validityDays !== undefined ? { validityDays: e.validityDays } : {}),
+            ...(e.owner !== undefined ? { owner: e.owner } : {}),
         };
     });
 }

@@ -8,7 +8,7 @@ import type { z } from "zod";
 import { formatKubernetesVersion, parseKubernetesVersion } from "../pki/versions";
 import type { ClusterSpec, LayoutSpec, NodeSpec } from "../spec";
 import { catalogFor, type CaId } from "../pki/catalog";
-import { caAliases, pathConflicts } from "../pki/plan";
+import { caAliases, pathConflicts, planCluster } from "../pki/plan";
 import { layoutFileKeys } from "../pki/layout";
 import type { ConfigIssue, ConfigPath } from "./errors";
 import { ConfigError, configKey, show } from "./errors";
@@ -65,6 +65,7 @@ export function parseClusterSpec(raw: RawConfig, env: ConfigEnv = processEnv()):
     // The layout against the plan (omitted CAs, shared files, one path two contents); the plan
     // is built only from sound kube-pki:certificates.
     checkLayoutPlan(spec, issues, stackIssues.length === 0);
+    checkOwners(spec, issues, stackIssues.length === 0);
     if (issues.length + stackIssues.length > 0) throw new ConfigError(inKeyOrder([...issues, ...stackIssues]));
     return spec;
 }
@@ -114,6 +115,7 @@ function layoutSpec(layout: ParsedConfig["layout"]): LayoutSpec {
         ...(Object.keys(layout.sameCertificate).length > 0 ? { sameCertificate: { ...layout.sameCertificate } } : {}),
         ...(layout.manifestsDir !== undefined ? { manifestsDir: layout.manifestsDir } : {}),
         ...(Object.keys(layout.components).length > 0 ? { components: structuredClone(layout.components) } : {}),
+        ...(Object.keys(layout.owners).length > 0 ? { owners: { ...layout.owners } } : {}),
     };
 }
 
@@ -173,6 +175,47 @@ function checkLayoutPlan(spec: ClusterSpec, issues: ConfigIssue[], planIsSound: 
                 'give each its own path; or, when one certificate really serves both roles, say so with kube-pki:layout.sameCertificate (e.g. { "apiserver-kubelet-client": "apiserver" }) or kube-pki:authorities.etcdCa: same-as-ca',
             ),
         });
+    }
+}
+
+/**
+ * kube-pki:layout.owners against the rest: a stack id must be a pushed kube-pki:certificates entry
+ * (whose own owner it must not repeat), a file key a file this cluster gets, and one file serving
+ * several roles gets one owner.
+ */
+function checkOwners(spec: ClusterSpec, issues: ConfigIssue[], planIsSound: boolean): void {
+    const owners = spec.layout.owners ?? {};
+    if (Object.keys(owners).length === 0) return;
+    const fileKeys = new Set<string>(layoutFileKeys);
+    const entries = spec.certificates ?? [];
+    const at = (key: string) => configKey(["layout", "owners", key]);
+    const ids = entries.filter((e) => !e.output).map((e) => e.id);
+    for (const [key, owner] of Object.entries(owners)) {
+        if (fileKeys.has(key)) continue;
+        const index = entries.findIndex((e) => e.id === key);
+        const entry = entries[index];
+        if (!entry) {
+            issues.push({ key: at(key), message: sentence(`${show(key)} is neither a file key nor the id of a kube-pki:certificates entry`,
+                `use a file key (e.g. "etcd/server.key")${ids.length > 0 ? ` or one of ${ids.map((i) => show(i)).join(", ")}` : ""}`) });
+        } else if (entry.output) {
+            issues.push({ key: at(key), message: sentence(`${configKey(["certificates", index])} (${key}) is a stack output only, on no node`, "remove this owner") });
+        } else if (entry.owner !== undefined) {
+            issues.push({ key: at(key), message: sentence(`${configKey(["certificates", index, "owner"])} already sets the owner of ${show(key)}${entry.owner === owner ? "" : ` (${show(entry.owner)})`}`, "keep one of them") });
+        }
+    }
+    // The plan is built only from a config with no other problem (it throws on a path conflict).
+    if (issues.length > 0 || !planIsSound) return;
+    const files = Object.values(planCluster(spec).nodes).flatMap((n) => n.files);
+    for (const key of Object.keys(owners).filter((k) => fileKeys.has(k))) {
+        if (files.some((f) => f.key === key || f.alsoKeys?.some((k) => k === key))) continue;
+        issues.push({ key: at(key), message: sentence(`no node gets ${show(key)} in this cluster (omitted, external etcd, or an entry not enabled)`, "remove this owner, or name the file key of a file kube-pki writes") });
+    }
+    const reported = new Set<string>();
+    for (const f of files) {
+        const named = [f.key, ...(f.alsoKeys ?? [])].filter((k) => owners[k] !== undefined);
+        if (new Set(named.map((k) => owners[k])).size < 2 || reported.has(named.join("|"))) continue;
+        reported.add(named.join("|"));
+        issues.push({ key: at(named[1]), message: sentence(`${f.path} is one file serving ${named.map((k) => show(k)).join(" and ")}, which name different owners (${named.map((k) => owners[k]).join(", ")})`, "give them the same owner, or one of them only") });
     }
 }
 

@@ -26,6 +26,7 @@ import {
     wholeNumberWithDefault,
 } from "./fields";
 import { isDnsLabel, isDnsName, isSan, networkOf, parseEndpoint, serviceCidrProblem, SERVICE_PREFIX_LIMITS } from "./names";
+import { OWNER_FIX, ownerCheck } from "./owner";
 
 const SAN_FIX = 'use an IP address (e.g. "10.0.0.100") or a lowercase DNS name (e.g. "k8s-api.example.com"; wildcards like "*.example.com" are allowed)';
 
@@ -327,8 +328,10 @@ export const layoutSchema = section(
         ),
         manifestsDir: optionalString(MANIFESTS_FIX, noTemplate(MANIFESTS_FIX), absolutePath(MANIFESTS_FIX)),
         components: mapWithDefault(componentRestartSchema, 'map component names to how they restart, e.g. { kube-apiserver: { restart: docker, container: kube-apiserver } }'),
+        // Any kind: a kubeadm cluster may run etcd as a non-root user too. Stack ids are checked in parse.ts.
+        owners: mapWithDefault(requiredString(OWNER_FIX, ownerCheck), 'map file keys or kube-pki:certificates ids to user:group, e.g. { "etcd/server.key": "etcd:etcd" }'),
     },
-    "set kind, kubernetesDir, paths, restart, componentServingCerts, omit, manifestsDir and components",
+    "set kind, kubernetesDir, paths, restart, componentServingCerts, omit, manifestsDir, components and owners",
 )
     .prefault({})
     .superRefine((layout, ctx) => {
@@ -367,6 +370,11 @@ export const layoutSchema = section(
             else if (role === by || layout.sameCertificate[by] !== undefined) {
                 ctx.addIssue({ code: "custom", path: at, message: sentence(`${show(by)} is itself served by another certificate`, "name the certificate that is really issued (chains are not followed)") });
             }
+        }
+        for (const key of Object.keys(layout.owners)) {
+            // A file key, or what may be a kube-pki:certificates id (a DNS label: file keys all have a "." or "/").
+            if ((layoutFileKeys as readonly string[]).includes(key) || isDnsLabel(key)) continue;
+            ctx.addIssue({ code: "custom", path: ["owners", key], message: sentence("unknown file key", `use one of ${layoutFileKeys.join(", ")}, or the id of a kube-pki:certificates entry`) });
         }
         for (const name of Object.keys(layout.components)) {
             if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(name)) {

@@ -45,14 +45,18 @@ export function nodeBundle(pki: NodePki): pulumi.Output<string> {
     const checks = bundleChecks(pki.files);
     const contents = pulumi.all(pki.files.map((f) => f.content));
     return pulumi.secret(contents.apply((texts) => serializeBundle({
-        files: pki.files.map((f, i) => ({ path: f.path, mode: f.mode, content: texts[i] })),
+        files: pki.files.map((f, i) => ({ path: f.path, mode: f.mode, ...(f.owner ? { owner: f.owner } : {}), content: texts[i] })),
         checks,
     })));
 }
 
-/** Per file path: "sha256:<hex>" of the wanted content. Not secret: a digest reveals nothing. */
+/**
+ * Per file path: "sha256:<hex>" of the wanted content, with " owner=<user:group>" when an owner is
+ * set (a new owner re-installs the file and restarts its readers; without one the text is as before).
+ * Not secret: a digest reveals nothing.
+ */
 export function fileFingerprints(files: readonly WantedFile[]): pulumi.Output<Record<string, string>> {
-    const digests = pulumi.all(files.map((f) => f.content.apply((c) => `sha256:${sha256Hex(c)}`)));
+    const digests = pulumi.all(files.map((f) => f.content.apply((c) => `sha256:${sha256Hex(c)}${f.owner ? ` owner=${f.owner}` : ""}`)));
     return pulumi.unsecret(digests.apply((d) => Object.fromEntries(files.map((f, i) => [f.path, d[i]]))));
 }
 

@@ -35,6 +35,8 @@ export interface WantedFile {
     /** Absolute path on the node. */
     readonly path: string;
     readonly mode: "0600" | "0644";
+    /** user:group install.sh chowns it to (absent: left as created, root:root). */
+    readonly owner?: string;
     /** File content; secret for keys and kubeconfigs. */
     readonly content: pulumi.Output<string>;
     /** Components that read it: a change restarts exactly these. */
@@ -206,7 +208,7 @@ export function createClusterPki(
             ...(f.expected.keyPath ? { keyPath: f.expected.keyPath } : {}), caPath: f.expected.caPath,
         };
         return {
-            key: f.key, path: f.path, mode: f.mode, content: f.mode === "0600" ? pulumi.secret(content) : content,
+            key: f.key, path: f.path, mode: f.mode, ...(f.owner ? { owner: f.owner } : {}), content: f.mode === "0600" ? pulumi.secret(content) : content,
             consumers: f.consumers, ...(f.extraConsumers ? { extraConsumers: f.extraConsumers } : {}),
             ...(f.material.kind === "kubeconfig" ? { kubeconfig: true as const } : {}), source: f.source, ...(expected ? { expected } : {}), ...(notAfter ? { notAfter } : {}),
         };

@@ -75,7 +75,7 @@ export interface PlannedFile {
     readonly path: string;
     /** 0600 for private keys and kubeconfigs (they hold one). */
     readonly mode: "0600" | "0644";
-    /** user:group, or undefined: left as created (root:root). */
+    /** user:group (kube-pki:layout.owners, kube-pki:certificates[].owner), or undefined: left as created (root:root). */
     readonly owner?: string;
     /** Catalogue id it comes from ("apiserver", "ca", "sa", "admin.conf"). */
     readonly source: string;
@@ -274,10 +274,18 @@ function planWithConflicts(cluster: ClusterSpec): Planned {
     const stack: StackPlanContext = { cluster, caOf, caCertPath: (ca) => path(ca.certFile), adopted, certificates };
     const nodes: Record<string, NodePlan> = {};
     const conflicts: PathConflict[] = [];
+    // kube-pki:layout.owners by file key, or by kube-pki:certificates id (the entry's own owner first).
+    const owners = cluster.layout.owners ?? {};
+    const stackOwners = new Map((cluster.certificates ?? []).map((e) => [e.id, e.owner ?? owners[e.id]]));
+    const withOwner = (f: PlannedFile): PlannedFile => {
+        const owner = f.stack ? stackOwners.get(f.source) : owners[f.key];
+        return owner ? { ...f, owner } : f;
+    };
     for (const n of cluster.nodes) {
         node = n;
         const kubeletClient = kubeletClientOf(n);
-        const { files, conflicts: clashes } = onePerPath([...entries.flatMap((e) => filesOf(e, n)), ...stackFilesOf(stack, n)], n.name);
+        const planned = [...entries.flatMap((e) => filesOf(e, n)), ...stackFilesOf(stack, n)].map(withOwner);
+        const { files, conflicts: clashes } = onePerPath(planned, n.name);
         conflicts.push(...clashes);
         nodes[n.name] = { node: n, files, ...(kubeletClient ? { kubeletClient } : {}) };
     }
@@ -306,7 +314,9 @@ function onePerPath(files: readonly PlannedFile[], node: string): { files: Plann
             continue;
         }
         const consumers = [...new Set(group.flatMap((g) => g.consumers))];
-        out.push({ ...f, alsoKeys: group.slice(1).map((g) => g.key), consumers: COMPONENT_ORDER.filter((c) => consumers.includes(c)) });
+        // An owner given for any of its roles is the file's (parse.ts refuses two different ones).
+        const owner = group.find((g) => g.owner)?.owner;
+        out.push({ ...f, alsoKeys: group.slice(1).map((g) => g.key), consumers: COMPONENT_ORDER.filter((c) => consumers.includes(c)), ...(owner ? { owner } : {}) });
     }
     return { files: out, conflicts };
 }
