@@ -6,13 +6,17 @@
 import { show } from "./errors";
 import { sentence } from "./fields";
 
-/** Same characters as the bundle's owner field: names or numeric ids, no blanks. */
-const OWNER = /^[A-Za-z0-9_][A-Za-z0-9_.-]*:[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+/**
+ * The bundle's owner characters, names only: install.sh compares the file's `stat %U:%G` with
+ * the owner, so a numeric id would look changed on every run.
+ */
+const OWNER = /^[A-Za-z_][A-Za-z0-9_.-]*:[A-Za-z_][A-Za-z0-9_.-]*$/;
 
-export const OWNER_FIX = 'write user:group as the node knows them, e.g. "etcd:etcd" (names or numeric ids; letters, digits, "_", "." and "-")';
+export const OWNER_FIX = 'write user:group as named on the node, e.g. "etcd:etcd" (names, not numeric ids; letters, digits, "_", "." and "-")';
 
 export function ownerCheck(value: string): string | undefined {
     if (OWNER.test(value)) return undefined;
-    const problem = value.includes(":") ? `${show(value)} is not a user:group pair` : `${show(value)} names no group`;
+    const problem = !value.includes(":") ? `${show(value)} names no group`
+        : /^\d+:|:\d+$/.test(value) ? `${show(value)} uses a numeric id` : `${show(value)} is not a user:group pair`;
     return sentence(problem, OWNER_FIX);
 }

@@ -59,13 +59,14 @@ describe("owners parse into the plan", () => {
 });
 
 describe("bad owners name the key and the fix", () => {
-    const FIX = 'write user:group as the node knows them, e.g. "etcd:etcd" (names or numeric ids; letters, digits, "_", "." and "-").';
+    const FIX = 'write user:group as named on the node, e.g. "etcd:etcd" (names, not numeric ids; letters, digits, "_", "." and "-").';
 
     it("a value that is not user:group", () => {
-        expect(problems(config({ owners: { "etcd/server.key": "etcd", "apiserver.key": "kube apiserver:kube", "sa.key": 0 } }))).toEqual([
+        expect(problems(config({ owners: { "etcd/server.key": "etcd", "apiserver.key": "kube apiserver:kube", "sa.key": 0, "ca.key": "0:0" } }))).toEqual([
             `kube-pki:layout.owners["etcd/server.key"]: "etcd" names no group; ${FIX}`,
             `kube-pki:layout.owners["apiserver.key"]: "kube apiserver:kube" is not a user:group pair; ${FIX}`,
             `kube-pki:layout.owners["sa.key"]: must be a string, got 0; ${FIX}`,
+            `kube-pki:layout.owners["ca.key"]: "0:0" uses a numeric id; ${FIX}`,
         ]);
     });
 
