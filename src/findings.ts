@@ -8,9 +8,11 @@ import { createHash } from "node:crypto";
 import { readInventories, type NodeInventory } from "./drift/inventory";
 import { compareNode, nodeDrifted, renderDriftTable, REPUSH_REASONS, type NodeDriftResult, type WantedFileSummary } from "./drift/report";
 import { restartOrder, type Component } from "./pki/components";
-import { wantedFromSpec } from "./drift/wanted";
+import { declaredReads, wantedFromSpec } from "./drift/wanted";
 import { caEndingWarnings, knownCas, leafOutlivesCaProblems } from "./drift/ca-lifetime";
 import { currentKit } from "./node/kit";
+import { manifestMessage, manifestPlans, type NodeManifests } from "./drift/manifests";
+import { manifestsDir } from "./pki/layout";
 import type { KitReship } from "./node/kit-ship";
 import type { NodeRepair } from "./rollout/rollout";
 import type { ClusterSpec } from "./spec";
@@ -31,6 +33,8 @@ export interface ClusterFindings {
     apiserverServing?: boolean;
     /** What was read from each node (for the per-file actions of the `certificates` output). */
     inventories?: readonly NodeInventory[];
+    /** Masters whose static pod manifests are missing or whose kube-pki copy is stale (src/drift/manifests.ts). */
+    manifests?: Record<string, NodeManifests>;
 }
 
 /**
@@ -66,7 +70,7 @@ function reasonText(reason: string, detail: string): string {
  * A drifted node gets a repair: the wanted files again, then a restart + verification of every
  * component whose files drifted or that serves something other than its file.
  */
-export function repairFor(result: NodeDriftResult, installedBefore = true): NodeRepair | undefined {
+export function repairFor(result: NodeDriftResult, installedBefore = true, nonce = ""): NodeRepair | undefined {
     if (!nodeDrifted(result)) return undefined;
     // Before kube-pki's first install on a node, its own install replaces every file anyway; a
     // subject that differs from the stack (a kubeadm-made cert) is no drift to repair yet.
@@ -80,19 +84,26 @@ export function repairFor(result: NodeDriftResult, installedBefore = true): Node
         if (f.reasons.includes("served-mismatch") && f.served) components.add(f.served.component);
     }
     const restart = restartOrder(components, result.role);
+    // kube-pki:certificates readers outside the component table (kube-proxy): restarted after them.
+    const extraConsumers = [...new Set(drifted.flatMap((f) => f.extraConsumers ?? []))];
     const signature = createHash("sha256")
         .update(JSON.stringify(drifted.map((f) => [f.path, f.reasons, f.cert?.sha256 ?? "", f.served?.sha256 ?? ""])))
+        // A missing file is pushed on every run until the node is whole (a failed or rolled-back
+        // repair leaves the same drift, and an unchanged trigger would not run it again).
+        .update(drifted.some((f) => f.reasons.includes("missing")) ? nonce : "")
         .digest("hex");
-    return { components: restart, signature };
+    return { components: restart, ...(extraConsumers.length ? { extraConsumers } : {}), signature };
 }
 
 /** Turn per-node drift results into reasons, repairs and the printed table. */
-export function findingsFrom(results: readonly NodeDriftResult[], installedBefore: ReadonlySet<string> = new Set(results.map((r) => r.node))): ClusterFindings {
+export function findingsFrom(
+    results: readonly NodeDriftResult[], installedBefore: ReadonlySet<string> = new Set(results.map((r) => r.node)), nonces: Readonly<Record<string, string>> = {},
+): ClusterFindings {
     const reasons: ClusterFindings["reasons"] = {};
     const repairs: ClusterFindings["repairs"] = {};
     for (const result of results) {
         reasons[result.node] = Object.fromEntries(result.files.filter((f) => f.managed).map((f) => [f.key, reasonText(f.reason, f.detail)]));
-        const repair = repairFor(result, installedBefore.has(result.node));
+        const repair = repairFor(result, installedBefore.has(result.node), nonces[result.node]);
         if (repair) repairs[result.node] = repair;
     }
     return { reasons, repairs, report: renderDriftTable(results) };
@@ -134,6 +145,8 @@ export async function inspectCluster(
         // Cluster objects need to know whether an apiserver answers, drift or not.
         checkServed: driftServed || cluster.clusterObjects.enabled,
         kubeletServing: cluster.kubelet.servingCertificate === "managed",
+        // kube-pki:certificates files may land outside the layout's directories.
+        declared: declaredReads(cluster),
         concurrency: cluster.drift.concurrency,
         kitId,
     });
@@ -166,11 +179,32 @@ export async function inspectCluster(
     const results = inventories.map((inv) => compareNode(wantedWithInstalled(wanted[inv.node] ?? [], inv), inv, {
         now, renewBeforeDays: cluster.validity.renewBeforeDays,
     }));
-    const findings = { ...findingsFrom(results, new Set(inventories.filter((inv) => inv.installed).map((inv) => inv.node))), rollbacks, kitReships, inventories, apiserverServing };
+    // Each run's own value (the node's clock when read): a node missing files is repaired every run.
+    const nonces = Object.fromEntries(inventories.map((inv) => [inv.node, inv.nodeTime?.toISOString() ?? ""]));
+    const manifests = manifestPlans(cluster.layout, inventories);
+    const findings = {
+        ...findingsFrom(results, new Set(inventories.filter((inv) => inv.installed).map((inv) => inv.node)), nonces),
+        rollbacks, kitReships, inventories, apiserverServing, manifests,
+    };
+    withoutManifestless(findings.repairs, manifests, cluster.layout);
     pulumi.log.info(`kube-pki drift report\n${findings.report}`);
     for (const [node, repair] of Object.entries(findings.repairs)) {
         pulumi.log.warn(`node "${node}" drifted from the stack: its files will be pushed again` +
-            (repair.components.length ? ` and ${repair.components.join(", ")} restarted and verified` : ""));
+            (repair.components.length ? ` and ${repair.components.join(", ")} restarted and verified` : "") +
+            (repair.extraConsumers?.length ? `${repair.components.length ? "," : " and"} ${repair.extraConsumers.join(", ")} restarted` : ""));
     }
     return findings;
+}
+
+/**
+ * A component whose static pod manifest is gone with no copy is not restarted (nothing would run
+ * it): the repair pushes its files and the preview says which kubeadm commands recreate it.
+ */
+function withoutManifestless(repairs: Record<string, NodeRepair>, manifests: Record<string, NodeManifests>, layout: ClusterSpec["layout"]): void {
+    for (const [node, plan] of Object.entries(manifests)) {
+        const message = manifestMessage(node, manifestsDir(layout), plan);
+        if (message) pulumi.log.warn(message);
+        const repair = repairs[node];
+        if (repair && plan.left.length) repairs[node] = { ...repair, components: repair.components.filter((c) => !(plan.left as readonly string[]).includes(c)) };
+    }
 }

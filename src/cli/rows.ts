@@ -37,9 +37,12 @@ export interface NodeRows {
     rows: CheckRow[];
 }
 
-/** A file's name in the rows: the catalogue's (kubeadm's) for known paths; strays keep their path under the PKI dir. */
+/**
+ * A file's name in the rows: the catalogue's (kubeadm's) for known paths, the plan's for the
+ * stack's other files (a kube-pki:certificates id); strays keep their path under the PKI dir.
+ */
 function rowName(f: FileVerdict, known: ReadonlyMap<string, KnownFile>): string {
-    return known.get(f.path)?.name ?? (f.key === KUBELET_CLIENT_KEY ? f.key : f.path.replace(/^.*\/pki\//, ""));
+    return known.get(f.path)?.name ?? f.name ?? (f.key === KUBELET_CLIENT_KEY ? f.key : f.path.replace(/^.*\/pki\//, ""));
 }
 
 export function severityOf(reasons: readonly DriftReason[]): Severity {

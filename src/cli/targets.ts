@@ -9,7 +9,8 @@ import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { ConfigError } from "../config/errors";
 import { parseClusterSpec, parseLayout } from "../config/parse";
-import { wantedFromSpec } from "../drift/wanted";
+import { declaredReads, wantedFromSpec } from "../drift/wanted";
+import type { DeclaredReads } from "../drift/inventory";
 import type { WantedFileSummary } from "../drift/report";
 import { KUBEADM_LAYOUT } from "../pki/layout";
 import type { LayoutSpec, NodeRole, NodeSpec } from "../spec";
@@ -23,6 +24,8 @@ export interface CheckTargets {
     concurrency: number;
     /** From a stack: what each node should hold (by node name), so spec changes are judged too. */
     wanted?: Record<string, WantedFileSummary[]>;
+    /** From a stack: files it declares outside the layout's paths (kube-pki:certificates), read too. */
+    declared?: Record<string, DeclaredReads>;
     /** From a stack with kube-pki:kubelet.servingCertificate managed: the kubelet's serving pair is read too. */
     kubeletServing?: boolean;
 }
@@ -159,7 +162,7 @@ export function targetsFromStack(o: StackOptions): CheckTargets & { renewBeforeD
     try {
         const spec = parseClusterSpec(raw, { readFile: (f) => fs.readFileSync(f, "utf8"), cwd: o.cwd, home: os.homedir(), stack: o.stack });
         return { nodes: spec.nodes, layout: spec.layout, checkServed: spec.drift.checkServed, concurrency: spec.drift.concurrency,
-            renewBeforeDays: spec.validity.renewBeforeDays, wanted: wantedFromSpec(spec),
+            renewBeforeDays: spec.validity.renewBeforeDays, wanted: wantedFromSpec(spec), declared: declaredReads(spec),
             kubeletServing: spec.kubelet.servingCertificate === "managed" };
     } catch (err) {
         if (err instanceof ConfigError) throw stackConfigError(o.stack, file, err);

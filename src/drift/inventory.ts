@@ -11,6 +11,7 @@ import { attributeIssuer, tryParseCert, type CertInfo } from "./cert-info";
 import { KUBELET_CONFIG } from "../pki/kubelet-client";
 import { componentAddress, componentInfo, COMPONENTS, runsOn, type Component } from "../pki/components";
 import { runLocally } from "./local";
+import { manifestInventoryArgs, type ManifestState } from "./manifests";
 import { mapBounded } from "./pool";
 import { pairKey, parseInventoryOutput, type RawInventory } from "./script-output";
 import { runOverSsh, type RunResult } from "./ssh";
@@ -75,6 +76,8 @@ export interface NodeInventory {
     kubeletConfig?: { present: boolean; rotateCertificates?: boolean };
     /** The kit this program's commands call (src/node/kit.ts): there and intact, missing, or altered. */
     kit?: { id: string; state: "ok" | "missing" | "altered"; signature?: string };
+    /** Masters with static pods: each manifest's and kube-pki's copy's sha256 (src/drift/manifests.ts). */
+    manifests?: ManifestState;
 }
 
 export interface InventoryOptions {
@@ -92,6 +95,15 @@ export interface InventoryOptions {
      * kubelet.crt/.key and, with checkServed, what :10250 serves. Otherwise they are the kubelet's own.
      */
     kubeletServing?: boolean;
+    /** By node name: files the stack declares beyond the layout's (src/drift/wanted.ts declaredReads). */
+    declared?: Readonly<Record<string, DeclaredReads>>;
+}
+
+/** Files a node holds outside the layout's paths (kube-pki:certificates), read as the layout's are. */
+export interface DeclaredReads {
+    readonly files: readonly string[];
+    /** Certificate and private key paths: does the key still belong to the certificate? */
+    readonly pairs: ReadonlyArray<readonly [string, string]>;
 }
 
 export interface ReadInventoriesOptions extends InventoryOptions {
@@ -124,14 +136,15 @@ function servedTargets(node: NodeSpec, layout: LayoutSpec): Array<{ component: C
 }
 
 /** The script's arguments for one node: every file the layout names, pairs, the kubelet link. */
-export function inventoryArgs(node: NodeSpec, layout: LayoutSpec, checkServed: boolean, kitId?: string, kubeletServing = false): string[] {
+export function inventoryArgs(node: NodeSpec, layout: LayoutSpec, checkServed: boolean, kitId?: string, kubeletServing = false, declared?: DeclaredReads): string[] {
     const args: string[] = [];
     if (node.transport === "local") args.push("--root", path.resolve(node.localRoot ?? "/"));
     const servingKeys = kubeletServing ? KUBELET_SERVING_FILE_KEYS : [];
     const p = (key: FileKey) => filePath(layout, key, node);
     // One --file per path: roles that share a file (same material) name it once.
-    const files = [...new Set([...PKI_FILE_KEYS, ...KUBECONFIG_FILE_KEYS, ...servingKeys].map(p))];
+    const files = [...new Set([...[...PKI_FILE_KEYS, ...KUBECONFIG_FILE_KEYS, ...servingKeys].map(p), ...(declared?.files ?? [])])];
     for (const f of files) args.push("--file", f);
+    for (const [crt, key] of declared?.pairs ?? []) args.push("--pair", crt, key);
     for (const dir of pkiDirs(layout, node)) args.push("--scan", dir);
     for (const [crt, key] of PAIRED_CERTS) {
         if (kubeletServing || !(KUBELET_SERVING_FILE_KEYS as readonly string[]).includes(crt)) args.push("--pair", p(crt), p(key));
@@ -140,6 +153,7 @@ export function inventoryArgs(node: NodeSpec, layout: LayoutSpec, checkServed: b
     args.push("--link", KUBELET_CLIENT_CURRENT, "--kubelet-config", KUBELET_CONFIG);
     args.push("--installed", INSTALLED_RECORD, "--last-install", LAST_INSTALL_NOTE, "--rollbacks", ROLLBACK_COUNTER);
     if (kitId) args.push("--kit", kitId);
+    args.push(...manifestInventoryArgs(layout, node));
     // A local directory runs no components, so there is nothing served to read.
     if (checkServed && node.transport === "ssh") {
         for (const t of servedTargets(node, layout)) {
@@ -181,7 +195,7 @@ function certFromBase64(b64: string | undefined): CertInfo | undefined {
 const toMatch = (v: string | undefined): boolean | undefined => (v === "yes" ? true : v === "no" || v === "error" ? false : undefined);
 
 /** Turns parsed script records into inventory files, keyed back to layout keys. */
-export function assembleFiles(raw: RawInventory, layout: LayoutSpec, node?: Pick<NodeSpec, "name" | "advertiseAddress">): InventoryFile[] {
+export function assembleFiles(raw: RawInventory, layout: LayoutSpec, node?: Pick<NodeSpec, "name" | "advertiseAddress">, declared?: DeclaredReads): InventoryFile[] {
     const filePathOf = (key: FileKey) => filePath(layout, key, node);
     const keyByPath = new Map<string, string>();
     // The first key of a shared path names it (catalogue order: a CA before its namesakes).
@@ -192,6 +206,7 @@ export function assembleFiles(raw: RawInventory, layout: LayoutSpec, node?: Pick
     keyByPath.set(linkTarget ?? KUBELET_CLIENT_CURRENT, KUBELET_CLIENT_KEY);
     const keyFileOf = new Map<string, string>();
     for (const [crt, key] of PAIRED_CERTS) if (!keyFileOf.has(filePathOf(crt))) keyFileOf.set(filePathOf(crt), filePathOf(key));
+    for (const [crt, key] of declared?.pairs ?? []) if (!keyFileOf.has(crt)) keyFileOf.set(crt, key);
     const saPub = filePathOf("sa.pub");
     keyFileOf.set(saPub, filePathOf("sa.key"));
 
@@ -269,7 +284,7 @@ export async function readInventory(node: NodeSpec, layout: LayoutSpec, opts: In
     const started = clock().getTime();
     let result: RunResult;
     try {
-        result = await runInventory(node, inventoryArgs(node, layout, opts.checkServed ?? false, opts.kitId, opts.kubeletServing), {
+        result = await runInventory(node, inventoryArgs(node, layout, opts.checkServed ?? false, opts.kitId, opts.kubeletServing, opts.declared?.[node.name]), {
             connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
             timeoutMs: opts.timeoutMs ?? 60_000,
         });
@@ -285,7 +300,7 @@ export async function readInventory(node: NodeSpec, layout: LayoutSpec, opts: In
     // The node prints its clock as its last record; compare with the midpoint of our wait.
     const ourTime = (started + clock().getTime()) / 2;
     const nodeTime = new Date(raw.now * 1000);
-    const files = assembleFiles(raw, layout, node);
+    const files = assembleFiles(raw, layout, node, opts.declared?.[node.name]);
     return {
         ...base, reachable: true, nodeTime,
         skewSeconds: Math.round((nodeTime.getTime() - ourTime) / 1000),
@@ -295,6 +310,7 @@ export async function readInventory(node: NodeSpec, layout: LayoutSpec, opts: In
         ...(raw.rollbacks > 0 ? { rollbacks: raw.rollbacks } : {}),
         ...(raw.kit ? { kit: raw.kit } : {}),
         ...(raw.kubeletConfig ? { kubeletConfig: raw.kubeletConfig } : {}),
+        ...(raw.manifests ? { manifests: raw.manifests as ManifestState } : {}),
     };
 }
 

@@ -32,6 +32,10 @@ export interface WantedFileSummary {
     readonly sha256?: string;
     /** Components that read it, for the cluster's version (the plan's): a re-push restarts these. */
     readonly consumers?: readonly Component[];
+    /** Readers outside the component table (kube-pki:certificates consumers): a re-push restarts these too. */
+    readonly extraConsumers?: readonly string[];
+    /** The plan's name of the certificate it holds ("apiserver", a kube-pki:certificates id); none for keys. */
+    readonly name?: string;
 }
 
 /** Ordered worst first: a file's `reason` is the first of its `reasons` in this order. */
@@ -67,6 +71,10 @@ export interface FileVerdict {
     served?: ServedVerdict;
     /** From the wanted file: the components a re-push of it restarts. */
     consumers?: readonly Component[];
+    /** From the wanted file: readers outside the component table a re-push restarts. */
+    extraConsumers?: readonly string[];
+    /** From the wanted file: the plan's name of its certificate. */
+    name?: string;
 }
 
 export interface NodeDriftResult {
@@ -158,7 +166,7 @@ function servedVerdict(s: ServedCert): ServedVerdict {
 }
 
 function verdict(key: string, path: string, managed: boolean, findings: Finding[], file?: InventoryFile, served?: ServedCert,
-    consumers?: readonly Component[]): FileVerdict {
+    wanted?: WantedFileSummary): FileVerdict {
     const sorted = [...findings].sort((a, b) => DRIFT_REASONS.indexOf(a.reason) - DRIFT_REASONS.indexOf(b.reason));
     const reasons = sorted.length ? [...new Set(sorted.map((f) => f.reason))] : (["ok"] as DriftReason[]);
     return {
@@ -168,7 +176,9 @@ function verdict(key: string, path: string, managed: boolean, findings: Finding[
         ...(file ? { kind: file.kind } : {}),
         ...(file?.cert ? { cert: file.cert } : {}),
         ...(served ? { served: servedVerdict(served) } : {}),
-        ...(consumers ? { consumers } : {}),
+        ...(wanted?.consumers ? { consumers: wanted.consumers } : {}),
+        ...(wanted?.extraConsumers?.length ? { extraConsumers: wanted.extraConsumers } : {}),
+        ...(wanted?.name ? { name: wanted.name } : {}),
     };
 }
 
@@ -224,7 +234,7 @@ export function compareNode(wanted: readonly WantedFileSummary[] | undefined, in
             judged.add(w.path);
             const file = byPath.get(w.path);
             if (!file?.exists) {
-                files.push(verdict(w.key, w.path, true, [{ reason: "missing", detail: "not on node" }], file, undefined, w.consumers));
+                files.push(verdict(w.key, w.path, true, [{ reason: "missing", detail: "not on node" }], file, undefined, w));
                 continue;
             }
             const served = servedFor(w.path);
@@ -236,7 +246,7 @@ export function compareNode(wanted: readonly WantedFileSummary[] | undefined, in
                 const diffs = specDifferences(file.cert, w.expected);
                 if (diffs.length) findings.push({ reason: "spec-changed", detail: diffs.join("; ") });
             }
-            files.push(verdict(w.key, w.path, true, findings, file, served, w.consumers));
+            files.push(verdict(w.key, w.path, true, findings, file, served, w));
         }
     } else {
         for (const { key, file } of opts.known ? expectedFiles(inventory, opts.known) : []) {

@@ -2,7 +2,8 @@
  * Rollout: per node, one install (stage → verify → back up → swap, all on the node), then one
  * restart+verify per component whose files changed, in the order etcd → apiserver →
  * controller-manager → scheduler → kubelet. Masters strictly one after another, workers in
- * bounded batches after the masters. A node that drifted gets a repair command that exists only
+ * bounded batches after the masters; a control plane already down goes in the recovery order
+ * instead (src/rollout/recovery.ts). A node that drifted gets a repair command that exists only
  * while the drift lasts.
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -17,6 +18,9 @@ import { kubeconfigServer } from "../pki/catalog";
 import { filePath, restartArgs } from "../pki/layout";
 import { kubeletTrustsAlready, pemSha256, type KubeletClientDecision } from "../pki/kubelet-client";
 import { consumerRestarts } from "./consumers";
+import { restoreManifests, saveManifests } from "./manifests";
+import type { NodeManifests } from "../drift/manifests";
+import { PhaseBarrier } from "./recovery";
 import { extraComponentsOf } from "../pki/stack-certificates";
 import { componentsToRestart, rolloutStages, rotateArgs, verifyArgs } from "./plan";
 import type { ClusterSpec, NodeSpec } from "../spec";
@@ -25,6 +29,8 @@ import type { ClusterSpec, NodeSpec } from "../spec";
 export interface NodeRepair {
     /** Components to restart and verify after the re-push (their files drifted, or they serve stale certs). */
     readonly components: readonly Component[];
+    /** kube-pki:certificates readers outside the component table whose files drifted (restarted after the components). */
+    readonly extraConsumers?: readonly string[];
     /** Stable digest of what drifted: the repair re-runs only when the drift itself changes. */
     readonly signature: string;
 }
@@ -40,6 +46,13 @@ export interface RolloutArgs {
     readonly rollbacks?: Readonly<Record<string, number>>;
     /** rotate mode: per node, what the inventory says of its kubelet client certificate. */
     readonly kubeletClients?: Readonly<Record<string, KubeletClientDecision>>;
+    /**
+     * The control plane is down (src/rollout/recovery.ts): the masters go in the recovery order
+     * instead of one at a time. Same resources, names and inputs: only dependsOn differs.
+     */
+    readonly recovery?: boolean;
+    /** Masters whose manifests are missing or whose kube-pki copy is stale (src/rollout/manifests.ts). */
+    readonly manifests?: Readonly<Record<string, NodeManifests>>;
 }
 
 export class Rollout extends pulumi.ComponentResource {
@@ -62,14 +75,20 @@ export class Rollout extends pulumi.ComponentResource {
         const installs: Record<string, pulumi.Output<string>> = {};
         let previousStage: pulumi.Resource[] = [];
         let firstMaster: pulumi.Resource[] | undefined;
-        for (const stage of rolloutStages(cluster.nodes, cluster.rollout.workerBatchSize)) {
+        const stages = rolloutStages(cluster.nodes, cluster.rollout.workerBatchSize);
+        // Recovery: every master in one stage, ordered by phase across the masters.
+        const barrier = args.recovery ? new PhaseBarrier<pulumi.Resource>() : undefined;
+        const isMasters = (stage: NodeSpec[]) => stage.some((n) => n.role === "master");
+        const ordered = barrier ? [stages.filter(isMasters).flat(), ...stages.filter((s) => !isMasters(s))] : stages;
+        for (const stage of ordered) {
             const stageResources: pulumi.Resource[] = [];
             for (const node of stage) {
-                const result = rolloutNode(name, node, args, previousStage, this);
+                const result = rolloutNode(name, node, args, previousStage, this, node.role === "master" ? barrier : undefined);
                 stageResources.push(...result.resources);
                 served[node.name] = result.served;
                 installs[node.name] = result.install.stdout;
             }
+            if (isMasters(stage)) barrier?.close();
             previousStage = stageResources;
             firstMaster ??= stageResources;
         }
@@ -92,6 +111,7 @@ function rootArgs(node: NodeSpec): string[] {
 
 function rolloutNode(
     name: string, node: NodeSpec, args: RolloutArgs, after: pulumi.Resource[], parent: pulumi.Resource,
+    barrier?: PhaseBarrier<pulumi.Resource>,
 ): NodeResult {
     const { cluster } = args;
     const kit = args.kits[node.name];
@@ -113,6 +133,7 @@ function rolloutNode(
         stdin: bundle,
         triggers: [fileFingerprints(files), ...epoch],
     }, { parent, dependsOn: [...after, ...kit.ready] });
+    barrier?.add("install", install);
 
     const resources: pulumi.Resource[] = [install];
     const served: Record<string, pulumi.Output<string>> = {};
@@ -124,7 +145,8 @@ function rolloutNode(
             create: component === "kubelet" ? kubeletRestart(rotate, node, args) : rotate,
             update: checkWithoutRestart(component, node, cluster, kit.id),
             triggers: [fileFingerprints(filesReadBy(component, files)), ...epoch],
-        }, { parent, dependsOn: [install, previous, ...kit.ready] });
+        }, { parent, dependsOn: withBarrier(barrier, component, [install, previous, ...kit.ready]) });
+        barrier?.add(component, restart);
         served[component] = restart.stdout.apply((out) => servedFingerprint(out, component));
         resources.push(restart);
         previous = restart;
@@ -166,6 +188,9 @@ function rolloutNode(
             triggers: [repair.signature],
         }, { parent, dependsOn: [previous, ...kit.ready] });
         resources.push(last);
+        // The files first, then the manifests kube-pki kept a copy of, then the restarts.
+        const restored = restoreManifests(name, node, cluster, args.manifests?.[node.name], run, { parent, dependsOn: [last, ...kit.ready] });
+        if (restored) resources.push((last = restored));
         for (const component of cluster.rollout.restart ? repair.components : []) {
             const step = nodeCommand(`${name}-${node.name}-repair-${component}`, node, {
                 create: repairStep(node, cluster, component, kit.id),
@@ -175,13 +200,33 @@ function rolloutNode(
             resources.push(step);
             last = step;
         }
+        // Readers outside the component table whose declared files drifted (src/rollout/consumers.ts), last.
+        const drifted = new Set(repair.extraConsumers ?? []);
+        for (const extra of cluster.rollout.restart ? extras.filter((e) => drifted.has(e.component.name)) : []) {
+            last = nodeCommand(`${name}-${node.name}-repair-${extra.component.name}`, node, {
+                create: run("restart-consumer", [...extra.args]),
+                triggers: [repair.signature],
+            }, { parent, dependsOn: [last] });
+            resources.push(last);
+        }
     }
     // What a component serves now: the repair's check when it ran this time, else its restart's.
     for (const [component, step] of Object.entries(repaired) as [Component, NodeCommand][]) {
         const before = served[component] ?? pulumi.output("");
         served[component] = pulumi.all([step.stdout, before]).apply(([out, prev]) => servedFingerprint(out, component) || prev);
     }
+    // No repair: missing manifests come back after the node's own steps (the kubelet starts them).
+    const restoredAlone = repair ? undefined : restoreManifests(name, node, cluster, args.manifests?.[node.name], run, { parent, dependsOn: [...resources, ...kit.ready] });
+    if (restoredAlone) resources.push(restoredAlone);
+    // kube-pki's copy of the manifests, only after every step of this node succeeded.
+    const saved = saveManifests(name, node, cluster, args.manifests?.[node.name], run, { parent, dependsOn: [...resources, ...kit.ready] });
+    if (saved) resources.push(saved);
     return { install, resources, served: pulumi.output(served) };
+}
+
+/** Recovery: the step also waits for every earlier phase on every master (src/rollout/recovery.ts). */
+function withBarrier(barrier: PhaseBarrier<pulumi.Resource> | undefined, step: string, own: pulumi.Resource[]): pulumi.Input<pulumi.Resource[]> {
+    return barrier ? barrier.before(step).then((earlier) => [...own, ...earlier]) : own;
 }
 
 /** Arguments of src/scripts/kubelet-client.sh: where to verify the certificate, how to restart the kubelet. */

@@ -116,6 +116,7 @@ export async function runCheck(opts: CheckOptions, io: CliIo): Promise<number> {
     const inventories = await readInventories(targets.nodes, targets.layout, {
         checkServed: opts.served && targets.checkServed,
         kubeletServing: targets.kubeletServing,
+        declared: targets.declared,
         concurrency: opts.concurrency ?? targets.concurrency,
         connectTimeoutMs: Math.max(1, opts.connectTimeout) * 1000,
         // Progress goes to stderr, so stdout stays pure JSON/table.
