@@ -56,6 +56,7 @@ function declareStack(cluster: ClusterSpec, findings: ClusterFindings, options: 
     const pki = new ClusterPki(cluster.name, { cluster, readAdopted: adoptReader(kits.nodes), kubeletClients });
     const rollout = new Rollout(`${cluster.name}-rollout`, {
         cluster, pki, kits: kits.nodes, repairs: findings.repairs, rollbacks: findings.rollbacks, kubeletClients,
+        manifests: findings.manifests,
     });
 
     // cluster-info and kubeadm's RBAC bindings, once the first master is verified (src/cluster-objects/).

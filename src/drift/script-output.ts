@@ -59,6 +59,8 @@ export interface RawInventory {
     kit?: { id: string; state: "ok" | "missing" | "altered"; signature?: string };
     /** `kubelet-config PATH absent|present [true|false]`: rotateCertificates of the kubelet config. */
     kubeletConfig?: { present: boolean; rotateCertificates?: boolean };
+    /** `manifest NAME SHA|- COPY|-`: a static pod manifest and kube-pki's copy of it (src/drift/manifests.ts). */
+    manifests?: Record<string, { sha256?: string; copy?: string }>;
     /** The script reached its end (a cut connection leaves this false). */
     complete: boolean;
 }
@@ -164,6 +166,9 @@ export function parseInventoryOutput(stdout: string): RawInventory {
                 break;
             case "kubelet-config":
                 out.kubeletConfig = { present: b === "present", ...(c === "true" || c === "false" ? { rotateCertificates: c === "true" } : {}) };
+                break;
+            case "manifest":
+                out.manifests = { ...out.manifests, [a]: { ...(b && b !== "-" ? { sha256: b } : {}), ...(c && c !== "-" ? { copy: c } : {}) } };
                 break;
             case "done":
                 out.complete = sawHeader;

@@ -28,6 +28,7 @@
 #   --rollbacks PATH            how many times rotate.sh rolled this node back (a counter file)
 #   --kubelet-config PATH       the kubelet's config: is rotateCertificates set?
 #   --kit ID                    is kube-pki's kit /var/lib/kube-pki/kit/ID there and intact?
+#   --manifests DIR COPY        static pod manifests kube-pki restarts, in DIR and in its copy COPY
 #
 # Records (one per line, fields separated by one space; paths never contain blanks). Records of
 # one kind need not be adjacent; `done` is last and only printed when the run completed:
@@ -47,6 +48,7 @@
 #   rollbacks N                 (only when the counter file exists)
 #   kit ID ok | kit ID missing|altered SIG   (with --kit; just before `done`)
 #   kubelet-config PATH absent | kubelet-config PATH present [true|false]   (rotateCertificates)
+#   manifest NAME SHA256|- COPY-SHA256|-   (per control-plane component; "-": no such file)
 
 ROOT=''
 FILES=''
@@ -60,6 +62,7 @@ LAST_INSTALL=''
 ROLLBACKS=''
 KIT=''
 KUBELET_CONFIG=''
+MANIFESTS=''
 
 usage_error() { printf 'inventory.sh: %s\n' "$1" >&2; exit 2; }
 
@@ -77,6 +80,7 @@ while [ $# -gt 0 ]; do
         --last-install) [ $# -ge 2 ] || usage_error "--last-install needs a path"; LAST_INSTALL=$2; shift 2 ;;
         --rollbacks) [ $# -ge 2 ] || usage_error "--rollbacks needs a path"; ROLLBACKS=$2; shift 2 ;;
         --kubelet-config) [ $# -ge 2 ] || usage_error "--kubelet-config needs a path"; KUBELET_CONFIG=$2; shift 2 ;;
+        --manifests) [ $# -ge 3 ] || usage_error "--manifests needs DIR COPY"; MANIFESTS="$2 $3"; shift 3 ;;
         --kit) [ $# -ge 2 ] || usage_error "--kit needs an id"
             case $2 in '' | *[!0-9a-f]*) usage_error "--kit needs a hex id" ;; esac; KIT=$2; shift 2 ;;
         *) usage_error "unknown argument '$1'" ;;
@@ -484,6 +488,17 @@ inventory() {
         else
             echo "kubelet-config $KUBELET_CONFIG absent"
         fi
+    fi
+    # The manifests and kube-pki's copy of them (src/scripts/manifests.sh): digests only.
+    if [ -n "$MANIFESTS" ]; then
+        # shellcheck disable=SC2086 # two one-word paths
+        set -- $MANIFESTS
+        for _m in etcd kube-apiserver kube-controller-manager kube-scheduler; do
+            _m_sha=- _m_copy=-
+            [ ! -f "$ROOT$1/$_m.yaml" ] || _m_sha=$(sha256sum <"$ROOT$1/$_m.yaml" 2>/dev/null | cut -c1-64)
+            [ ! -f "$ROOT$2/$_m.yaml" ] || _m_copy=$(sha256sum <"$ROOT$2/$_m.yaml" 2>/dev/null | cut -c1-64)
+            echo "manifest $_m ${_m_sha:--} ${_m_copy:--}"
+        done
     fi
     [ "$NOW" != - ] || NOW=$(date -u +%s)
     echo "now $NOW"
