@@ -12,6 +12,7 @@ import type { Kit } from "./node/kit";
 import { adoptReader } from "./node/adopt";
 import { NodeKits } from "./node/kit-ship";
 import { Rollout } from "./rollout/rollout";
+import { detectControlPlaneDown, recoveryMessage } from "./rollout/recovery";
 import { withShortStacks } from "./short-stacks";
 import { declareClusterObjects } from "./cluster-objects";
 import type { ClusterSpec } from "./spec";
@@ -54,8 +55,12 @@ function declareStack(cluster: ClusterSpec, findings: ClusterFindings, options: 
     // rotate mode: which kubelets get a client certificate from kube-pki (only unusable or overdue ones).
     const kubeletClients = decideKubeletClients(cluster, findings.inventories, new Date());
     const pki = new ClusterPki(cluster.name, { cluster, readAdopted: adoptReader(kits.nodes), kubeletClients });
+    // A control plane already down (no etcd quorum possible, no apiserver serving) cannot be verified one master at a time.
+    const down = detectControlPlaneDown(cluster, findings.inventories, new Date());
+    if (down.down) pulumi.log.warn(recoveryMessage(down));
     const rollout = new Rollout(`${cluster.name}-rollout`, {
-        cluster, pki, kits: kits.nodes, repairs: findings.repairs, rollbacks: findings.rollbacks, kubeletClients,
+        // Recovery reinstalls and restarts every node: no drift repair after it (they wait for a healthy run).
+        cluster, pki, kits: kits.nodes, repairs: down.down ? {} : findings.repairs, rollbacks: findings.rollbacks, kubeletClients, recovery: down.down,
         manifests: findings.manifests,
     });
 
