@@ -63,12 +63,18 @@ export function servedCheck(component: Component, node: NodeSpec, cluster: Clust
     // Restart method none: nothing restarts, so nothing is verified to serve the new file either.
     if (!servesOurCertificate(component, cluster) || componentRestart(cluster.layout, component).restart === "none") return {};
     const info = componentInfo(component);
+    const planned = (cert: FileKey) => catalogFor(cluster).some((e) => e.kind === "leaf" && e.certFile === cert);
     // Its served certificate omitted (kube-pki:layout.omit): the file is not ours, so it is not checked.
-    if (!catalogFor(cluster).some((e) => e.kind === "leaf" && e.certFile === info.servedCert)) return {};
+    if (!planned(info.servedCert)) return {};
+    // Its client certificate omitted (etcd's healthcheck client): the apiserver's etcd client, same CA,
+    // proves it as well; with neither, the restart alone (an omitted file may not exist on the node).
+    const client = !info.client || planned(info.client.cert) ? info.client
+        : planned("apiserver-etcd-client.crt") ? { ...info.client, cert: "apiserver-etcd-client.crt" as const, key: "apiserver-etcd-client.key" as const } : undefined;
+    if (info.client && !client) return {};
     const p = (key: FileKey) => filePath(cluster.layout, key, node);
     return {
         endpoint: componentEndpoint(component, node), certPath: p(info.servedCert),
-        ...(info.client ? { client: { cert: p(info.client.cert), key: p(info.client.key), ca: p(info.client.ca) } } : {}),
+        ...(client ? { client: { cert: p(client.cert), key: p(client.key), ca: p(client.ca) } } : {}),
     };
 }
 
