@@ -177,6 +177,52 @@ function restartOf(name: string, restart: ComponentRestartSpec["restart"], unit?
     return { restart };
 }
 
+const describeRestart = (r: ComponentRestartSpec): string =>
+    r.restart === "systemd" ? `systemd unit ${show(r.unit)}` : r.restart === "docker" || r.restart === "crictl" ? `${r.restart} container ${show(r.container)}` : r.restart;
+
+/** What restarting `r` stops, as one key: the same key means the same unit or container. */
+function restartTarget(r: ComponentRestartSpec): string | undefined {
+    if (r.restart === "systemd") return `systemd:${r.unit!.replace(/\.service$/, "")}`;
+    if (r.restart === "docker") return `docker:${r.container}`;
+    // A static pod's container is named after its component, as a CRI container.
+    if (r.restart === "crictl") return `cri:${r.container}`;
+    return undefined;
+}
+
+/** How the layout restarts a catalogue component (the kubelet is never a static pod nor a CRI container). */
+function catalogueRestart(spec: ClusterSpec, component: string): ComponentRestartSpec {
+    const own = spec.layout.components?.[component];
+    if (own) return restartOf(component, own.restart, own.unit, own.container);
+    const method = component === "kubelet" && spec.layout.restart !== "systemd" ? "systemd" : spec.layout.restart;
+    return method === "static-pod" ? { restart: "crictl", container: component } : restartOf(component, method);
+}
+
+/**
+ * A consumer outside the catalogue restarted differently from kube-pki:layout.components, or
+ * through the unit/container of a catalogue component (which would restart that component out
+ * of order and unverified, twice in one run).
+ */
+function consumerRestartClash(spec: ClusterSpec, name: string, restart: ComponentRestartSpec): { problem: string; fix: string } | undefined {
+    const own = spec.layout.components?.[name];
+    if (own) {
+        const layout = restartOf(name, own.restart, own.unit, own.container);
+        if (JSON.stringify(layout) !== JSON.stringify(restart)) {
+            return {
+                problem: `restarts ${show(name)} as ${describeRestart(restart)}, but ${configKey(["layout", "components", name])} says ${describeRestart(layout)}`,
+                fix: `remove restart, unit and container here (the layout's is used), or make them the same`,
+            };
+        }
+    }
+    const target = restartTarget(restart);
+    if (target === undefined) return undefined;
+    const component = COMPONENT_ORDER.find((c) => restartTarget(catalogueRestart(spec, c)) === target);
+    if (component === undefined) return undefined;
+    return {
+        problem: `restarts ${show(name)} as ${describeRestart(restart)}, which is how kube-pki restarts the catalogue component ${show(component)}`,
+        fix: `name that component instead ({ name: ${component} }: restarted in order and verified as kube-pki:layout says), or give ${show(name)} its own unit or container`,
+    };
+}
+
 /** Ids the catalogue (and the kubelet's rotated client certificate) already use. */
 const CATALOGUE_IDS: readonly string[] = [...catalog("1.30.0", "stacked", true, true).map((e) => e.id), "kubelet-client"];
 
@@ -199,6 +245,7 @@ export function certificateIssues(spec: ClusterSpec): ConfigIssue[] {
     const cas = new Set(Object.values(catalogueFiles).flat().flatMap((f) => (f.material.kind === "ca-cert" ? [f.material.ca] : [])));
     const seenIds = new Map<string, number>();
     const restarts = new Map<string, { index: number; text: string }>();
+    const ports = new Map<string, { index: number; port: number }>();
     // Per node, path → who holds it.
     const claims = new Map<string, Map<string, string>>();
     for (const node of nodeNames) claims.set(node, new Map((catalogueFiles[node] ?? []).map((f) => [f.path, `the catalogue's ${f.key}`])));
@@ -224,6 +271,14 @@ export function certificateIssues(spec: ClusterSpec): ConfigIssue[] {
                 push(at(i, "consumers", j, "restart"), `is required for ${show(c.name)}, which is neither a catalogue component (${COMPONENT_ORDER.join(", ")}) nor in kube-pki:layout.components`,
                     `set one of ${RESTART_METHODS.join(", ")}`);
             }
+            if (c.port !== undefined) {
+                const firstPort = ports.get(c.name);
+                if (!firstPort) ports.set(c.name, { index: i, port: c.port });
+                else if (firstPort.port !== c.port) {
+                    push(at(i, "consumers", j, "port"), `${show(c.name)} serves on port ${firstPort.port} in ${configKey(["certificates", firstPort.index])}`,
+                        "give a component one port everywhere (the certificate it serves is checked there), or leave port out here");
+                }
+            }
             if (!c.restart) return;
             const text = JSON.stringify(c.restart);
             const first = restarts.get(c.name);
@@ -231,6 +286,8 @@ export function certificateIssues(spec: ClusterSpec): ConfigIssue[] {
             else if (first.text !== text) {
                 push(at(i, "consumers", j, "restart"), `${show(c.name)} is restarted differently in ${configKey(["certificates", first.index])}`, "give a component the same restart method, unit and container everywhere");
             }
+            const issue = consumerRestartClash(spec, c.name, c.restart);
+            if (issue) push(at(i, "consumers", j, "restart"), issue.problem, issue.fix);
         });
         const paths: Array<[string, PropertyKey[]]> = e.target.kind === "files"
             ? [[e.target.cert, ["files", "cert"]], [e.target.key, ["files", "key"]]]

@@ -110,7 +110,13 @@ export function extraComponentsOf(cluster: ClusterSpec): ExtraComponent[] {
     const out = new Map<string, ExtraComponent>();
     for (const e of cluster.certificates ?? []) {
         for (const c of e.consumers) {
-            if (isComponent(c.name) || out.has(c.name)) continue;
+            if (isComponent(c.name)) continue;
+            // One component (config validation refuses two ports): a port given by any declaration counts.
+            const seen = out.get(c.name);
+            if (seen) {
+                if (seen.port === undefined && c.port !== undefined) out.set(c.name, { ...seen, port: c.port });
+                continue;
+            }
             const restart = c.restart ?? cluster.layout.components?.[c.name];
             if (!restart) throw new Error(`kube-pki:certificates: ${c.name} has no restart method`);
             out.set(c.name, { name: c.name, restart, ...(c.port !== undefined ? { port: c.port } : {}) });
