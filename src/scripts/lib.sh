@@ -533,6 +533,122 @@ component_state() {
     esac
 }
 
+# component_running COMPONENT STRATEGY: does the component run now? rotate.sh asks before its
+# restart, so a failure can tell "broken by this run" from "was not running anyway" (a rollback
+# cannot bring back what did not run). 0: running, or unknown (method none, no tool to ask: the
+# caller keeps its usual course); 1: not running, KP_REASON says what is missing, and
+# KP_MISSING_MANIFEST holds the node path of a static pod's absent manifest (else empty).
+component_running() {
+    KP_MISSING_MANIFEST=''
+    _split_strategy "$1" "$2"
+    _cr_name=$_rc_target
+    case $_rc_method in
+        static-pod)
+            _cr_name=$1
+            if [ ! -f "$(rp "$_rc_target/$1.yaml")" ]; then
+                if [ -f "$(rp "$(dirname -- "$_rc_target")")/kube-pki-parked/$1.yaml" ]; then
+                    KP_REASON="its manifest $_rc_target/$1.yaml was parked by an interrupted run"
+                else
+                    KP_MISSING_MANIFEST=$_rc_target/$1.yaml
+                    KP_REASON="no static pod manifest $_rc_target/$1.yaml"
+                fi
+                return 1
+            fi
+            ;;
+        systemd)
+            command -v systemctl >/dev/null 2>&1 || return 0
+            _cr_st=$(run_bounded 10 systemctl is-active "$_rc_target" 2>/dev/null) && return 0
+            KP_REASON="systemd unit $_rc_target ${_cr_st:-not active}"
+            return 1
+            ;;
+        docker)
+            command -v docker >/dev/null 2>&1 || return 0
+            _cr_st=$(run_bounded 10 docker inspect -f '{{.State.Status}}' "$_rc_target" 2>/dev/null) || {
+                KP_REASON="no docker container $_rc_target"
+                return 1
+            }
+            [ "$_cr_st" != running ] || return 0
+            KP_REASON="docker container $_rc_target ${_cr_st:-not running}"
+            return 1
+            ;;
+        crictl) ;;
+        *) return 0 ;;
+    esac
+    command -v crictl >/dev/null 2>&1 || return 0
+    [ -z "$(running_id "$_cr_name")" ] || return 0
+    KP_REASON="no running container $_cr_name (crictl ps)"
+    return 1
+}
+
+# --- No rollback where going back cannot be better (issue 12) ---
+
+# keep_new_reasons KEEP_FLAG(0|1) RAN_BEFORE(0|1) COMPONENT: after a failed restart, with the
+# backup choose_backup found, whether to keep the new files instead of rolling back. Keep when
+# asked (--keep-new), when COMPONENT was not running before the restart (component_running: the
+# rollback cannot restore "running"), or when the backup holds no old file: every entry is N, so
+# the rollback would only delete files the node lacked (a wiped /etc/kubernetes). The whole
+# backup is judged, not the component's share: restore_backup acts on the whole backup, and the
+# files a component reads (kubeconfigs, CAs, sa keys named in its flags) are not all known here.
+# Sets KP_KEEP (the reasons; empty: roll back) and KP_KEPT (the backup's files as installed, one
+# "F|N <path> <sha256>" line each); returns 0 to keep.
+keep_new_reasons() {
+    KP_KEEP=''
+    [ "$1" = 0 ] || KP_KEEP="--keep-new asks for no rollback"
+    [ "$2" = 1 ] || KP_KEEP="$KP_KEEP${KP_KEEP:+; }$3 was not running before this run"
+    KP_KEPT=$(while read -r _kn_tag _kn_path _kn_a _kn_b; do
+        case $_kn_tag in
+            F) printf 'F %s %s\n' "$_kn_path" "$_kn_b" ;;
+            N) printf 'N %s %s\n' "$_kn_path" "$_kn_a" ;;
+        esac
+    done <"$KP_BACKUP_REAL/manifest")
+    if [ -n "$KP_KEPT" ] && ! printf '%s\n' "$KP_KEPT" | grep -q '^F '; then
+        KP_KEEP="$KP_KEEP${KP_KEEP:+; }the backup holds no old file: going back would only delete the new ones"
+    fi
+    [ -n "$KP_KEEP" ]
+}
+
+# keep_new_evidence: the report lines for kept files, after keep_new_reasons: one
+# "kept: <path> sha256:<hex>" line per file (20 at most, then where the rest are listed).
+keep_new_evidence() {
+    _ke_n=0
+    while read -r _ke_tag _ke_path _ke_sha; do
+        [ -n "$_ke_path" ] || continue
+        _ke_n=$((_ke_n + 1))
+        [ "$_ke_n" -gt 20 ] || printf 'kept: %s sha256:%s\n' "$_ke_path" "$_ke_sha"
+    done <<EOF_KP_KEPT
+$KP_KEPT
+EOF_KP_KEPT
+    [ "$_ke_n" -le 20 ] || printf 'kept: %s more, listed in %s/manifest\n' "$((_ke_n - 20))" "$KP_BACKUP_NODE"
+}
+
+# start_hint COMPONENT STRATEGY MISSING_MANIFEST: what to do about a component that was not
+# running before this run: put its static pod manifest back (kube-pki's copy, else the kubeadm
+# phase that writes it), or start it; then `pulumi up` again.
+start_hint() {
+    if [ -n "$3" ]; then
+        # kubeadm's phase that writes it (control-plane all: the three control-plane manifests).
+        case $1 in
+            etcd) _sh_phase="etcd local" ;;
+            *) _sh_phase="control-plane ${1#kube-} (or control-plane all)" ;;
+        esac
+        _sh_phase="kubeadm init phase $_sh_phase --config <your kubeadm config>"
+        _sh_copy=/var/lib/kube-pki/manifests/$1.yaml
+        if [ -f "$(rp "$_sh_copy")" ]; then
+            printf 'put back the static pod manifest %s from kube-pki'"'"'s copy (cp -p %s %s) or recreate it (%s), then run `pulumi up` again' "$3" "$_sh_copy" "$3" "$_sh_phase"
+        else
+            printf 'recreate the static pod manifest %s (%s), then run `pulumi up` again' "$3" "$_sh_phase"
+        fi
+        return 0
+    fi
+    _split_strategy "$1" "$2"
+    case $_rc_method in
+        systemd) _sh_start="systemctl start $_rc_target" ;;
+        docker) _sh_start="docker start $_rc_target" ;;
+        *) _sh_start="its kubelet starts the container" ;;
+    esac
+    printf 'start %s (%s; %s says why it does not run), then run `pulumi up` again' "$1" "$_sh_start" "$(logs_hint "$1" "$2")"
+}
+
 # logs_hint COMPONENT STRATEGY: the command that shows why the component does not run.
 logs_hint() {
     _split_strategy "$1" "$2"
@@ -619,3 +735,123 @@ verify_served() {
     fi
     return 0
 }
+
+# --- Rollback after a failed restart (rotate.sh, restart-consumer.sh) ---
+
+# rotate_one COMPONENT STRATEGY ENDPOINT CERT CCERT CKEY CACERT ("-" = none): restart + verify
+# (reads opt_timeout). KP_STEP names the part that failed.
+rotate_one() {
+    KP_STEP="restart $1 ($2)"
+    KP_SERVED=''
+    restart_component "$1" "$2" "$opt_timeout" || return 1
+    [ "$3" != - ] || return 0
+    KP_STEP="verify $1 serves $4 at $3"
+    if [ "$5" != - ]; then
+        verify_served "$1" "$3" "$(rp "$4")" "$opt_timeout" "$(rp "$5")" "$(rp "$6")" "$(rp "$7")"
+    else
+        verify_served "$1" "$3" "$(rp "$4")" "$opt_timeout"
+    fi
+}
+
+backup_matches_disk() {
+    while read -r _bm_tag _bm_path _bm_a _bm_b; do
+        case $_bm_tag in
+            F) _bm_want=$_bm_b ;;
+            N) _bm_want=$_bm_a ;;
+            *) continue ;;
+        esac
+        [ -f "$(rp "$_bm_path")" ] && [ "$(sha256_file "$(rp "$_bm_path")")" = "$_bm_want" ] || return 1
+    done <"$KP_BACKUP_REAL/manifest"
+    return 0
+}
+
+# choose_backup BACKUP(latest|NAME|none) LAST_INSTALL: the backup a failed restart rolls back to,
+# only if what it installed is still what is on disk (otherwise restoring it would undo changes
+# made after it). Sets KP_HAVE_BACKUP (1 or 0), KP_HELD (what the node holds when it is not
+# rolled back) and KP_NO_BACKUP (why not); logs a note when there is none.
+choose_backup() {
+    KP_HAVE_BACKUP=0
+    KP_HELD="the new files of the last install"
+    KP_NO_BACKUP="no backup named"
+    if [ "$1" = latest ] && [ "$2" = none ]; then
+        log "note: the last install changed no file; there is nothing to roll back"
+        KP_HELD="the files it held before (the last install changed none)"
+        KP_NO_BACKUP="nothing to roll back to"
+    elif [ "$1" != none ]; then
+        if ! resolve_backup "$1"; then
+            log "note: $KP_REASON; a failure cannot be rolled back"
+            KP_NO_BACKUP=$KP_REASON
+        elif ! backup_matches_disk; then
+            log "note: files changed since backup $KP_BACKUP_NODE; it will not be used for a rollback"
+            KP_HELD="files changed after backup $KP_BACKUP_NODE"
+            KP_NO_BACKUP="that backup would undo those changes"
+        else
+            KP_HAVE_BACKUP=1
+        fi
+    fi
+}
+
+# note_restarted RECORD: after a verified restart, remember it in <backup>/restarted, so a later
+# failure of this rollout restarts it again on the old files. RECORD: rotate_one's seven fields.
+note_restarted() {
+    [ "$KP_HAVE_BACKUP" = 1 ] || return 0
+    grep -q "^${1%% *} " "$KP_BACKUP_REAL/restarted" 2>/dev/null || printf '%s\n' "$1" >>"$KP_BACKUP_REAL/restarted"
+}
+
+# After a rollback the node no longer holds what the last install put there, while Pulumi's
+# state says it was installed. Count rollbacks (the program folds the count into the node's
+# triggers, so the next run installs and restarts that node again until it is verified) and let
+# the install record say what is on disk again, so drift does not report the rollback as a hand edit.
+note_rollback() {
+    _nr_base=$(backup_base)
+    _nr_n=$(cat "$_nr_base/rollbacks" 2>/dev/null || true)
+    is_uint "${_nr_n:-x}" || _nr_n=0
+    printf '%s\n' "$((_nr_n + 1))" >"$_nr_base/rollbacks.tmp" && mv -f "$_nr_base/rollbacks.tmp" "$_nr_base/rollbacks"
+    [ -f "$_nr_base/installed" ] || return 0
+    while read -r _nr_sha _nr_path; do
+        if [ -f "$(rp "$_nr_path")" ]; then printf '%s %s\n' "$(sha256_file "$(rp "$_nr_path")")" "$_nr_path"; fi
+    done <"$_nr_base/installed" >"$_nr_base/installed.tmp"
+    mv -f "$_nr_base/installed.tmp" "$_nr_base/installed"
+}
+
+# roll_back RECORD EVIDENCE_FILE: after RECORD's component failed (choose_backup found a backup):
+# restore that backup, count the rollback, then restart and verify every component this rollout
+# already restarted (<backup>/restarted) and RECORD's own, on the old files. Appends one evidence
+# line per step to EVIDENCE_FILE (its progress goes to a log, so the report stays short). Sets
+# KP_ROLLED (what runs on the old files again), KP_PROBLEMS (empty when complete) and
+# KP_RB_STATE (what the node holds when it is not).
+roll_back() {
+    _rk_c=${1%% *}
+    _rk_ev=$2
+    _rk_log=$(mktemp "${TMPDIR:-/tmp}/kube-pki-rollback.XXXXXX")
+    KP_PROBLEMS=''
+    KP_ROLLED=''
+    KP_RB_STATE="the files are NOT restored: the node holds the new files"
+    if restore_backup >"$_rk_log" 2>&1; then
+        printf 'rollback: restored %s file(s) from %s\n' "$(grep -c '^restored \|^removed /' "$_rk_log" || true)" "$KP_BACKUP_NODE" >>"$_rk_ev"
+    else
+        KP_PROBLEMS="restore failed: $KP_REASON"
+        printf 'rollback: restore from %s FAILED: %s\n' "$KP_BACKUP_NODE" "$KP_REASON" >>"$_rk_ev"
+    fi
+    note_rollback || printf 'rollback: could not record the rollback in %s/rollbacks\n' "$KP_BACKUP_DIR" >>"$_rk_ev"
+    if [ -z "$KP_PROBLEMS" ]; then
+        KP_RB_STATE="the old files are back on disk, but not every component runs on them"
+        {
+            grep -v "^$_rk_c " "$KP_BACKUP_REAL/restarted" 2>/dev/null || true
+            printf '%s\n' "$1"
+        } >"$KP_BACKUP_REAL/rollback"
+        while read -r _rk_rc _rk_rs _rk_re _rk_rcert _rk_rcc _rk_rck _rk_rca; do
+            if rotate_one "$_rk_rc" "$_rk_rs" "$_rk_re" "$_rk_rcert" "$_rk_rcc" "$_rk_rck" "$_rk_rca" </dev/null >"$_rk_log" 2>&1; then
+                KP_ROLLED="$KP_ROLLED${KP_ROLLED:+, }$_rk_rc"
+                _rk_served=$(sed -n "s/^served $_rk_rc //p" "$_rk_log")
+                printf 'rollback: rolled back %s (restarted%s)\n' "$_rk_rc" "${_rk_served:+, serves the old $_rk_served}" >>"$_rk_ev"
+            else
+                KP_PROBLEMS="$KP_PROBLEMS${KP_PROBLEMS:+; }$_rk_rc after rollback: $KP_REASON"
+                printf 'rollback: %s FAILED after rollback: %s\nstate: %s\n' "$_rk_rc" "$KP_REASON" "$(component_state "$_rk_rc" "$_rk_rs")" >>"$_rk_ev"
+            fi
+        done <"$KP_BACKUP_REAL/rollback"
+        : >"$KP_BACKUP_REAL/restarted"
+    fi
+    rm -f "$_rk_log"
+}
+

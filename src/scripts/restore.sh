@@ -14,6 +14,10 @@ set -f
 [ -d "$(backup_base)" ] || die "no backups: $KP_BACKUP_DIR does not exist"
 take_lock
 resolve_backup "${backup:-latest}" || die "$KP_REASON"
+# Say it before doing it: such a restore makes a node lack every file (rotate.sh never does it).
+if ! grep -q '^F ' "$KP_BACKUP_REAL/manifest"; then
+    log "note: $KP_BACKUP_NODE holds no old file: restoring it only removes the $(grep -c '^N ' "$KP_BACKUP_REAL/manifest" || true) file(s) its install put on a node that lacked them"
+fi
 restore_backup && exit 0
 # Copies are checked before the first rename: only a failed rename leaves a mixed tree.
 case $KP_REASON in

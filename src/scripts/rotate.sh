@@ -5,11 +5,22 @@
 # certificates, and fail with one message that says what happened and what to do.
 # --if-needed (drift repair): restart only when the last install changed files or the component
 # does not serve its file (5 s check); otherwise print its `served` line and change nothing.
+# No rollback where going back cannot be better (issue 12; lib.sh keep_new_reasons): with
+# --keep-new (recovering a control plane that is down: its old files are expired), when the
+# component was not running before this restart (a static pod without its manifest, a unit
+# inactive or failed, a container absent or exited), or when the backup holds no old file (it
+# would only delete what this install put on a node that lacked it, e.g. a wiped
+# /etc/kubernetes). The node then keeps the new, checked files, no rollback is counted (the
+# failed command runs again at the next `up`), and the report says what is missing and what to do.
+# Exit codes: 0 verified (with --if-needed also: nothing to do); 1 failed and rolled back, the
+# node is as before (or failed with nothing to roll back to, as the report says); 2 usage error;
+# 3 failed and the rollback is incomplete; 4 failed and not rolled back: the node keeps the new,
+# checked files.
 set -eu
 . "$(dirname -- "$0")/lib.sh" # @kube-pki-lib
 
-KP_USAGE='usage: rotate.sh [--root DIR] [--backup-dir DIR] [--backup NAME|latest|none] <component> <static-pod|systemd|crictl|docker|none> <host:port|-> <served-cert-file|-> [--timeout S] [--client-cert F --client-key F --cacert F] [--unit NAME|--container NAME|--manifests DIR] [--if-needed]'
-KP_OPTIONS='root= backup-dir= backup= timeout= client-cert= client-key= cacert= unit= container= manifests= if-needed'
+KP_USAGE='usage: rotate.sh [--root DIR] [--backup-dir DIR] [--backup NAME|latest|none] <component> <static-pod|systemd|crictl|docker|none> <host:port|-> <served-cert-file|-> [--timeout S] [--client-cert F --client-key F --cacert F] [--unit NAME|--container NAME|--manifests DIR] [--if-needed] [--keep-new]'
+KP_OPTIONS='root= backup-dir= backup= timeout= client-cert= client-key= cacert= unit= container= manifests= if-needed keep-new'
 KP_ARGS='component strategy endpoint cert'
 opt_timeout=120
 opt_backup=latest
@@ -38,22 +49,6 @@ set -f
 node=$(uname -n)
 take_lock
 
-# The backup to roll back to, only if what it installed is still what is on disk: otherwise
-# restoring it would undo changes made after it.
-have_backup=0
-held="the new files of the last install"
-no_backup="no backup named"
-backup_matches_disk() {
-    while read -r _bm_tag _bm_path _bm_a _bm_b; do
-        case $_bm_tag in
-            F) _bm_want=$_bm_b ;;
-            N) _bm_want=$_bm_a ;;
-            *) continue ;;
-        esac
-        [ -f "$(rp "$_bm_path")" ] && [ "$(sha256_file "$(rp "$_bm_path")")" = "$_bm_want" ] || return 1
-    done <"$KP_BACKUP_REAL/manifest"
-    return 0
-}
 last_install=$(cat "$(backup_base)/last-install" 2>/dev/null || true)
 
 # Drift repair after its re-push: drift seen before this run's own install (which may have fixed
@@ -74,44 +69,24 @@ if [ "$opt_if_needed" = 1 ] && [ "$last_install" = none ]; then
     fi
     log "repair: $KP_REASON; restarting $component"
 fi
-if [ "$opt_backup" = latest ] && [ "$last_install" = none ]; then
-    log "note: the last install changed no file; there is nothing to roll back"
-    held="the files it held before (the last install changed none)"
-    no_backup="nothing to roll back to"
-elif [ "$opt_backup" != none ]; then
-    if ! resolve_backup "$opt_backup"; then
-        log "note: $KP_REASON; a failure cannot be rolled back"
-        no_backup=$KP_REASON
-    elif ! backup_matches_disk; then
-        log "note: files changed since backup $KP_BACKUP_NODE; it will not be used for a rollback"
-        held="files changed after backup $KP_BACKUP_NODE"
-        no_backup="that backup would undo those changes"
-    else
-        have_backup=1
-    fi
-fi
+# The backup to roll back to (lib.sh choose_backup).
+choose_backup "$opt_backup" "$last_install"
 
-# rotate_one COMPONENT STRATEGY ENDPOINT CERT CCERT CKEY CACERT ("-" = none): restart + verify.
-# KP_STEP names the part that failed.
-rotate_one() {
-    KP_STEP="restart $1 ($2)"
-    KP_SERVED=''
-    restart_component "$1" "$2" "$opt_timeout" || return 1
-    [ "$3" != - ] || return 0
-    KP_STEP="verify $1 serves $4 at $3"
-    if [ "$5" != - ]; then
-        verify_served "$1" "$3" "$(rp "$4")" "$opt_timeout" "$(rp "$5")" "$(rp "$6")" "$(rp "$7")"
-    else
-        verify_served "$1" "$3" "$(rp "$4")" "$opt_timeout"
-    fi
-}
+# Asked before the restart changes the answer: a component that was not running cannot be
+# "restored" to not running by deleting what this run installed.
+ran_before=1
+before_why=''
+missing_manifest=''
+if ! component_running "$component" "$strategy"; then
+    ran_before=0
+    before_why=$KP_REASON
+    missing_manifest=$KP_MISSING_MANIFEST
+fi
 
 record="$component $strategy $endpoint $cert ${opt_client_cert:--} ${opt_client_key:--} ${opt_cacert:--}"
 # shellcheck disable=SC2086 # the record is seven one-word fields
 if rotate_one $record; then
-    if [ "$have_backup" = 1 ] && ! grep -q "^$component " "$KP_BACKUP_REAL/restarted" 2>/dev/null; then
-        printf '%s\n' "$record" >>"$KP_BACKUP_REAL/restarted"
-    fi
+    note_restarted "$record"
     log "rotated $component on $node"
     exit 0
 fi
@@ -129,67 +104,40 @@ case $what in
     *etcdctl*) fix="check etcd with the new certificates (etcdctl endpoint health; crictl logs of etcd), then run \`pulumi up\` again" ;;
     *) fix="fix the cause above, then run \`pulumi up\` again" ;;
 esac
-if [ "$have_backup" != 1 ]; then
+[ "$ran_before" = 1 ] || fix=$(start_hint "$component" "$strategy" "$missing_manifest")
+if [ "$KP_HAVE_BACKUP" != 1 ]; then
     failure_report "$step" "$what" \
-        "$held; $component NOT verified on them; no rollback ($no_backup)" \
+        "$KP_HELD; $component NOT verified on them; no rollback ($KP_NO_BACKUP)" \
         "$fix" "$@"
     exit 1
 fi
 
-# After a rollback the node no longer holds what the last install put there, while Pulumi's
-# state says it was installed. Count rollbacks (the program folds the count into the node's
-# triggers, so the next run installs and restarts that node again until it is verified) and let
-# the install record say what is on disk again, so drift does not report the rollback as a hand edit.
-note_rollback() {
-    _nr_base=$(backup_base)
-    _nr_n=$(cat "$_nr_base/rollbacks" 2>/dev/null || true)
-    is_uint "${_nr_n:-x}" || _nr_n=0
-    printf '%s\n' "$((_nr_n + 1))" >"$_nr_base/rollbacks.tmp" && mv -f "$_nr_base/rollbacks.tmp" "$_nr_base/rollbacks"
-    [ -f "$_nr_base/installed" ] || return 0
-    while read -r _nr_sha _nr_path; do
-        if [ -f "$(rp "$_nr_path")" ]; then printf '%s %s\n' "$(sha256_file "$(rp "$_nr_path")")" "$_nr_path"; fi
-    done <"$_nr_base/installed" >"$_nr_base/installed.tmp"
-    mv -f "$_nr_base/installed.tmp" "$_nr_base/installed"
-}
-
-# Roll back. Its progress goes to a log whose summary becomes evidence, so the report stays short.
-rb_log=$(mktemp "${TMPDIR:-/tmp}/kube-pki-rollback.XXXXXX")
-trap 'rm -f "$rb_log"' EXIT
-problems=''
-state="the files are NOT restored: the node holds the new files"
-if restore_backup >"$rb_log" 2>&1; then
-    set -- "$@" "rollback: restored $(grep -c '^restored \|^removed /' "$rb_log" || true) file(s) from $KP_BACKUP_NODE"
-else
-    problems="restore failed: $KP_REASON"
-    set -- "$@" "rollback: restore from $KP_BACKUP_NODE FAILED: $KP_REASON"
-fi
-note_rollback || set -- "$@" "rollback: could not record the rollback in $KP_BACKUP_DIR/rollbacks"
-rolled=''
-if [ -z "$problems" ]; then
-    state="the old files are back on disk, but not every component runs on them"
-    {
-        grep -v "^$component " "$KP_BACKUP_REAL/restarted" 2>/dev/null || true
-        printf '%s\n' "$record"
-    } >"$KP_BACKUP_REAL/rollback"
-    while read -r r_c r_s r_e r_cert r_cc r_ck r_ca; do
-        if rotate_one "$r_c" "$r_s" "$r_e" "$r_cert" "$r_cc" "$r_ck" "$r_ca" </dev/null >"$rb_log" 2>&1; then
-            rolled="$rolled${rolled:+, }$r_c"
-            _served=$(sed -n "s/^served $r_c //p" "$rb_log")
-            set -- "$@" "rollback: rolled back $r_c (restarted${_served:+, serves the old $_served})"
-        else
-            problems="$problems${problems:+; }$r_c after rollback: $KP_REASON"
-            set -- "$@" "rollback: $r_c FAILED after rollback: $KP_REASON" "state: $(component_state "$r_c" "$r_s")"
-        fi
-    done <"$KP_BACKUP_REAL/rollback"
-    : >"$KP_BACKUP_REAL/restarted"
-fi
-if [ -n "$problems" ]; then
+# No rollback where going back cannot be better: the node keeps the new files, the report says
+# what is missing.
+if keep_new_reasons "$opt_keep_new" "$ran_before" "$component"; then
+    [ "$ran_before" = 1 ] || set -- "$@" "missing: $before_why (before this run)"
+    printf '%s\n' "$KP_KEPT" | grep -q '^F ' || set -- "$@" "missing: none of these files was on the node before this run"
+    while IFS= read -r line; do set -- "$@" "$line"; done <<EOF_KEPT
+$(keep_new_evidence)
+EOF_KEPT
     failure_report "$step" "$what" \
-        "ROLLBACK INCOMPLETE [$problems]: the node is NOT as before ($state); backup $KP_BACKUP_NODE" \
+        "KEPT THE NEW FILES, no rollback ($KP_KEEP): the $(printf '%s\n' "$KP_KEPT" | grep -c .) file(s) installed and checked by $KP_BACKUP_NODE stay on disk; $component is NOT verified on them; nothing removed, no rollback counted" \
+        "$fix (it restarts and verifies $component on the kept files)" "$@"
+    exit 4
+fi
+
+# Roll back (lib.sh roll_back); its steps become evidence.
+ev=$(mktemp "${TMPDIR:-/tmp}/kube-pki-evidence.XXXXXX")
+trap 'rm -f "$ev"' EXIT
+roll_back "$record" "$ev"
+while IFS= read -r line; do set -- "$@" "$line"; done <"$ev"
+if [ -n "$KP_PROBLEMS" ]; then
+    failure_report "$step" "$what" \
+        "ROLLBACK INCOMPLETE [$KP_PROBLEMS]: the node is NOT as before ($KP_RB_STATE); backup $KP_BACKUP_NODE" \
         "bring the components above back by hand (their logs say why they do not start), and if the files are not restored run restore.sh $KP_BACKUP_NODE; then $fix" "$@"
     exit 3
 fi
 failure_report "$step" "$what" \
-    "rolled back to $KP_BACKUP_NODE; node is as before: the old files, $rolled restarted and verified on them" \
+    "rolled back to $KP_BACKUP_NODE; node is as before: the old files, $KP_ROLLED restarted and verified on them" \
     "$fix (it installs and restarts this node again)" "$@"
 exit 1
