@@ -18,7 +18,7 @@ export const KIT_INCOMING = `${KIT_DIR}/.incoming`;
 export const KITS_KEPT = 3;
 /**
  * Exit code of a node command whose kit is missing or altered: distinct from the scripts' own
- * codes (1 failure, 2 usage, 3 rollback incomplete), so tests and operators can tell it apart.
+ * codes (1 failure, 2 usage, 3 rollback incomplete, 4 rotate.sh kept the new files), so tests and operators can tell it apart.
  */
 export const KIT_MISSING_EXIT = 69;
 
