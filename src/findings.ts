@@ -183,7 +183,7 @@ export async function inspectCluster(
     const nonces = Object.fromEntries(inventories.map((inv) => [inv.node, inv.nodeTime?.toISOString() ?? ""]));
     const manifests = manifestPlans(cluster.layout, inventories);
     const findings = {
-        ...findingsFrom(results, new Set(inventories.filter((inv) => inv.installed).map((inv) => inv.node)), nonces),
+        ...findingsFrom(results.map((r) => servedOnlyWhereRunnable(r, manifests[r.node])), new Set(inventories.filter((inv) => inv.installed).map((inv) => inv.node)), nonces),
         rollbacks, kitReships, inventories, apiserverServing, manifests,
     };
     withoutManifestless(findings.repairs, manifests, cluster.layout);
@@ -194,6 +194,17 @@ export async function inspectCluster(
             (repair.extraConsumers?.length ? `${repair.components.length ? "," : " and"} ${repair.extraConsumers.join(", ")} restarted` : ""));
     }
     return findings;
+}
+
+/**
+ * A component whose manifest is gone with no copy does not run: that it serves nothing is no drift
+ * a repair can fix (the table still shows it), so it alone schedules no repair.
+ */
+export function servedOnlyWhereRunnable(result: NodeDriftResult, plan: NodeManifests | undefined): NodeDriftResult {
+    const left: readonly string[] = plan?.left ?? [];
+    if (left.length === 0) return result;
+    return { ...result, files: result.files.map((f) => f.served && left.includes(f.served.component)
+        ? { ...f, reasons: f.reasons.filter((r) => r !== "served-mismatch") } : f) };
 }
 
 /**

@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { kubeadmCommands, manifestInventoryArgs, manifestMessage, manifestPlans, planManifests, type ManifestState } from "../../src/drift/manifests";
 import { readInventory } from "../../src/drift/inventory";
-import { repairFor } from "../../src/findings";
+import { repairFor, servedOnlyWhereRunnable } from "../../src/findings";
 import { consumersOf } from "../../src/pki/catalog";
 import { KUBEADM_LAYOUT, type FileKey } from "../../src/pki/layout";
 import type { FileVerdict, NodeDriftResult } from "../../src/drift/report";
@@ -101,5 +101,13 @@ describe("repair trigger of a node missing files", () => {
         const differs = result([verdict("apiserver.crt", "differs")]);
         expect(repairFor(differs, true, "run-1")!.signature).toBe(repairFor(differs, true, "run-2")!.signature);
         expect(repairFor(differs, true, "run-1")!.signature).toBe(repairFor(differs)!.signature);
+    });
+
+    it("a component left without a manifest serving nothing is no repair; other drift still is", () => {
+        const down = { ...verdict("etcd/server.crt", "served-mismatch"), served: { component: "etcd" as const, port: 2379, sha256: "" } };
+        const plan = { restore: [], left: ["etcd" as const] };
+        expect(repairFor(result([down]))?.components).toEqual(["etcd"]);
+        expect(repairFor(servedOnlyWhereRunnable(result([down]), plan))).toBeUndefined();
+        expect(repairFor(servedOnlyWhereRunnable(result([down, verdict("scheduler.conf", "missing")]), plan))?.components).toEqual(["kube-scheduler"]);
     });
 });
