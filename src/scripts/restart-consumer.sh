@@ -3,16 +3,23 @@
 # declared in kube-pki:certificates (kube-proxy, flanneld), wait (bounded) until it runs again,
 # and, when it names a port, until it serves its certificate file. Methods: systemd (unit),
 # docker or crictl (container), none (nothing restarted, nothing checked).
+# On failure, as rotate.sh: restore the last install's backup, restart the components this
+# rollout already restarted and this one on the old files, count the rollback and fail with a
+# runbook entry. Never into something worse (lib.sh keep_new_reasons): a consumer that did not run
+# before this restart keeps the new files, and the report says what is missing (exit 4).
 set -eu
 . "$(dirname -- "$0")/lib.sh" # @kube-pki-lib
 
-KP_USAGE='usage: restart-consumer.sh [--root DIR] <name> <systemd|docker|crictl|none> <unit|container|-> [--timeout S] [--endpoint HOST:PORT --cert FILE]'
-KP_OPTIONS='root= timeout= endpoint= cert='
+KP_USAGE='usage: restart-consumer.sh [--root DIR] [--backup-dir DIR] [--backup NAME|latest|none] <name> <systemd|docker|crictl|none> <unit|container|-> [--timeout S] [--endpoint HOST:PORT --cert FILE]'
+KP_OPTIONS='root= backup-dir= backup= timeout= endpoint= cert='
 KP_ARGS='name method target'
 opt_timeout=120
+opt_backup=latest
 parse_args "$@"
 plain() { case $1 in '' | -* | *[!A-Za-z0-9_.@:-]*) return 1 ;; *) return 0 ;; esac; }
 plain "$name" || usage_error "name must be a plain name, got '$name'"
+# Catalogue components are rotate.sh's: restarted in order and verified with their own checks.
+! is_component "$name" || usage_error "$name is a catalogue component: rotate.sh restarts it"
 case $method in
     systemd | docker | crictl) plain "$target" || usage_error "$method needs a plain unit or container name, got '$target'" ;;
     none) ;;
@@ -28,41 +35,76 @@ if [ "$method" = none ]; then
     log "$name: restart method none; not restarted"
     exit 0
 fi
-end=$(deadline_in "$opt_timeout")
-_unit_up() { run_bounded 10 systemctl is-active --quiet "$target"; }
-_docker_up() { [ "$(run_bounded 10 docker inspect -f '{{.State.Running}}' "$target" 2>/dev/null)" = true ]; }
-_cri_new() { _now=$(running_id "$target"); [ -n "$_now" ] && [ "$_now" != "$before" ]; }
-
+umask 077
+set -f
 take_lock
-KP_REASON=''
-case $method in
-    systemd)
-        state() { printf 'systemctl is-active %s: %s' "$target" "$(run_bounded 10 systemctl is-active "$target" 2>/dev/null || true)"; }
-        hint="journalctl -u $target -n 50"
-        if run_bounded 60 systemctl restart "$target" && poll_until "$end" _unit_up; then :; else KP_REASON="unit $target is not active within $opt_timeout s after systemctl restart"; fi
-        ;;
-    docker)
-        state() { printf 'docker inspect %s: %s' "$target" "$(run_bounded 10 docker inspect -f '{{.State.Status}}' "$target" 2>/dev/null || printf 'no such container')"; }
-        hint="docker logs --tail 50 $target"
-        before=$(run_bounded 10 docker inspect -f '{{.State.StartedAt}}' "$target" 2>/dev/null || true)
-        if run_bounded 60 docker restart "$target" >/dev/null && poll_until "$end" _docker_up; then :; else KP_REASON="container $target is not running within $opt_timeout s after docker restart"; fi
-        ;;
-    crictl)
-        state() { printf 'crictl ps --name %s: %s' "$target" "$(running_id "$target" | cut -c1-13)"; }
-        hint="crictl logs --tail 50 <container of $target>"
-        before=$(running_id "$target")
-        [ -z "$before" ] || run_bounded 60 crictl stop "$before" >/dev/null 2>&1 || true
-        poll_until "$end" _cri_new || KP_REASON="no new container $target within $opt_timeout s after crictl stop (the kubelet starts it again)"
-        ;;
-esac
-if [ -z "$KP_REASON" ] && [ -n "$opt_endpoint" ]; then
-    verify_served "$name" "$opt_endpoint" "$(rp "$opt_cert")" "$opt_timeout" || true
+
+# Asked before the restart changes the answer (lib.sh component_running): a consumer that did
+# not run cannot be "restored" to not running by undoing this run's install.
+strategy=$method:$target
+ran_before=1
+before_why=''
+if ! component_running "$name" "$strategy"; then
+    ran_before=0
+    before_why=$KP_REASON
 fi
-if [ -n "$KP_REASON" ]; then
-    failure_report "restart $name ($method $target)" "$KP_REASON" \
-        "the new files are on disk; $name is NOT verified on them" \
-        "read why $name does not run with them ($hint), fix the cause, then run \`pulumi up\` again" \
-        "state: $(state)"
+
+# Its notes are for a failure, whose report says why there is no rollback: quiet here.
+choose_backup "$opt_backup" "$(cat "$(backup_base)/last-install" 2>/dev/null || true)" >/dev/null
+
+# One record as rotate.sh keeps them in <backup>/restarted (a later failure restarts this one too).
+record="$name $strategy ${opt_endpoint:--} ${opt_cert:--} - - -"
+# shellcheck disable=SC2086 # the record is seven one-word fields
+if rotate_one $record; then
+    note_restarted "$record"
+    log "restarted $name ($method $target) on $(uname -n)"
+    exit 0
+fi
+
+# The failure, as evidence: what it served against what it should, and what it does now.
+what=$KP_REASON
+step=$KP_STEP
+set --
+[ -z "$KP_SERVED" ] || set -- "served: $KP_SERVED; expected: $KP_EXPECTED (the file $opt_cert on disk)"
+set -- "$@" "state: $(component_state "$name" "$strategy")"
+case $what in
+    *' serves '*) fix="find why $name does not serve $opt_cert (its flags must name that file), then run \`pulumi up\` again" ;;
+    *) fix="read why $name does not run with the new files ($(logs_hint "$name" "$strategy")), fix the cause, then run \`pulumi up\` again" ;;
+esac
+[ "$ran_before" = 1 ] || fix=$(start_hint "$name" "$strategy" '')
+if [ "$KP_HAVE_BACKUP" != 1 ]; then
+    [ "$ran_before" = 1 ] || set -- "$@" "missing: $before_why (before this run)"
+    failure_report "$step" "$what" \
+        "$KP_HELD; $name NOT verified on them; no rollback ($KP_NO_BACKUP)" "$fix" "$@"
     exit 1
 fi
-log "restarted $name ($method $target) on $(uname -n)"
+
+# No rollback where going back cannot be better (lib.sh keep_new_reasons, as rotate.sh): the
+# node keeps the new files, the report says what is missing.
+if keep_new_reasons 0 "$ran_before" "$name"; then
+    [ "$ran_before" = 1 ] || set -- "$@" "missing: $before_why (before this run)"
+    printf '%s\n' "$KP_KEPT" | grep -q '^F ' || set -- "$@" "missing: none of these files was on the node before this run"
+    while IFS= read -r line; do set -- "$@" "$line"; done <<EOF_KEPT
+$(keep_new_evidence)
+EOF_KEPT
+    failure_report "$step" "$what" \
+        "KEPT THE NEW FILES, no rollback ($KP_KEEP): the $(printf '%s\n' "$KP_KEPT" | grep -c .) file(s) installed and checked by $KP_BACKUP_NODE stay on disk; $name is NOT verified on them; nothing removed, no rollback counted" \
+        "$fix (it restarts $name on the kept files)" "$@"
+    exit 4
+fi
+
+# Roll back (lib.sh roll_back): the backup, then what this rollout restarted and this consumer.
+ev=$(mktemp "${TMPDIR:-/tmp}/kube-pki-evidence.XXXXXX")
+trap 'rm -f "$ev"' EXIT
+roll_back "$record" "$ev"
+while IFS= read -r line; do set -- "$@" "$line"; done <"$ev"
+if [ -n "$KP_PROBLEMS" ]; then
+    failure_report "$step" "$what" \
+        "ROLLBACK INCOMPLETE [$KP_PROBLEMS]: the node is NOT as before ($KP_RB_STATE); backup $KP_BACKUP_NODE" \
+        "bring the components above back by hand (their logs say why they do not start), and if the files are not restored run restore.sh $KP_BACKUP_NODE; then $fix" "$@"
+    exit 3
+fi
+failure_report "$step" "$what" \
+    "rolled back to $KP_BACKUP_NODE; node is as before: the old files, $KP_ROLLED restarted on them" \
+    "$fix (it installs and restarts this node again)" "$@"
+exit 1

@@ -1,91 +1,25 @@
 /**
  * restart.sh / rotate.sh restart methods beyond kubeadm's static pods, without a cluster:
- * `docker`, `systemctl` and `crictl` stand-ins on PATH that keep their containers/units as files
- * and log every call. The judges are the calls each tool received and what the scripts report.
+ * the `docker`, `systemctl` and `crictl` stand-ins of ./stand-ins.ts on PATH. The judges are the
+ * calls each tool received and what the scripts report.
  * Each case runs under dash and bash --posix.
  */
 import { spawnSync } from "child_process";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "fs";
 import { join } from "path";
 import { describe, expect, it } from "vitest";
 import { scriptPath } from "../../src/node/scripts";
 import { BASH_POSIX, DASH, tempDir } from "./fixtures";
-
-// docker: a container is $S/containers/<name> holding "<running> <startedAt>"; `restart` bumps
-// startedAt unless $S/docker-dead exists (then it stays exited).
-const DOCKER = `#!/bin/sh
-S=$KP_TEST_STATE
-printf 'docker %s\\n' "$*" >>"$S/calls"
-case $1 in
-inspect)
-    f=$S/containers/$4
-    [ -f "$f" ] || { echo "Error: No such object: $4" >&2; exit 1; }
-    read -r running started <"$f"
-    case $3 in
-        '{{.State.Running}}') echo "$running" ;;
-        '{{.State.StartedAt}}') echo "$started" ;;
-        '{{.State.Status}}') [ "$running" = true ] && echo running || echo exited ;;
-    esac ;;
-restart)
-    f=$S/containers/$2
-    [ -f "$f" ] || { echo "Error: No such container: $2" >&2; exit 1; }
-    read -r running started <"$f"
-    if [ -f "$S/docker-dead" ]; then echo "false $started" >"$f"; else echo "true $((started + 1))" >"$f"; fi
-    echo "$2" ;;
-*) exit 1 ;;
-esac
-`;
-
-// systemctl: a unit is active when $S/units/<unit> exists; `restart` (re)creates it.
-const SYSTEMCTL = `#!/bin/sh
-S=$KP_TEST_STATE
-printf 'systemctl %s\\n' "$*" >>"$S/calls"
-case $1 in
-restart) mkdir -p "$S/units" && : >"$S/units/$2" ;;
-is-active)
-    u=$2; [ "$u" != --quiet ] || u=$3
-    if [ -f "$S/units/$u" ]; then st=active rc=0; else st=inactive rc=3; fi
-    [ "$2" = --quiet ] || echo "$st"
-    exit $rc ;;
-*) exit 1 ;;
-esac
-`;
-
-// crictl: a static pod's container runs while its manifest is in $KP_TEST_MANIFESTS; it gets a new
-// id each time the manifest comes back.
-const CRICTL = `#!/bin/sh
-S=$KP_TEST_STATE
-printf 'crictl %s\\n' "$*" >>"$S/calls"
-case $1 in
-ps)
-    name=$(printf '%s' "$3" | tr -d '^$')
-    n=$(cat "$S/gen-$name" 2>/dev/null || echo 1)
-    if [ -f "$KP_TEST_MANIFESTS/$name.yaml" ]; then
-        if [ -f "$S/gone-$name" ]; then n=$((n + 1)); echo "$n" >"$S/gen-$name"; rm -f "$S/gone-$name"; fi
-        echo "c$n$name"
-    else
-        : >"$S/gone-$name"
-    fi ;;
-*) exit 1 ;;
-esac
-`;
+import { standIns } from "./stand-ins";
 
 const SHELLS = [[DASH], BASH_POSIX];
 
 function node(shell: string[]) {
     const root = tempDir("methods");
-    const state = tempDir("methods-state");
-    for (const [name, text] of [["docker", DOCKER], ["systemctl", SYSTEMCTL], ["crictl", CRICTL]]) {
-        writeFileSync(join(state, name), text);
-        chmodSync(join(state, name), 0o755);
-    }
-    mkdirSync(join(state, "containers"));
-    const env = { ...process.env, PATH: `${state}:${process.env.PATH}`, KP_TEST_STATE: state, KP_TEST_MANIFESTS: join(root, "etc/k8s/manifests") };
+    const tools = standIns(join(root, "etc/k8s/manifests"));
     const run = (script: "restart" | "rotate", args: string[]) =>
-        spawnSync(shell[0], [...shell.slice(1), scriptPath(script), "--root", root, ...args], { env, encoding: "utf8", timeout: 60_000 });
-    const calls = () => (existsSync(join(state, "calls")) ? readFileSync(join(state, "calls"), "utf8").trim().split("\n") : []);
-    const container = (name: string, running = true) => writeFileSync(join(state, "containers", name), `${running} 100\n`);
-    return { root, state, run, calls, container };
+        spawnSync(shell[0], [...shell.slice(1), scriptPath(script), "--root", root, ...args], { env: tools.env, encoding: "utf8", timeout: 60_000 });
+    return { root, run, ...tools };
 }
 
 for (const shell of SHELLS) {
@@ -103,7 +37,7 @@ for (const shell of SHELLS) {
         it("docker: a container that does not come back fails with its state and docker's logs command", () => {
             const n = node(shell);
             n.container("etcd");
-            writeFileSync(join(n.state, "docker-dead"), "");
+            n.kill();
             const r = n.run("restart", ["etcd", "docker", "--timeout", "2"]);
             expect(r.status).toBe(1);
             expect(r.stderr).toContain("etcd did not come back within 2 s (docker container etcd not running again)");
