@@ -533,32 +533,34 @@ component_state() {
     esac
 }
 
-# component_running COMPONENT STRATEGY: does the component run now? rotate.sh asks before its
-# restart, so a failure can tell "broken by this run" from "was not running anyway" (a rollback
-# cannot bring back what did not run). 0: running, or unknown (method none, no tool to ask: the
-# caller keeps its usual course); 1: not running, KP_REASON says what is missing, and
-# KP_MISSING_MANIFEST holds the node path of a static pod's absent manifest (else empty).
+# component_running COMPONENT STRATEGY: was the component running before this run? rotate.sh
+# asks before its restart, so a failure can tell "broken by this run" from "was not running
+# anyway" (a rollback cannot bring back what did not run). Only a clear "no" counts, because a
+# "no" skips the rollback: a static pod without its manifest, a unit inactive or failed (not
+# activating: one restarting after its apiserver went away is on its way back), a docker
+# container absent or exited, a CRI container with no running instance within 3 s (a crash
+# loop's gap). A static pod whose manifest is there is the kubelet's to run: counted as running.
+# 0: running or unknown (method none, no tool to ask); 1: not running, KP_REASON says what is
+# missing, KP_MISSING_MANIFEST holds the node path of the absent manifest (else empty).
 component_running() {
     KP_MISSING_MANIFEST=''
     _split_strategy "$1" "$2"
-    _cr_name=$_rc_target
     case $_rc_method in
         static-pod)
-            _cr_name=$1
-            if [ ! -f "$(rp "$_rc_target/$1.yaml")" ]; then
-                if [ -f "$(rp "$(dirname -- "$_rc_target")")/kube-pki-parked/$1.yaml" ]; then
-                    KP_REASON="its manifest $_rc_target/$1.yaml was parked by an interrupted run"
-                else
-                    KP_MISSING_MANIFEST=$_rc_target/$1.yaml
-                    KP_REASON="no static pod manifest $_rc_target/$1.yaml"
-                fi
-                return 1
+            [ ! -f "$(rp "$_rc_target/$1.yaml")" ] || return 0
+            if [ -f "$(rp "$(dirname -- "$_rc_target")")/kube-pki-parked/$1.yaml" ]; then
+                KP_REASON="its manifest $_rc_target/$1.yaml was parked by an interrupted run"
+            else
+                KP_MISSING_MANIFEST=$_rc_target/$1.yaml
+                KP_REASON="no static pod manifest $_rc_target/$1.yaml"
             fi
+            return 1
             ;;
         systemd)
             command -v systemctl >/dev/null 2>&1 || return 0
-            _cr_st=$(run_bounded 10 systemctl is-active "$_rc_target" 2>/dev/null) && return 0
-            KP_REASON="systemd unit $_rc_target ${_cr_st:-not active}"
+            _cr_st=$(run_bounded 10 systemctl is-active "$_rc_target" 2>/dev/null) || true
+            case $_cr_st in inactive | failed) ;; *) return 0 ;; esac
+            KP_REASON="systemd unit $_rc_target $_cr_st"
             return 1
             ;;
         docker)
@@ -567,18 +569,21 @@ component_running() {
                 KP_REASON="no docker container $_rc_target"
                 return 1
             }
-            [ "$_cr_st" != running ] || return 0
-            KP_REASON="docker container $_rc_target ${_cr_st:-not running}"
+            case $_cr_st in exited | created | dead) ;; *) return 0 ;; esac
+            KP_REASON="docker container $_rc_target $_cr_st"
             return 1
             ;;
-        crictl) ;;
-        *) return 0 ;;
+        crictl)
+            command -v crictl >/dev/null 2>&1 || return 0
+            _cr_name=$_rc_target
+            ! poll_until "$(deadline_in 3)" _cr_running || return 0
+            KP_REASON="no running container $_rc_target (crictl ps)"
+            return 1
+            ;;
     esac
-    command -v crictl >/dev/null 2>&1 || return 0
-    [ -z "$(running_id "$_cr_name")" ] || return 0
-    KP_REASON="no running container $_cr_name (crictl ps)"
-    return 1
+    return 0
 }
+_cr_running() { [ -n "$(running_id "$_cr_name")" ]; }
 
 # --- No rollback where going back cannot be better (issue 12) ---
 

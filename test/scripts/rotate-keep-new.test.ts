@@ -95,7 +95,7 @@ const kept = (dir: string, leaf: KeyCert, name: string) =>
 
 const name = (shell: string[]) => (shell.length > 1 ? "bash --posix" : "dash");
 
-describe.concurrent("rotate.sh keeps the new files where a rollback cannot help", () => {
+describe.concurrent("rotate.sh keeps the new files where a rollback cannot help", { timeout: 120_000 }, () => {
     for (const shell of [[DASH], BASH_POSIX]) {
         it(`wiped master: every file restored from state, no etcd manifest → kept (exit 4), then up again once the manifest is back (${name(shell)})`, async () => {
             const n = node(shell);
@@ -199,6 +199,18 @@ describe.concurrent("rotate.sh keeps the new files where a rollback cannot help"
         const lines = report(bad.stderr);
         expect(lines).toContain("  missing: docker container etcd exited (before this run)");
         expect(lines.at(-1)).toBe("  next: start etcd (docker start etcd; docker logs --tail 50 etcd says why it does not run), then run `pulumi up` again (it restarts and verifies etcd on the kept files)");
+        expect(n.read(`${pki}/server.crt`)).toBe(second.cert);
+    });
+
+    it("crictl: a container with no running instance before the run is not rolled back to exited (exit 4) (bash --posix)", async () => {
+        const n = node(BASH_POSIX);
+        const pki = "/etc/kubernetes/pki/etcd";
+        await n.install(bundle(pki, first, "server"));
+        await n.install(bundle(pki, second, "server"));
+        n.tools.criContainer("etcd", false);
+        const bad = await n.run("rotate", ["etcd", "crictl", "-", "-", "--timeout", "1"]);
+        expect(bad.status, bad.stderr).toBe(4);
+        expect(report(bad.stderr)).toContain("  missing: no running container etcd (crictl ps) (before this run)");
         expect(n.read(`${pki}/server.crt`)).toBe(second.cert);
     });
 
