@@ -1,0 +1,157 @@
+/**
+ * A master that lost /etc/kubernetes (issue 12, points 2 and 4 b/c) on the simulated cluster:
+ * 3 masters + 1 worker, one `up` to start from (it records kube-pki's copy of each master's
+ * manifests), then master-2's /etc/kubernetes is deleted.
+ * (b) with kube-pki's copy: one `up` puts back every file from state (byte for byte the same:
+ *     nothing regenerated), the manifests from the copy, and master-2's components run and serve
+ *     those files (openssl s_client, an etcd quorum write); master-1/3 keep their PIDs.
+ * (c) with the copy removed too: the preview names the kubeadm commands, `up` puts back the files,
+ *     leaves master-2's static pods alone (no manifest is invented), and master-1/3 keep their PIDs.
+ * Judges: SHA-256 of the node trees, the fake kubelet's events and live PIDs, openssl, etcdctl.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { createHash } from "node:crypto";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { inspectCluster } from "../../src/findings";
+import { MANIFEST_COMPONENTS, MANIFEST_COPY_DIR, manifestMessage } from "../../src/drift/manifests";
+import { kubePki } from "../../src/program";
+import type { ClusterSpec } from "../../src/spec";
+import { createExecutingMocks, MockStateStore, runProgram } from "../harness/mocks";
+import { describeLive, SimCluster, type SimNode } from "../harness/sim";
+import { fileFingerprint, quorumWrite, servedFingerprint, specFor, treeDigest } from "./sim-spec";
+
+const MANIFESTS = "/etc/kubernetes/manifests";
+const sha = (file: string) => createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+
+describeLive("wiped master: /etc/kubernetes deleted on master-2", () => {
+    let sim: SimCluster;
+    let store: MockStateStore;
+    let spec: ClusterSpec;
+    const up = () => runProgram(() => kubePki({ spec }), { mocks: createExecutingMocks({ store }), stack: "wiped", timeoutMs: 600_000 });
+
+    /** Per node: the PID each component runs under now (last start, still alive). */
+    const componentPids = () => Object.fromEntries(sim.nodes.map((n) => {
+        const last: Record<string, number> = {};
+        for (const e of n.events()) if (e.event === "start") last[e.component] = e.pid;
+        for (const [c, pid] of Object.entries(last)) if (!fs.existsSync(`/proc/${pid}`)) delete last[c];
+        return [n.name, last];
+    }));
+    const startsSince = (n: SimNode, t: number) => n.events().filter((e) => Date.parse(e.ts) >= t && e.event === "start").map((e) => e.component);
+
+    /** Deletes the node's /etc/kubernetes content (the directory is the node's mount point). */
+    function wipe(n: SimNode, dir: string): void {
+        const host = n.hostPath(dir);
+        for (const entry of fs.readdirSync(host)) fs.rmSync(path.join(host, entry), { recursive: true, force: true });
+    }
+
+    /** Waits until the fake kubelet stopped every static pod whose manifest vanished. */
+    async function waitStopped(n: SimNode): Promise<void> {
+        for (let i = 0; i < 100 && Object.keys(componentPids()[n.name]).some((c) => c !== "kubelet"); i++) await new Promise((r) => setTimeout(r, 200));
+        expect(Object.keys(componentPids()[n.name]).filter((c) => c !== "kubelet")).toEqual([]);
+    }
+
+    /** What master-2's components serve (openssl s_client on the node) against the files on its disk. */
+    async function expectServesItsFiles(m: SimNode): Promise<void> {
+        const etcdClient = { cert: "/etc/kubernetes/pki/etcd/healthcheck-client.crt", key: "/etc/kubernetes/pki/etcd/healthcheck-client.key" };
+        const disk = (p: string) => fileFingerprint(m.hostPath(`/etc/kubernetes/pki/${p}`));
+        const served = {
+            etcd: await servedFingerprint(m, "127.0.0.1:2379", etcdClient), apiserver: await servedFingerprint(m, `${m.ip}:6443`),
+            cm: await servedFingerprint(m, "127.0.0.1:10257"), sched: await servedFingerprint(m, "127.0.0.1:10259"),
+        };
+        expect(served).toEqual({ etcd: disk("etcd/server.crt"), apiserver: disk("apiserver.crt"), cm: disk("controller-manager.crt"), sched: disk("scheduler.crt") });
+    }
+
+    beforeAll(async () => {
+        sim = await SimCluster.start({ masters: 3, workers: 1, leafExpiresInDays: 10, keyType: "ecdsa-p256", rootLoginShell: "/bin/sh" });
+        store = new MockStateStore();
+        spec = specFor(sim, { rollout: { restart: true, workerBatchSize: 2, componentTimeoutSeconds: 60, clockSkewToleranceSeconds: 30, keepBackups: 3 } });
+        const first = await up();
+        // The first run recorded each master's manifests (their copy was missing), after its restarts.
+        expect(first.resources.filter((r) => r.name.endsWith("-manifest-copy")).map((r) => r.name).sort())
+            .toEqual(sim.masters.map((m) => `${spec.name}-rollout-${m.name}-manifest-copy`).sort());
+        for (const m of sim.masters) {
+            for (const c of MANIFEST_COMPONENTS) expect(sha(m.hostPath(`${MANIFEST_COPY_DIR}/${c}.yaml`)), `${m.name} ${c}`).toBe(sha(m.hostPath(`${MANIFESTS}/${c}.yaml`)));
+            expect((fs.statSync(m.hostPath(MANIFEST_COPY_DIR)).mode & 0o777).toString(8)).toBe("700");
+        }
+        // Healthy and recorded: the next inspection plans no repair and no manifest work.
+        const again = await inspectCluster(spec);
+        expect(again.repairs).toEqual({});
+        expect(again.manifests).toEqual({});
+    }, 900_000);
+
+    afterAll(async () => { await sim?.stop(); });
+
+    it("(b) one `up` restores files from state and manifests from kube-pki's copy; master-2 serves them, master-1/3 keep their PIDs", async () => {
+        const m2 = sim.node("master-2");
+        const before = treeDigest(m2);
+        const manifestsBefore = Object.fromEntries(MANIFEST_COMPONENTS.map((c) => [c, sha(m2.hostPath(`${MANIFESTS}/${c}.yaml`))]));
+        const pids = componentPids();
+        wipe(m2, "/etc/kubernetes");
+        await waitStopped(m2);
+
+        // What the preview says: every file of master-2 missing, its four manifests restored from the copy.
+        const findings = await inspectCluster(spec);
+        expect(Object.keys(findings.repairs)).toEqual(["master-2"]);
+        const missing = Object.entries(findings.reasons["master-2"]).filter(([, why]) => why.startsWith("missing")).map(([k]) => k).sort();
+        expect(missing.length).toBeGreaterThan(20);
+        // Only the kubelet's own rotated certificate lives outside /etc/kubernetes.
+        expect(Object.entries(findings.reasons["master-2"]).filter(([k, why]) => !why.startsWith("missing") && k !== "kubelet-client-current")).toEqual([]);
+        expect(findings.manifests).toEqual({ "master-2": expect.objectContaining({ restore: [...MANIFEST_COMPONENTS], left: [] }) });
+        expect(manifestMessage("master-2", MANIFESTS, findings.manifests!["master-2"])).toContain(`${MANIFESTS}/etcd.yaml`);
+
+        const t0 = Date.now();
+        const result = await up();
+        expect(result.resources.map((r) => r.name)).toContain(`${spec.name}-rollout-master-2-restore-manifests`);
+        // Nothing regenerated: every file is byte for byte what state held (same CAs, same sa pair).
+        expect(treeDigest(m2)).toEqual(before);
+        for (const c of MANIFEST_COMPONENTS) expect(sha(m2.hostPath(`${MANIFESTS}/${c}.yaml`)), c).toBe(manifestsBefore[c]);
+        expect(startsSince(m2, t0)).toEqual(expect.arrayContaining(["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"]));
+        await expectServesItsFiles(m2);
+        const etcdClient = { ca: m2.hostPath("/etc/kubernetes/pki/etcd/ca.crt"), cert: m2.hostPath("/etc/kubernetes/pki/etcd/healthcheck-client.crt"), key: m2.hostPath("/etc/kubernetes/pki/etcd/healthcheck-client.key") };
+        expect(await quorumWrite(sim, etcdClient, `wiped-b-${t0}`)).toBeUndefined();
+        const after = componentPids();
+        expect(after["master-1"]).toEqual(pids["master-1"]);
+        expect(after["master-3"]).toEqual(pids["master-3"]);
+        for (const n of ["master-1", "master-3"]) expect(startsSince(sim.node(n), t0), n).toEqual([]);
+
+        // Whole again: the next run has nothing to repair or restore.
+        const next = await inspectCluster(spec);
+        expect(next.repairs).toEqual({});
+        expect(next.manifests).toEqual({});
+    }, 900_000);
+
+    it("(c) without kube-pki's copy: preview names the kubeadm commands; `up` restores the files and leaves the static pods alone", async () => {
+        const m2 = sim.node("master-2");
+        const before = treeDigest(m2);
+        const pids = componentPids();
+        wipe(m2, "/etc/kubernetes");
+        fs.rmSync(m2.hostPath(MANIFEST_COPY_DIR), { recursive: true, force: true });
+        await waitStopped(m2);
+
+        const findings = await inspectCluster(spec);
+        expect(Object.keys(findings.repairs)).toEqual(["master-2"]);
+        const plan = findings.manifests!["master-2"];
+        expect(plan).toEqual(expect.objectContaining({ restore: [], left: [...MANIFEST_COMPONENTS] }));
+        const message = manifestMessage("master-2", MANIFESTS, plan)!;
+        expect(message).toContain("kubeadm init phase control-plane all --config");
+        expect(message).toContain("kubeadm init phase etcd local --config");
+        // Only what runs without a manifest is restarted by the repair.
+        expect(findings.repairs["master-2"].components).toEqual(["kubelet"]);
+
+        const t0 = Date.now();
+        const result = await up();
+        expect(result.resources.map((r) => r.name)).not.toContain(`${spec.name}-rollout-master-2-restore-manifests`);
+        expect(treeDigest(m2)).toEqual(before);
+        for (const c of MANIFEST_COMPONENTS) expect(fs.existsSync(m2.hostPath(`${MANIFESTS}/${c}.yaml`)), c).toBe(false);
+        expect(startsSince(m2, t0).filter((c) => c !== "kubelet")).toEqual([]);
+        const after = componentPids();
+        expect(after["master-1"]).toEqual(pids["master-1"]);
+        expect(after["master-3"]).toEqual(pids["master-3"]);
+
+        // The files are whole: the next run repairs nothing and still says what is left.
+        const next = await inspectCluster(spec);
+        expect(next.repairs).toEqual({});
+        expect(next.manifests!["master-2"].left).toEqual([...MANIFEST_COMPONENTS]);
+    }, 900_000);
+});
