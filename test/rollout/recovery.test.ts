@@ -68,6 +68,7 @@ describe("detectControlPlaneDown", () => {
         ["every apiserver serves an expired certificate, etcd fine", all({ apiserver: "expired" }), true, /^no apiserver serves .*0 of 3 unreachable, 3 expired/],
         ["one apiserver still serves", { "master-1": { apiserver: "down" }, "master-2": { apiserver: "expired" } }, false],
         ["a single unreadable master, the others healthy", { "master-2": { reachable: false } }, false],
+        ["a wiped master (nothing on disk, nothing served), the others healthy", { "master-2": { peer: "absent", server: "absent", apiserver: "down" } }, false],
         ["a single unreadable master, the others expired and down", { "master-1": { peer: "expired", apiserver: "down" }, "master-2": { reachable: false }, "master-3": { server: "expired", apiserver: "down" } },
             true, /0 of 3 masters .* \(1 not read\)/],
         ["every master unreadable", all({ reachable: false }), false],
