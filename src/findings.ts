@@ -11,7 +11,8 @@ import { restartOrder, type Component } from "./pki/components";
 import { declaredReads, wantedFromSpec } from "./drift/wanted";
 import { caEndingWarnings, knownCas, leafOutlivesCaProblems } from "./drift/ca-lifetime";
 import { currentKit } from "./node/kit";
-import { manifestMessage, manifestPlans, type NodeManifests } from "./drift/manifests";
+import { manifestMessage, manifestPlans, notRestartable, type NodeManifests } from "./drift/manifests";
+import { deriveMissingManifests } from "./drift/manifest-derive";
 import { manifestsDir } from "./pki/layout";
 import type { KitReship } from "./node/kit-ship";
 import type { NodeRepair } from "./rollout/rollout";
@@ -181,7 +182,8 @@ export async function inspectCluster(
     }));
     // Each run's own value (the node's clock when read): a node missing files is repaired every run.
     const nonces = Object.fromEntries(inventories.map((inv) => [inv.node, inv.nodeTime?.toISOString() ?? ""]));
-    const manifests = manifestPlans(cluster.layout, inventories);
+    // Only for a master missing manifests kube-pki has no copy of: one read of a healthy master's.
+    const manifests = await deriveMissingManifests(cluster.nodes, manifestsDir(cluster.layout), inventories, manifestPlans(cluster.layout, inventories));
     const findings = {
         ...findingsFrom(results.map((r) => servedOnlyWhereRunnable(r, manifests[r.node])), new Set(inventories.filter((inv) => inv.installed).map((inv) => inv.node)), nonces),
         rollbacks, kitReships, inventories, apiserverServing, manifests,
@@ -201,7 +203,7 @@ export async function inspectCluster(
  * a repair can fix (the table still shows it), so it alone schedules no repair.
  */
 export function servedOnlyWhereRunnable(result: NodeDriftResult, plan: NodeManifests | undefined): NodeDriftResult {
-    const left: readonly string[] = plan?.left ?? [];
+    const left: readonly string[] = notRestartable(plan);
     if (left.length === 0) return result;
     return { ...result, files: result.files.map((f) => f.served && left.includes(f.served.component)
         ? { ...f, reasons: f.reasons.filter((r) => r !== "served-mismatch") } : f) };
@@ -216,6 +218,7 @@ function withoutManifestless(repairs: Record<string, NodeRepair>, manifests: Rec
         const message = manifestMessage(node, manifestsDir(layout), plan);
         if (message) pulumi.log.warn(message);
         const repair = repairs[node];
-        if (repair && plan.left.length) repairs[node] = { ...repair, components: repair.components.filter((c) => !(plan.left as readonly string[]).includes(c)) };
+        const left: readonly string[] = notRestartable(plan);
+        if (repair && left.length) repairs[node] = { ...repair, components: repair.components.filter((c) => !left.includes(c)) };
     }
 }

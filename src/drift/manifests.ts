@@ -8,6 +8,7 @@
 import { createHash } from "node:crypto";
 import { componentRestart, manifestsDir } from "../pki/layout";
 import type { LayoutSpec, NodeSpec } from "../spec";
+import type { DerivedManifest } from "./manifest-derive";
 
 export const MANIFEST_COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"] as const;
 export type ManifestComponent = (typeof MANIFEST_COMPONENTS)[number];
@@ -24,6 +25,10 @@ export interface NodeManifests {
     readonly restore: readonly ManifestComponent[];
     /** Missing with no copy: their components are not restarted; `kubeadm` recreates them. */
     readonly left: readonly ManifestComponent[];
+    /** Missing with no copy, derived from another master's (src/drift/manifest-derive.ts); restored like `restore`. */
+    readonly derived?: readonly DerivedManifest[];
+    /** Missing with no copy and not derivable: why (said in preview). */
+    readonly refused?: Partial<Record<ManifestComponent, string>>;
     /** Set while the copy is missing or stale: digest of the manifests the `save` command records. */
     readonly save?: string;
     /** The restore's trigger: changes every run (the node's clock), so it runs while anything is missing. */
@@ -79,6 +84,20 @@ export function kubeadmCommands(left: readonly ManifestComponent[]): string[] {
     return out;
 }
 
+/**
+ * Components the run does not restart on this node: those left without a manifest, and a stacked
+ * apiserver whose local etcd is left (it cannot start before etcd is back: --etcd-servers=127.0.0.1).
+ */
+export function notRestartable(plan: NodeManifests | undefined): ManifestComponent[] {
+    const left = [...(plan?.left ?? [])];
+    return left.includes("etcd") && !left.includes("kube-apiserver") ? [...left, "kube-apiserver"] : left;
+}
+
+/** Components whose manifest the restore step writes: from kube-pki's copy, then derived ones. */
+export function restoredComponents(plan: NodeManifests | undefined): ManifestComponent[] {
+    return [...(plan?.restore ?? []), ...(plan?.derived ?? []).map((d) => d.component)];
+}
+
 /** The line preview and `up` print for a node that lost manifests. */
 export function manifestMessage(node: string, dir: string, plan: NodeManifests): string | undefined {
     const parts: string[] = [];
@@ -86,8 +105,17 @@ export function manifestMessage(node: string, dir: string, plan: NodeManifests):
         parts.push(`static pod manifests missing: ${plan.restore.map((c) => `${dir}/${c}.yaml`).join(", ")}; ` +
             `restored from kube-pki's copy in ${MANIFEST_COPY_DIR} before its components restart`);
     }
+    for (const d of plan.derived ?? []) {
+        parts.push(`${dir}/${d.component}.yaml missing with no copy: written from ${d.from}'s ` +
+            (d.substituted ? `with ${node}'s name and address` : "as it is (it names no node)"));
+    }
+    if (plan.left.includes("etcd") && (plan.derived ?? []).some((d) => d.component === "kube-apiserver")) {
+        parts.push(`kube-apiserver is not restarted or verified: it needs the local etcd, which stays down until its manifest is back`);
+    }
     if (plan.left.length) {
-        parts.push(`static pod manifests missing with no copy: ${plan.left.map((c) => `${dir}/${c}.yaml`).join(", ")}; ` +
+        const why = Object.entries(plan.refused ?? {}).map(([c, r]) => `${c}: ${r}`);
+        parts.push(`static pod manifests missing with no copy${why.length ? ` (not derived from another master: ${why.join("; ")})` : ""}: ` +
+            `${plan.left.map((c) => `${dir}/${c}.yaml`).join(", ")}; ` +
             `kube-pki restores the certificates and kubeconfigs but leaves ${plan.left.join(", ")} alone. ` +
             `Left to do on the node: ${kubeadmCommands(plan.left).join("; ")}; then run \`pulumi up\` again`);
     }

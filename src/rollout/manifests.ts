@@ -1,13 +1,14 @@
 /**
  * The rollout's manifest commands (src/scripts/manifests.sh), which exist only while the
  * inventory shows a reason: `restore-manifests` while a master lacks manifests kube-pki has a copy
- * of (after the files are pushed back, before any restart), `manifest-copy` while kube-pki's copy
+ * of or derived from another master's (after the files are pushed back, before any restart), `manifest-copy` while kube-pki's copy
  * is missing or older than the node's manifests (after the node's last step, so only a run that
  * installed and verified the node records them). A node whose copy is current has neither, so a
  * healthy stack registers nothing new.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { NodeManifests } from "../drift/manifests";
+import { restoredComponents, type NodeManifests } from "../drift/manifests";
+import { derivedStdin } from "../drift/manifest-derive";
 import { manifestsDir, SCRIPT_MANIFESTS_DIR } from "../pki/layout";
 import type { ClusterSpec, NodeSpec } from "../spec";
 import { nodeCommand, type NodeCommand } from "../node/transport";
@@ -22,10 +23,14 @@ function manifestArgs(node: NodeSpec, cluster: ClusterSpec): string[] {
 export function restoreManifests(
     name: string, node: NodeSpec, cluster: ClusterSpec, plan: NodeManifests | undefined, run: Run, opts: pulumi.CustomResourceOptions,
 ): NodeCommand | undefined {
-    if (!plan?.restore.length) return undefined;
+    const names = restoredComponents(plan);
+    if (!plan || !names.length) return undefined;
+    // Manifests derived from another master travel on stdin (short command line); written only where missing.
+    const derived = plan.derived ?? [];
     return nodeCommand(`${name}-${node.name}-restore-manifests`, node, {
-        create: run("manifests", [...manifestArgs(node, cluster), "restore", ...plan.restore]),
-        triggers: [plan.restoreTrigger ?? plan.restore.join(",")],
+        create: run("manifests", [...manifestArgs(node, cluster), ...(derived.length ? ["--derived"] : []), "restore", ...names]),
+        ...(derived.length ? { stdin: derivedStdin(derived) } : {}),
+        triggers: [plan.restoreTrigger ?? names.join(",")],
     }, opts);
 }
 

@@ -7,11 +7,14 @@
 #   restore NAME...  put back the named manifests that are MISSING, from the copy; a manifest on
 #                    disk is never touched (an operator's newer one must not lose to a stale copy).
 #                    A missing manifest without a copy fails, naming it; the others are restored.
+#   --derived        restore also reads manifests derived from another master on stdin, each after
+#                    a line "#kube-pki-manifest NAME SHA256"; used where a NAME has no copy, checked
+#                    against its sha256, and like the copy never written over a manifest on disk.
 set -eu
 . "$(dirname -- "$0")/lib.sh" # @kube-pki-lib
 
-KP_USAGE='usage: manifests.sh [--root DIR] [--manifests DIR] [--copy-dir DIR] save | restore <etcd|kube-apiserver|kube-controller-manager|kube-scheduler>...'
-KP_OPTIONS='root= manifests= copy-dir='
+KP_USAGE='usage: manifests.sh [--root DIR] [--manifests DIR] [--copy-dir DIR] [--derived] save | restore <etcd|kube-apiserver|kube-controller-manager|kube-scheduler>...'
+KP_OPTIONS='root= manifests= copy-dir= derived'
 KP_ARGS='action name...'
 opt_manifests=/etc/kubernetes/manifests
 opt_copy_dir=/var/lib/kube-pki/manifests
@@ -27,7 +30,10 @@ for p in "$opt_manifests" "$opt_copy_dir"; do
     is_node_path "$p" || usage_error "'$p' must be an absolute node path without blanks"
 done
 case $action in
-    save) [ -z "$names" ] || usage_error "save takes no component names" ;;
+    save)
+        [ -z "$names" ] || usage_error "save takes no component names"
+        [ "$opt_derived" = 0 ] || usage_error "--derived goes with restore"
+        ;;
     restore) [ -n "$names" ] || usage_error "restore needs at least one component" ;;
     *) usage_error "action must be save or restore, got '${action:-nothing}'" ;;
 esac
@@ -66,6 +72,26 @@ if [ "$action" = save ]; then
     exit 0
 fi
 
+# The derived manifests, split from stdin into a private directory beside the copies.
+derived=''
+if [ "$opt_derived" = 1 ]; then
+    derived=${copies%/*}/derived.$$
+    rm -rf "$derived"
+    mkdir -p "$derived"
+    awk -v dir="$derived" '
+        /^#kube-pki-manifest / {
+            if ($2 !~ /^(etcd|kube-apiserver|kube-controller-manager|kube-scheduler)$/ || $3 !~ /^[0-9a-f]+$/) exit 3
+            if (out != "") close(out)
+            out = dir "/" $2 ".yaml"; print $3 > (dir "/" $2 ".sha256"); close(dir "/" $2 ".sha256")
+            printf "" > out
+            next
+        }
+        out != "" { print > out }
+    ' || { rm -rf "$derived"; die "--derived: stdin is not a list of framed manifests"; }
+fi
+cleanup_derived() { [ -z "$derived" ] || rm -rf "$derived"; }
+trap cleanup_derived EXIT
+
 missing=''
 # shellcheck disable=SC2086 # names are plain words checked by add_name
 for c in $names; do
@@ -75,6 +101,12 @@ for c in $names; do
         mkdir -p "$manifests"
         copy_atomic "$copies/$c.yaml" "$manifests/$c.yaml" || die "cannot write $opt_manifests/$c.yaml (disk full or read-only?)"
         log "restored $opt_manifests/$c.yaml from $opt_copy_dir/$c.yaml sha256:$(sha256_file "$manifests/$c.yaml")"
+    elif [ -n "$derived" ] && [ -f "$derived/$c.yaml" ]; then
+        want=$(cat "$derived/$c.sha256")
+        [ "$(sha256_file "$derived/$c.yaml")" = "$want" ] || die "--derived: $c.yaml does not match its sha256 $want (truncated stdin?)"
+        mkdir -p "$manifests"
+        copy_atomic "$derived/$c.yaml" "$manifests/$c.yaml" || die "cannot write $opt_manifests/$c.yaml (disk full or read-only?)"
+        log "restored $opt_manifests/$c.yaml derived from another master's sha256:$want"
     else
         missing="$missing $c"
     fi
