@@ -199,8 +199,9 @@ export async function inspectCluster(
 }
 
 /**
- * A component whose manifest is gone with no copy does not run: that it serves nothing is no drift
- * a repair can fix (the table still shows it), so it alone schedules no repair.
+ * A component whose manifest is gone with no copy (or a stacked apiserver whose etcd is) does not
+ * run: that it serves nothing is no drift a repair can fix (the table still shows it), so it alone
+ * schedules no repair.
  */
 export function servedOnlyWhereRunnable(result: NodeDriftResult, plan: NodeManifests | undefined): NodeDriftResult {
     const left: readonly string[] = notRestartable(plan);
@@ -210,8 +211,9 @@ export function servedOnlyWhereRunnable(result: NodeDriftResult, plan: NodeManif
 }
 
 /**
- * A component whose static pod manifest is gone with no copy is not restarted (nothing would run
- * it): the repair pushes its files and the preview says which kubeadm commands recreate it.
+ * A component whose static pod manifest is gone with no copy and could not be derived from another
+ * master's is not restarted (nothing would run it), nor a stacked apiserver whose etcd is in that
+ * case: the repair pushes their files and the preview says which kubeadm commands recreate them.
  */
 function withoutManifestless(repairs: Record<string, NodeRepair>, manifests: Record<string, NodeManifests>, layout: ClusterSpec["layout"]): void {
     for (const [node, plan] of Object.entries(manifests)) {

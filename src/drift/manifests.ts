@@ -2,8 +2,9 @@
  * The static pod manifests of the components kube-pki restarts, and kube-pki's own copy of them
  * under /var/lib/kube-pki/manifests (src/scripts/manifests.sh), as the inventory reports them:
  * which copies are stale (a `save` command exists only then), which manifests a master lost
- * (restored from the copy before any restart), and which cannot be restored (kubeadm recreates
- * them; their components are left alone). Pure: no I/O, no Pulumi.
+ * (restored from the copy before any restart), and which cannot be restored (derived from another
+ * master's where unambiguous, src/drift/manifest-derive.ts; else kubeadm recreates them and their
+ * components are left alone). Pure: no I/O, no Pulumi.
  */
 import { createHash } from "node:crypto";
 import { componentRestart, manifestsDir } from "../pki/layout";
