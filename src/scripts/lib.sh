@@ -587,19 +587,30 @@ _cr_running() { [ -n "$(running_id "$_cr_name")" ]; }
 
 # --- No rollback where going back cannot be better (issue 12) ---
 
-# keep_new_reasons KEEP_FLAG(0|1) RAN_BEFORE(0|1) COMPONENT: after a failed restart, with the
+# keep_new_reasons KEEP_FLAG(0|1) RAN_BEFORE(0|1) COMPONENT [SERVED]: after a failed restart, with the
 # backup choose_backup found, whether to keep the new files instead of rolling back. Keep when
 # asked (--keep-new), when COMPONENT was not running before the restart (component_running: the
 # rollback cannot restore "running"), or when the backup holds no old file: every entry is N, so
 # the rollback would only delete files the node lacked (a wiped /etc/kubernetes). The whole
 # backup is judged, not the component's share: restore_backup acts on the whole backup, and the
 # files a component reads (kubeconfigs, CAs, sa keys named in its flags) are not all known here.
-# Sets KP_KEEP (the reasons; empty: roll back) and KP_KEPT (the backup's files as installed, one
-# "F|N <path> <sha256>" line each); returns 0 to keep.
+# Also when SERVED (the node path of the certificate COMPONENT serves, or - / absent: no such
+# check) has an old copy in the backup (an F entry) and that copy, and the backup's copy of every
+# certificate beside it that COMPONENT presents (_kn_expired), has expired: going back would
+# restart it on certificates nobody accepts (a control plane recovered after every leaf ran out,
+# where the recovery order cannot pass --keep-new: a flag would change its recorded commands).
+# Sets KP_KEEP (the reasons; empty: roll back), KP_KEPT (the backup's files as installed, one
+# "F|N <path> <sha256>" line each) and KP_EXPIRED (report lines naming the expired old
+# certificates, empty unless that reason holds); returns 0 to keep.
 keep_new_reasons() {
     KP_KEEP=''
     [ "$1" = 0 ] || KP_KEEP="--keep-new asks for no rollback"
     [ "$2" = 1 ] || KP_KEEP="$KP_KEEP${KP_KEEP:+; }$3 was not running before this run"
+    if _kn_expired "$3" "${4:--}"; then
+        KP_KEEP="$KP_KEEP${KP_KEEP:+; }the old files are expired: going back cannot help"
+    else
+        KP_EXPIRED=''
+    fi
     KP_KEPT=$(while read -r _kn_tag _kn_path _kn_a _kn_b; do
         case $_kn_tag in
             F) printf 'F %s %s\n' "$_kn_path" "$_kn_b" ;;
@@ -610,6 +621,38 @@ keep_new_reasons() {
         KP_KEEP="$KP_KEEP${KP_KEEP:+; }the backup holds no old file: going back would only delete the new ones"
     fi
     [ -n "$KP_KEEP" ]
+}
+
+# _kn_expired COMPONENT SERVED: 0 when the backup holds an old copy of SERVED and that copy has
+# expired, as has the backup's copy of each certificate COMPONENT presents beside it under
+# kubeadm's names (etcd: peer.crt; the apiserver: its etcd, kubelet and front-proxy client
+# certificates) where the backup holds one. A copy that does not parse counts as not expired
+# (no reason to keep). KP_EXPIRED: one "expired: <path> (backup copy) notAfter=<date>" line each.
+_kn_expired() {
+    KP_EXPIRED=''
+    case $2 in /*) ;; *) return 1 ;; esac
+    _kx_dir=$(dirname -- "$2")
+    case $1 in
+        etcd) set -- "$2" "$_kx_dir/peer.crt" ;;
+        kube-apiserver) set -- "$2" "$_kx_dir/apiserver-etcd-client.crt" "$_kx_dir/apiserver-kubelet-client.crt" "$_kx_dir/front-proxy-client.crt" ;;
+        *) set -- "$2" ;;
+    esac
+    _kx_served=$1
+    for _kx_path in "$@"; do
+        if ! awk -v p="$_kx_path" '$1 == "F" && $2 == p { found = 1 } END { exit !found }' "$KP_BACKUP_REAL/manifest"; then
+            # Only the served certificate must be there; a presented one the install did not
+            # replace is not the backup's to judge.
+            [ "$_kx_path" != "$_kx_served" ] || return 1
+            continue
+        fi
+        _kx_copy=$KP_BACKUP_REAL/files$_kx_path
+        _kx_end=$(openssl x509 -in "$_kx_copy" -noout -enddate 2>/dev/null) || return 1
+        [ -n "$_kx_end" ] || return 1
+        ! openssl x509 -in "$_kx_copy" -noout -checkend 0 >/dev/null 2>&1 || return 1
+        KP_EXPIRED="$KP_EXPIRED${KP_EXPIRED:+
+}expired: $_kx_path (backup copy) $_kx_end"
+    done
+    return 0
 }
 
 # keep_new_evidence: the report lines for kept files, after keep_new_reasons: one

@@ -10,7 +10,9 @@
 # component was not running before this restart (a static pod without its manifest, a unit
 # inactive or failed, a container absent or exited), or when the backup holds no old file (it
 # would only delete what this install put on a node that lacked it, e.g. a wiped
-# /etc/kubernetes). The node then keeps the new, checked files, no rollback is counted (the
+# /etc/kubernetes), or when the backup's copies of the certificates it serves and presents have
+# expired (a control plane recovered after every leaf ran out: the recovery order cannot pass
+# --keep-new, so the node decides). The node then keeps the new, checked files, no rollback is counted (the
 # failed command runs again at the next `up`), and the report says what is missing and what to do.
 # Exit codes: 0 verified (with --if-needed also: nothing to do); 1 failed and rolled back, the
 # node is as before (or failed with nothing to roll back to, as the report says); 2 usage error;
@@ -114,8 +116,11 @@ fi
 
 # No rollback where going back cannot be better: the node keeps the new files, the report says
 # what is missing.
-if keep_new_reasons "$opt_keep_new" "$ran_before" "$component"; then
+if keep_new_reasons "$opt_keep_new" "$ran_before" "$component" "$cert"; then
     [ "$ran_before" = 1 ] || set -- "$@" "missing: $before_why (before this run)"
+    while IFS= read -r line; do [ -z "$line" ] || set -- "$@" "$line"; done <<EOF_EXPIRED
+$KP_EXPIRED
+EOF_EXPIRED
     printf '%s\n' "$KP_KEPT" | grep -q '^F ' || set -- "$@" "missing: none of these files was on the node before this run"
     while IFS= read -r line; do set -- "$@" "$line"; done <<EOF_KEPT
 $(keep_new_evidence)

@@ -2,18 +2,22 @@
  * rotate.sh never makes a node worse (issue 12): where going back cannot help (--keep-new, the
  * component was not running before, the backup would only delete files the node lacked) it
  * keeps the new, checked files, counts no rollback, exits 4 and says what is missing and what to
- * do; a component that was running and fails after the restart is still rolled back (exit 1).
+ * do; a component that was running and fails after the restart is still rolled back (exit 1),
+ * unless the backup's copies of the certificates it serves and presents have all expired (the
+ * node decides: a control plane recovered after every leaf ran out cannot pass --keep-new).
  * A --root node with the systemctl/docker/crictl stand-ins of ./stand-ins.ts on PATH; the
  * judges are the bytes on disk, kube-pki's records and the report. The cases run concurrently
  * (their waits overlap), spread over dash and bash --posix; the wiped master runs under both.
  */
 import { spawn } from "child_process";
+import { X509Certificate } from "crypto";
 import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from "fs";
 import { hostname } from "os";
 import { join } from "path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { serializeBundle, sha256Hex } from "../../src/node/bundle-format";
 import { scriptPath } from "../../src/node/scripts";
+import { issueCert, type CertPaths } from "../harness/sim/openssl-issue";
 import { BASH_POSIX, DASH, tempDir, TestCa, type KeyCert } from "./fixtures";
 import { standIns } from "./stand-ins";
 
@@ -23,12 +27,23 @@ const RECORDS = "var/lib/kube-pki/backups";
 let ca: TestCa;
 let first: KeyCert;
 let second: KeyCert;
+/** Two certificates that ran out 35 days ago (issued by openssl under libfaketime). */
+let expired: { server: KeyCert; peer: KeyCert };
+/** A still-valid old peer certificate. */
+let validPeer: KeyCert;
 
-beforeAll(() => {
+beforeAll(async () => {
     ca = new TestCa("keep-new");
     first = ca.issue({ cn: "kube-pki-keep-new", eku: "serverAuth", sans: ["IP:127.0.0.1"] });
     second = ca.issue({ cn: "kube-pki-keep-new", eku: "serverAuth", sans: ["IP:127.0.0.1"] });
-});
+    validPeer = ca.issue({ cn: "kube-pki-keep-new-peer", eku: "serverAuth,clientAuth", sans: ["IP:127.0.0.1"] });
+    const dir = tempDir("keep-new-expired");
+    const at = (n: string): CertPaths => ({ cert: join(dir, `${n}.crt`), key: join(dir, `${n}.key`) });
+    const old = { eku: ["serverAuth" as const, "clientAuth" as const], ips: ["127.0.0.1"], issuedDaysAgo: 400, validDays: 365, keyType: "ecdsa-p256" as const };
+    await Promise.all(["server", "peer"].map((n) => issueCert({ ...old, cn: `kube-pki-expired-${n}`, out: at(n) })));
+    const pair = (n: string) => ({ cert: readFileSync(at(n).cert, "utf8"), key: readFileSync(at(n).key, "utf8") });
+    expired = { server: pair("server"), peer: pair("peer") };
+}, 60_000);
 
 /** CA, certificate and key of one component under `dir` (e.g. /etc/kubernetes/pki/etcd). */
 function files(dir: string, leaf: KeyCert, name: string) {
@@ -213,6 +228,54 @@ describe.concurrent("rotate.sh keeps the new files where a rollback cannot help"
         expect(report(bad.stderr)).toContain("  missing: no running container etcd (crictl ps) (before this run)");
         expect(n.read(`${pki}/server.crt`)).toBe(second.cert);
     });
+
+    // Recovery order: etcd restarted on every master together, its old peer and server
+    // certificates expired. Only a backup whose served AND presented certificates all ran out
+    // is kept; one still-valid old certificate means today's rollback.
+    for (const [shell, peerExpired] of [[[DASH], true], [BASH_POSIX, false]] as const) {
+        it(`a running etcd whose old ${peerExpired ? "server and peer certificates" : "server certificate (not its peer certificate)"} expired: ${peerExpired ? "kept (exit 4), the expired files named" : "rolled back (exit 1)"} (${name([...shell])})`, async () => {
+            const n = node([...shell]);
+            const pki = "/etc/kubernetes/pki/etcd";
+            const oldPeer = peerExpired ? expired.peer : validPeer;
+            // The old files as a kubeadm node holds them (not installed by kube-pki).
+            mkdirSync(join(n.root, pki), { recursive: true });
+            for (const [f, text] of [["server.crt", expired.server.cert], ["server.key", expired.server.key], ["peer.crt", oldPeer.cert], ["peer.key", oldPeer.key]]) {
+                writeFileSync(join(n.root, pki, f), text, { mode: f.endsWith(".key") ? 0o600 : 0o644 });
+            }
+            n.tools.unit("etcd");
+            const bk = await n.install(serializeBundle({
+                files: [...files(pki, second, "server"),
+                    { path: `${pki}/peer.crt`, mode: "0644", content: first.cert }, { path: `${pki}/peer.key`, mode: "0600", content: first.key }],
+                checks: [{ cert: `${pki}/server.crt`, key: `${pki}/server.key`, ca: `${pki}/ca.crt`, sans: ["IP:127.0.0.1"], purpose: "sslserver" }],
+            }));
+            n.tools.deadWith(join(n.root, pki, "server.crt"), second.cert);
+
+            // (The rollback restart must come back within the timeout on a busy machine.)
+            const r = await n.run("rotate", ["etcd", "systemd", "-", `${pki}/server.crt`, "--timeout", peerExpired ? "1" : "5"]);
+            const lines = report(r.stderr);
+            const notAfter = (pem: string) => new X509Certificate(pem).validTo;
+            if (!peerExpired) {
+                expect(r.status, r.stderr).toBe(1);
+                expect(lines.filter((l) => l.startsWith("  expired: "))).toEqual([]);
+                expect(lines.at(-2)).toBe(`  node now: rolled back to ${bk}; node is as before: the old files, etcd restarted and verified on them`);
+                expect(n.read(`${pki}/server.crt`)).toBe(expired.server.cert);
+                expect(n.read(`${RECORDS}/rollbacks`)).toBe("1\n");
+                return;
+            }
+            expect(r.status, r.stderr).toBe(4);
+            expect(lines.filter((l) => l.startsWith("  expired: "))).toEqual([
+                `  expired: ${pki}/server.crt (backup copy) notAfter=${notAfter(expired.server.cert)}`,
+                `  expired: ${pki}/peer.crt (backup copy) notAfter=${notAfter(expired.peer.cert)}`,
+            ]);
+            expect(lines.filter((l) => l.startsWith("  missing: "))).toEqual([]);
+            expect(lines.at(-2)).toBe(`  node now: KEPT THE NEW FILES, no rollback (the old files are expired: going back cannot help): the 5 file(s) installed and checked by ${bk} stay on disk; etcd is NOT verified on them; nothing removed, no rollback counted`);
+            expect(lines.at(-1)).toBe("  next: read why etcd does not run with the new files (journalctl -u etcd -n 50), fix the cause, then run `pulumi up` again (it restarts and verifies etcd on the kept files)");
+            expect(n.read(`${pki}/server.crt`)).toBe(second.cert);
+            expect(n.read(`${pki}/peer.crt`)).toBe(first.cert);
+            expect(existsSync(join(n.root, RECORDS, "rollbacks"))).toBe(false);
+            expect(r.stdout + r.stderr).not.toContain("PRIVATE KEY");
+        });
+    }
 
     it("restore.sh says so before it restores a backup that holds no old file (it only removes files) (dash)", async () => {
         const n = node([DASH]);
