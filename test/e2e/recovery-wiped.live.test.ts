@@ -5,8 +5,11 @@
  * (b) with kube-pki's copy: one `up` puts back every file from state (byte for byte the same:
  *     nothing regenerated), the manifests from the copy, and master-2's components run and serve
  *     those files (openssl s_client, an etcd quorum write); master-1/3 keep their PIDs.
- * (c) with the copy removed too: the preview names the kubeadm commands, `up` puts back the files,
- *     leaves master-2's static pods alone (no manifest is invented), and master-1/3 keep their PIDs.
+ * (c) with the copy removed too: the apiserver, controller-manager and scheduler manifests are derived
+ *     from master-1's with master-2's name and address; etcd's names every member (ambiguous), so its
+ *     kubeadm command is named and the apiserver, which needs the local etcd, is written but not
+ *     restarted; master-1/3 keep their PIDs. With etcd's manifest put back by hand, master-2's
+ *     apiserver serves its certificate at master-2's address.
  * Judges: SHA-256 of the node trees, the fake kubelet's events and live PIDs, openssl, etcdctl.
  */
 import * as fs from "node:fs";
@@ -121,9 +124,11 @@ describeLive("wiped master: /etc/kubernetes deleted on master-2", () => {
         expect(next.manifests).toEqual({});
     }, 900_000);
 
-    it("(c) without kube-pki's copy: preview names the kubeadm commands; `up` restores the files and leaves the static pods alone", async () => {
+    it("(c) without kube-pki's copy: controller-manager, scheduler and apiserver come from master-1's manifests with master-2's address; etcd (ambiguous) is left to kubeadm", async () => {
+        const m1 = sim.node("master-1");
         const m2 = sim.node("master-2");
         const before = treeDigest(m2);
+        const manifestsBefore = Object.fromEntries(MANIFEST_COMPONENTS.map((c) => [c, fs.readFileSync(m2.hostPath(`${MANIFESTS}/${c}.yaml`), "utf8")]));
         const pids = componentPids();
         wipe(m2, "/etc/kubernetes");
         fs.rmSync(m2.hostPath(MANIFEST_COPY_DIR), { recursive: true, force: true });
@@ -132,26 +137,58 @@ describeLive("wiped master: /etc/kubernetes deleted on master-2", () => {
         const findings = await inspectCluster(spec);
         expect(Object.keys(findings.repairs)).toEqual(["master-2"]);
         const plan = findings.manifests!["master-2"];
-        expect(plan).toEqual(expect.objectContaining({ restore: [], left: [...MANIFEST_COMPONENTS] }));
+        expect(plan).toEqual(expect.objectContaining({ restore: [], left: ["etcd"] }));
+        expect(plan.refused!.etcd).toMatch(/^master-1's manifest also names master master-[23]$/);
+        expect(plan.derived!.map((d) => [d.component, d.from, d.substituted])).toEqual([
+            ["kube-apiserver", "master-1", true], ["kube-controller-manager", "master-1", false], ["kube-scheduler", "master-1", false]]);
         const message = manifestMessage("master-2", MANIFESTS, plan)!;
-        expect(message).toContain("kubeadm init phase control-plane all --config");
+        expect(message).toContain(`${MANIFESTS}/kube-apiserver.yaml missing with no copy: written from master-1's with master-2's name and address`);
         expect(message).toContain("kubeadm init phase etcd local --config");
-        // Only what runs without a manifest is restarted by the repair.
-        expect(findings.repairs["master-2"].components).toEqual(["kubelet"]);
+        expect(message).not.toContain("control-plane all");
+        expect(message).toContain("kube-apiserver is not restarted or verified: it needs the local etcd");
+        // The apiserver cannot start before its local etcd (--etcd-servers=https://127.0.0.1:2379): not restarted.
+        expect(findings.repairs["master-2"].components).toEqual(["kube-controller-manager", "kube-scheduler", "kubelet"]);
 
         const t0 = Date.now();
         const result = await up();
-        expect(result.resources.map((r) => r.name)).not.toContain(`${spec.name}-rollout-master-2-restore-manifests`);
+        expect(result.resources.map((r) => r.name)).toContain(`${spec.name}-rollout-master-2-restore-manifests`);
         expect(treeDigest(m2)).toEqual(before);
-        for (const c of MANIFEST_COMPONENTS) expect(fs.existsSync(m2.hostPath(`${MANIFESTS}/${c}.yaml`)), c).toBe(false);
-        expect(startsSince(m2, t0).filter((c) => c !== "kubelet")).toEqual([]);
+        // Derived from master-1's: for this sim's manifests, what kubeadm wrote for master-2 itself.
+        for (const c of ["kube-apiserver", "kube-controller-manager", "kube-scheduler"]) {
+            expect(fs.readFileSync(m2.hostPath(`${MANIFESTS}/${c}.yaml`), "utf8"), c).toBe(manifestsBefore[c]);
+        }
+        const api = fs.readFileSync(m2.hostPath(`${MANIFESTS}/kube-apiserver.yaml`), "utf8");
+        expect(api).toContain(`--advertise-address=${m2.ip}`);
+        expect(api).not.toContain(m1.ip);
+        expect(fs.existsSync(m2.hostPath(`${MANIFESTS}/etcd.yaml`))).toBe(false);
+        const disk = (p: string) => fileFingerprint(m2.hostPath(`/etc/kubernetes/pki/${p}`));
+        expect(await servedFingerprint(m2, "127.0.0.1:10257")).toBe(disk("controller-manager.crt"));
+        expect(await servedFingerprint(m2, "127.0.0.1:10259")).toBe(disk("scheduler.crt"));
+        // The kubelet starts the apiserver from its new manifest; with no local etcd it exits (as the real one does).
+        expect(startsSince(m2, t0)).toEqual(expect.arrayContaining(["kube-apiserver", "kube-controller-manager", "kube-scheduler"]));
+        expect(startsSince(m2, t0)).not.toContain("etcd");
+        expect(await servedFingerprint(m2, `${m2.ip}:6443`)).toBe("");
         const after = componentPids();
         expect(after["master-1"]).toEqual(pids["master-1"]);
         expect(after["master-3"]).toEqual(pids["master-3"]);
+        for (const n of ["master-1", "master-3"]) expect(startsSince(sim.node(n), t0), n).toEqual([]);
 
-        // The files are whole: the next run repairs nothing and still says what is left.
+        // The files are whole: the next run repairs nothing and still names etcd's kubeadm command.
         const next = await inspectCluster(spec);
         expect(next.repairs).toEqual({});
-        expect(next.manifests!["master-2"].left).toEqual([...MANIFEST_COMPONENTS]);
+        expect(next.manifests!["master-2"].left).toEqual(["etcd"]);
+
+        // What is left to do, done as the preview says (etcd's manifest back, as `kubeadm init phase etcd local` would
+        // write it): etcd rejoins from its data dir and the derived apiserver serves its certificate at master-2's address.
+        fs.writeFileSync(m2.hostPath(`${MANIFESTS}/etcd.yaml`), manifestsBefore.etcd, { mode: 0o600 });
+        let served = "";
+        for (let i = 0; i < 60 && served !== disk("apiserver.crt"); i++) {
+            await new Promise((r) => setTimeout(r, 1000));
+            served = await servedFingerprint(m2, `${m2.ip}:6443`);
+        }
+        expect(served).toBe(disk("apiserver.crt"));
+        const etcdClient = { ca: m2.hostPath("/etc/kubernetes/pki/etcd/ca.crt"), cert: m2.hostPath("/etc/kubernetes/pki/etcd/healthcheck-client.crt"), key: m2.hostPath("/etc/kubernetes/pki/etcd/healthcheck-client.key") };
+        expect(await quorumWrite(sim, etcdClient, `wiped-c-${t0}`)).toBeUndefined();
+        expect(componentPids()["master-1"]).toEqual(pids["master-1"]);
     }, 900_000);
 });
