@@ -33,7 +33,8 @@ function validAt(file: InventoryFile | undefined, now: Date): boolean {
 export function detectControlPlaneDown(
     cluster: ClusterSpec, inventories: readonly NodeInventory[] | undefined, now: Date,
 ): RecoveryDecision {
-    const masters = cluster.nodes.filter((n) => n.role === "master");
+    // A local-directory node (dev) runs no components: an empty tree there is a first run, not an outage.
+    const masters = cluster.nodes.filter((n) => n.role === "master" && !n.localRoot);
     if (!inventories || inventories.length === 0 || masters.length === 0) return { down: false, reasons: [] };
     const read = new Map(inventories.filter((inv) => inv.reachable).map((inv) => [inv.node, inv]));
     const reasons: string[] = [];

@@ -81,6 +81,16 @@ describe("detectControlPlaneDown", () => {
         if (why) expect(decision.reasons.join("; ")).toMatch(why);
     });
 
+    it("local-directory masters (the dev stack) run no components: an empty tree is a first run, never an outage", () => {
+        const local = haCluster("1.30.4", 1);
+        const nodes = local.nodes.map((n) => ({ ...n, transport: "local" as const, localRoot: `/tmp/kube-pki-dev/${n.name}` }));
+        const c = { ...local, nodes } as ClusterSpec;
+        const empty = c.nodes.map((n) => ({ node: n.name, role: n.role, reachable: true, files: [], served: [] }));
+        expect(detectControlPlaneDown(c, empty, NOW)).toEqual({ down: false, reasons: [] });
+        // The same empty inventories on SSH masters are an outage: no etcd certificate anywhere.
+        expect(detectControlPlaneDown(local, empty, NOW).down).toBe(true);
+    });
+
     it("external etcd: only the apiservers are judged", () => {
         const external = haCluster("1.30.4", 1, { etcd: { ...cluster.etcd, mode: "external" } as ClusterSpec["etcd"] });
         expect(detectControlPlaneDown(external, inventories(external, all({ peer: "absent", server: "absent" })), NOW).down).toBe(false);
