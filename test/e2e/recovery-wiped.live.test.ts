@@ -13,7 +13,6 @@
  * Judges: SHA-256 of the node trees, the fake kubelet's events and live PIDs, openssl, etcdctl.
  */
 import * as fs from "node:fs";
-import * as path from "node:path";
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { inspectCluster } from "../../src/findings";
@@ -22,7 +21,8 @@ import { kubePki } from "../../src/program";
 import type { ClusterSpec } from "../../src/spec";
 import { createExecutingMocks, MockStateStore, runProgram } from "../harness/mocks";
 import { describeLive, SimCluster, type SimNode } from "../harness/sim";
-import { fileFingerprint, quorumWrite, servedFingerprint, specFor, treeDigest } from "./sim-spec";
+import { fileFingerprint, quorumWrite, servedFingerprint, treeDigest } from "./sim-spec";
+import { componentPids as pidsOf, waitStopped, wipe, WIPED_SIM, wipedSpec } from "./wiped-master";
 
 const MANIFESTS = "/etc/kubernetes/manifests";
 const sha = (file: string) => createHash("sha256").update(fs.readFileSync(file)).digest("hex");
@@ -33,26 +33,8 @@ describeLive("wiped master: /etc/kubernetes deleted on master-2", () => {
     let spec: ClusterSpec;
     const up = () => runProgram(() => kubePki({ spec }), { mocks: createExecutingMocks({ store }), stack: "wiped", timeoutMs: 600_000 });
 
-    /** Per node: the PID each component runs under now (last start, still alive). */
-    const componentPids = () => Object.fromEntries(sim.nodes.map((n) => {
-        const last: Record<string, number> = {};
-        for (const e of n.events()) if (e.event === "start") last[e.component] = e.pid;
-        for (const [c, pid] of Object.entries(last)) if (!fs.existsSync(`/proc/${pid}`)) delete last[c];
-        return [n.name, last];
-    }));
+    const componentPids = () => pidsOf(sim);
     const startsSince = (n: SimNode, t: number) => n.events().filter((e) => Date.parse(e.ts) >= t && e.event === "start").map((e) => e.component);
-
-    /** Deletes the node's /etc/kubernetes content (the directory is the node's mount point). */
-    function wipe(n: SimNode, dir: string): void {
-        const host = n.hostPath(dir);
-        for (const entry of fs.readdirSync(host)) fs.rmSync(path.join(host, entry), { recursive: true, force: true });
-    }
-
-    /** Waits until the fake kubelet stopped every static pod whose manifest vanished. */
-    async function waitStopped(n: SimNode): Promise<void> {
-        for (let i = 0; i < 100 && Object.keys(componentPids()[n.name]).some((c) => c !== "kubelet"); i++) await new Promise((r) => setTimeout(r, 200));
-        expect(Object.keys(componentPids()[n.name]).filter((c) => c !== "kubelet")).toEqual([]);
-    }
 
     /** What master-2's components serve (openssl s_client on the node) against the files on its disk. */
     async function expectServesItsFiles(m: SimNode): Promise<void> {
@@ -66,9 +48,9 @@ describeLive("wiped master: /etc/kubernetes deleted on master-2", () => {
     }
 
     beforeAll(async () => {
-        sim = await SimCluster.start({ masters: 3, workers: 1, leafExpiresInDays: 10, keyType: "ecdsa-p256", rootLoginShell: "/bin/sh" });
+        sim = await SimCluster.start(WIPED_SIM);
         store = new MockStateStore();
-        spec = specFor(sim, { rollout: { restart: true, workerBatchSize: 2, componentTimeoutSeconds: 60, clockSkewToleranceSeconds: 30, keepBackups: 3 } });
+        spec = wipedSpec(sim);
         const first = await up();
         // The first run recorded each master's manifests (their copy was missing), after its restarts.
         expect(first.resources.filter((r) => r.name.endsWith("-manifest-copy")).map((r) => r.name).sort())
@@ -91,7 +73,7 @@ describeLive("wiped master: /etc/kubernetes deleted on master-2", () => {
         const manifestsBefore = Object.fromEntries(MANIFEST_COMPONENTS.map((c) => [c, sha(m2.hostPath(`${MANIFESTS}/${c}.yaml`))]));
         const pids = componentPids();
         wipe(m2, "/etc/kubernetes");
-        await waitStopped(m2);
+        await waitStopped(sim, m2);
 
         // What the preview says: every file of master-2 missing, its four manifests restored from the copy.
         const findings = await inspectCluster(spec);
@@ -132,7 +114,7 @@ describeLive("wiped master: /etc/kubernetes deleted on master-2", () => {
         const pids = componentPids();
         wipe(m2, "/etc/kubernetes");
         fs.rmSync(m2.hostPath(MANIFEST_COPY_DIR), { recursive: true, force: true });
-        await waitStopped(m2);
+        await waitStopped(sim, m2);
 
         const findings = await inspectCluster(spec);
         expect(Object.keys(findings.repairs)).toEqual(["master-2"]);
