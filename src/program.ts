@@ -60,7 +60,7 @@ function declareStack(cluster: ClusterSpec, findings: ClusterFindings, options: 
     if (down.down) pulumi.log.warn(recoveryMessage(down));
     const rollout = new Rollout(`${cluster.name}-rollout`, {
         // Recovery reinstalls and restarts every node: no drift repair after it (they wait for a healthy run).
-        cluster, pki, kits: kits.nodes, repairs: down.down ? {} : findings.repairs, rollbacks: findings.rollbacks, kubeletClients, recovery: down.down,
+        cluster, pki, kits: kits.nodes, repairs: down.down ? {} : findings.repairs, rollbacks: findings.rollbacks, kubeletClients, recovery: down.down, recoveryReasons: down.reasons,
         manifests: findings.manifests,
     });
 

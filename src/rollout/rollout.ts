@@ -14,15 +14,16 @@ import { shellQuote } from "../node/scripts";
 import { nodeCommand, type NodeCommand } from "../node/transport";
 import type { Component } from "../pki/catalog";
 import type { ClusterPki } from "../pki/cluster-pki";
-import { kubeconfigServer } from "../pki/catalog";
+import { catalogFor, kubeconfigServer } from "../pki/catalog";
 import { filePath, restartArgs } from "../pki/layout";
+import { componentEndpoint } from "../pki/components";
 import { kubeletTrustsAlready, pemSha256, type KubeletClientDecision } from "../pki/kubelet-client";
 import { consumerRestarts } from "./consumers";
 import { restoreManifests, saveManifests } from "./manifests";
 import type { NodeManifests } from "../drift/manifests";
 import { PhaseBarrier } from "./recovery";
 import { extraComponentsOf } from "../pki/stack-certificates";
-import { componentsToRestart, rolloutStages, rotateArgs, verifyArgs } from "./plan";
+import { componentsToRestart, rolloutStages, rotateArgs, servedCheck, verifyArgs } from "./plan";
 import type { ClusterSpec, NodeSpec } from "../spec";
 
 /** What drift detection found on a node that needs a re-push. */
@@ -51,6 +52,8 @@ export interface RolloutArgs {
      * instead of one at a time. Same resources, names and inputs: only dependsOn differs.
      */
     readonly recovery?: boolean;
+    /** Why the control plane is judged down: the recovery's end-to-end check runs again when it changes. */
+    readonly recoveryReasons?: readonly string[];
     /** Masters whose manifests are missing or whose kube-pki copy is stale (src/rollout/manifests.ts). */
     readonly manifests?: Readonly<Record<string, NodeManifests>>;
 }
@@ -88,7 +91,11 @@ export class Rollout extends pulumi.ComponentResource {
                 served[node.name] = result.served;
                 installs[node.name] = result.install.stdout;
             }
-            if (isMasters(stage)) barrier?.close();
+            if (isMasters(stage) && barrier) {
+                barrier.close();
+                const check = recoveryCheck(name, stage[0], args, barrier, this);
+                if (check) stageResources.push(check);
+            }
             previousStage = stageResources;
             firstMaster ??= stageResources;
         }
@@ -222,6 +229,34 @@ function rolloutNode(
     const saved = saveManifests(name, node, cluster, args.manifests?.[node.name], run, { parent, dependsOn: [...resources, ...kit.ready] });
     if (saved) resources.push(saved);
     return { install, resources, served: pulumi.output(served) };
+}
+
+/**
+ * Recovery's end-to-end proof, on the first master once every etcd and apiserver is back
+ * (src/scripts/verify-recovery.sh): an etcd quorum write with the apiserver's etcd client pair and
+ * GET /healthz with the admin kubeconfig. It exists only while the control plane is judged down,
+ * so a healthy run registers nothing new (its removal afterwards runs nothing on a node).
+ */
+function recoveryCheck(
+    name: string, node: NodeSpec, args: RolloutArgs, barrier: PhaseBarrier<pulumi.Resource>, parent: pulumi.Resource,
+): NodeCommand | undefined {
+    const { cluster } = args;
+    const kit = args.kits[node.name];
+    const scriptArgs = [...rootArgs(node), "--timeout", String(cluster.rollout.componentTimeoutSeconds)];
+    const etcd = cluster.etcd.mode === "stacked" ? servedCheck("etcd", node, cluster) : {};
+    if (etcd.endpoint && etcd.client) {
+        scriptArgs.push("--etcd", etcd.endpoint, "--etcd-cert", etcd.client.cert, "--etcd-key", etcd.client.key, "--etcd-ca", etcd.client.ca);
+    }
+    const kept = new Set(catalogFor(cluster).map((e) => e.kind === "kubeconfig" ? e.file : e.kind === "leaf" ? e.certFile : ""));
+    if (kept.has("admin.conf")) {
+        scriptArgs.push("--apiserver", componentEndpoint("kube-apiserver", node),
+            "--kubeconfig", filePath(cluster.layout, "admin.conf", node), "--ca", filePath(cluster.layout, "ca.crt", node));
+    }
+    if (!scriptArgs.includes("--etcd") && !scriptArgs.includes("--apiserver")) return undefined;
+    return nodeCommand(`${name}-recovery-check`, node, {
+        create: kitCommand(kit.id, node.name, node.localRoot, "verify-recovery", scriptArgs),
+        triggers: [...(args.recoveryReasons ?? ["control plane down"])],
+    }, { parent, dependsOn: withBarrier(barrier, "kube-controller-manager", kit.ready) });
 }
 
 /** Recovery: the step also waits for every earlier phase on every master (src/rollout/recovery.ts). */

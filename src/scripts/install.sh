@@ -195,11 +195,6 @@ check_cert() {
     fi
 }
 
-# First value of a `key: value` line in kubeconfig $2 (quotes dropped); empty when absent.
-kubeconfig_value() {
-    sed -n "/^[[:space:]]*$1:/{s/^[^:]*:[[:space:]]*//;s/[\"']//g;p;q;}" "$2"
-}
-
 # Decodes kubeconfig field $1 (…-data) into file $3, or copies the file named by field $2.
 kubeconfig_material() {
     if [ -n "$(kubeconfig_value "$1" "$_kc_file" | cut -c1-4)" ]; then

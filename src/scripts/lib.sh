@@ -194,6 +194,11 @@ failure_report() {
     } >&2
 }
 
+# First value of a `key: value` line in kubeconfig $2 (quotes dropped); empty when absent.
+kubeconfig_value() {
+    sed -n "/^[[:space:]]*$1:/{s/^[^:]*:[[:space:]]*//;s/[\"']//g;p;q;}" "$2"
+}
+
 # Reads a PEM certificate on stdin; prints its SHA-256 fingerprint as lower-case hex.
 cert_fp_stdin() {
     openssl x509 -noout -fingerprint -sha256 2>/dev/null | sed 's/^[^=]*=//; s/://g' | tr 'A-F' 'a-f'

@@ -97,6 +97,16 @@ describeLive("recovery of a fully expired HA control plane", () => {
         }
     });
 
+    it("`up` itself proved it on master-1 after every etcd and apiserver: an etcd quorum write and /healthz with admin.conf", () => {
+        const check = first.get("kubernetes-rollout-recovery-check", COMMAND);
+        const stdout = String(check.outputs.stdout);
+        expect(stdout).toContain("etcd quorum write ok (put /kube-pki/recovery-check at 127.0.0.1:2379)");
+        expect(stdout).toMatch(/apiserver healthz ok at [\d.]+:6443 with \/etc\/kubernetes\/admin\.conf \((kubectl|openssl s_client)\)/);
+        const ran = firstRun.find((e) => e.urn.endsWith("::kubernetes-rollout-recovery-check"))!;
+        const apiservers = firstRun.filter((e) => /-master-\d+-kube-apiserver$/.test(e.urn));
+        expect(ran.startedAt).toBeGreaterThanOrEqual(Math.max(...apiservers.map((e) => e.finishedAt)));
+    });
+
     it("keeps the CAs and every master's components serve their new files", () => {
         for (const m of sim.masters) for (const f of CA_FILES) expect(fileFingerprint(m.hostPath(`/etc/kubernetes/pki/${f}`)), `${m.name} ${f}`).toBe(caBefore[`${m.name} ${f}`]);
         const served = first.outputs.served.value as Record<string, Record<string, string>>;
@@ -120,7 +130,7 @@ describeLive("recovery of a fully expired HA control plane", () => {
 
     it("a second `up` does nothing", async () => {
         await up(spec);
-        // First-run-only resources (the kit's re-ship, the manifest copy) go away with a delete that runs nothing.
+        // First-run-only resources (the kit's re-ship, the manifest copy, recovery's check) go away with a delete that runs nothing.
         const ops = Object.entries(store.lastRun.operations)
             .filter(([urn, op]) => op !== "same" && op !== "delete" && urn.split("::")[2].split("$").pop() === COMMAND);
         expect(ops).toEqual([]);

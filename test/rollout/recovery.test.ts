@@ -161,8 +161,12 @@ describe("recovery rollout (3 masters + 2 workers)", () => {
         } finally {
             warn.mockRestore();
         }
-        const shape = (r: RunResult) => r.resources.map((x) => [x.urn, JSON.stringify(x.inputs)]).sort();
+        // The only difference: recovery's end-to-end check, which exists only while the control plane is down.
+        const check = (x: { name: string }) => x.name === "prod-rollout-recovery-check";
+        const shape = (r: RunResult) => r.resources.filter((x) => !check(x)).map((x) => [x.urn, JSON.stringify(x.inputs)]).sort();
         expect(shape(recovery)).toEqual(shape(healthy));
+        expect(healthy.resources.filter(check)).toEqual([]);
+        expect(recovery.resources.filter(check)).toHaveLength(1);
         // --keep-new is not in any recorded input: a second `up` after a recovery finds nothing to update.
         for (const c of nodeCommands(recovery)) expect(JSON.stringify(c.inputs)).not.toContain("keep-new");
     });
@@ -184,6 +188,12 @@ describe("recovery rollout (3 masters + 2 workers)", () => {
                 }
             });
         }
+        // The end-to-end check (etcd quorum write, /healthz with admin.conf) on master-1 after every etcd and apiserver.
+        const check = res.get("prod-rollout-recovery-check", COMMAND);
+        for (const m of masters) for (const step of ["install", "etcd", "kube-apiserver"]) expect(check.dependencies).toContain(urn(m, step));
+        expect(check.dependencies).not.toContain(urn("master-1", "kube-controller-manager"));
+        expect(String(check.inputs.create)).toMatch(/verify-recovery\.sh" '--timeout' '\d+' '--etcd' '127\.0\.0\.1:2379' '--etcd-cert' '\/etc\/kubernetes\/pki\/etcd\/healthcheck-client\.crt'.* '--apiserver' '[^']+:6443' '--kubeconfig' '\/etc\/kubernetes\/admin\.conf' '--ca' '\/etc\/kubernetes\/pki\/ca\.crt'/);
+        expect(check.inputs.triggers).toEqual([expect.stringMatching(/^0 of 3 masters hold a valid etcd peer/), expect.stringMatching(/^no apiserver serves/)]);
         // Workers in batches after every master's last step, as today.
         for (const w of ["worker-1", "worker-2"]) {
             for (const m of masters) expect(deps(w, "install")).toContain(urn(m, "kubelet"));
