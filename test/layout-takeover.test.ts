@@ -14,10 +14,9 @@ import { kubePki } from "../src/program";
 import { adoptedContent, componentsToRestart, servedCheck } from "../src/rollout/plan";
 import type { ClusterSpec } from "../src/spec";
 import { haCluster } from "./fixtures/cluster";
-import { createEchoMocks } from "./harness/mocks/echo-mocks";
+import { createAdoptingEchoMocks } from "./harness/mocks/echo-mocks";
 import { runProgram } from "./harness/mocks/run-program";
 
-const ADOPTED = fs.readFileSync(path.join(__dirname, "fixtures", "registrations", "adopted-test-ca.pem"), "utf8").replace(/^#.*\n/, "");
 const CA = "/etc/kubernetes/ssl/ca.pem";
 const CA_KEY = "/etc/kubernetes/ssl/ca-key.pem";
 const ADMIN = "/etc/kubernetes/kube-pki-admin.conf";
@@ -39,17 +38,8 @@ const noClients = (spec: ClusterSpec): NodeInventory[] =>
     spec.nodes.map((n) => ({ node: n.name, role: n.role, reachable: true, files: [], served: [] }));
 
 async function up(spec: ClusterSpec) {
-    const mocks = createEchoMocks();
-    const adopting = {
-        ...mocks,
-        async newResource(args: any) {
-            const result = await mocks.newResource(args) as { id: string; state: Record<string, unknown> };
-            if (args.name.endsWith("-adopt") && !args.preview) result.state.stdout = ADOPTED;
-            return result;
-        },
-    };
     const inspect = async () => ({ reasons: {}, repairs: {}, report: "", inventories: noClients(spec) });
-    return runProgram(() => kubePki({ spec, inspect }), { mocks: adopting, stack: "handbuilt" });
+    return runProgram(() => kubePki({ spec, inspect }), { mocks: createAdoptingEchoMocks(), stack: "handbuilt" });
 }
 
 const commandText = (inputs: Record<string, any>) => JSON.stringify([inputs.create, inputs.update]);

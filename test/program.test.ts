@@ -8,11 +8,7 @@ import type { NodeInventory } from "../src/drift/inventory";
 import { currentKit } from "../src/node/kit";
 import { kubePki, type CertificateRow } from "../src/program";
 import type { ClusterSpec } from "../src/spec";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { createEchoMocks, FAKE_KEY_MARK } from "./harness/mocks/echo-mocks";
+import { createAdoptingEchoMocks, createEchoMocks, FAKE_KEY_MARK } from "./harness/mocks/echo-mocks";
 import type { ResourceRecord, RunResult } from "./harness/mocks/records";
 import { runProgram } from "./harness/mocks/run-program";
 import { haCluster } from "./fixtures/cluster";
@@ -21,29 +17,9 @@ import { buildInventories } from "./drift/inventory-builder";
 
 const noDrift = async () => ({ reasons: {}, repairs: {}, report: "" });
 
-// Adoption reads real PEMs from a node; echo mocks answer with a CA made once by openssl.
-const adoptedPem = (() => {
-    const dir = mkdtempSync(join(tmpdir(), "kube-pki-adopt-"));
-    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=kubernetes", "-days", "3650",
-        "-keyout", join(dir, "ca.key"), "-out", join(dir, "ca.crt")], { stdio: "ignore" });
-    execFileSync("openssl", ["pkey", "-in", join(dir, "ca.key"), "-pubout", "-out", join(dir, "sa.pub")], { stdio: "ignore" });
-    return ["ca.crt", "ca.key", "sa.pub"].map((f) => readFileSync(join(dir, f), "utf8")).join("");
-})();
-
-function echoWithAdoption() {
-    const echo = createEchoMocks();
-    return {
-        ...echo,
-        async newResource(args: any) {
-            const result = await echo.newResource(args) as { id: string; state: Record<string, unknown> };
-            if (args.name.endsWith("-adopt") && !args.preview) result.state.stdout = adoptedPem;
-            return result;
-        },
-    };
-}
 
 function run(spec: ClusterSpec, preview = false): Promise<RunResult> {
-    return runProgram(() => kubePki({ spec, inspect: noDrift }), { mocks: echoWithAdoption(), preview, stack: "prod" });
+    return runProgram(() => kubePki({ spec, inspect: noDrift }), { mocks: createAdoptingEchoMocks(), preview, stack: "prod" });
 }
 
 const COMMAND = "command:remote:Command";
@@ -213,7 +189,7 @@ describe("drift repair", () => {
         const res = await runProgram(() => kubePki({
             spec,
             inspect: async () => ({ reasons: {}, repairs: { "master-2": { components: ["etcd", "kube-apiserver"], signature: "abc" } }, report: "" }),
-        }), { mocks: echoWithAdoption(), stack: "prod" });
+        }), { mocks: createAdoptingEchoMocks(), stack: "prod" });
         const repairs = res.ofType(COMMAND).filter((c) => c.name.includes("-repair"));
         expect(repairs.map((r) => r.name)).toEqual([
             "prod-rollout-master-2-repair", "prod-rollout-master-2-repair-etcd", "prod-rollout-master-2-repair-kube-apiserver",
@@ -258,7 +234,7 @@ describe("certificates output in preview", () => {
         const info = vi.spyOn(pulumi.log, "info");
         try {
             const res = await runProgram(() => kubePki({ spec, inspect: async () => ({ reasons: {}, repairs: {}, report: "", inventories }) }),
-                { mocks: echoWithAdoption(), preview: true, stack: "prod" });
+                { mocks: createAdoptingEchoMocks(), preview: true, stack: "prod" });
             const table = info.mock.calls.map((c) => String(c[0])).find((m) => m.startsWith("kube-pki certificates"));
             return { res, table };
         } finally {

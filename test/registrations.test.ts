@@ -19,14 +19,12 @@ import { currentKit } from "../src/node/kit";
 import { kubePki } from "../src/program";
 import type { ClusterSpec } from "../src/spec";
 import { haCluster } from "./fixtures/cluster";
-import { createEchoMocks } from "./harness/mocks/echo-mocks";
+import { createAdoptingEchoMocks } from "./harness/mocks/echo-mocks";
 import { runProgram } from "./harness/mocks/run-program";
 import { SSH_KEYGEN } from "./harness/sim/tools";
 
 const FIXTURE_DIR = path.join(__dirname, "fixtures", "registrations");
 const UPDATE = process.env.KUBE_PKI_UPDATE_REGISTRATIONS === "1";
-/** What an adopt reading answers (CA cert, CA key, sa.pub): fixed, so adopted stacks snapshot the same every run. */
-const ADOPTED = fs.readFileSync(path.join(FIXTURE_DIR, "adopted-test-ca.pem"), "utf8").replace(/^#.*\n/, "");
 
 /** A login key made for this run (the stack's key file must parse); its text is normalised away. */
 const sshKey = (() => {
@@ -84,16 +82,7 @@ function normalise(value: unknown, kitId: string): unknown {
 async function registrations(name: string): Promise<Record<string, unknown>> {
     const { spec, inventories } = CASES[name]();
     const inspect = async () => ({ reasons: {}, repairs: {}, report: "", ...(inventories ? { inventories } : {}) });
-    const mocks = createEchoMocks();
-    const adopting = {
-        ...mocks,
-        async newResource(args: any) {
-            const result = await mocks.newResource(args) as { id: string; state: Record<string, unknown> };
-            if (args.name.endsWith("-adopt") && !args.preview) result.state.stdout = ADOPTED;
-            return result;
-        },
-    };
-    const res = await runProgram(() => kubePki({ spec, inspect }), { mocks: adopting, stack: "prod" });
+    const res = await runProgram(() => kubePki({ spec, inspect }), { mocks: createAdoptingEchoMocks(), stack: "prod" });
     const kitId = currentKit().id;
     const out: Record<string, unknown> = {};
     for (const r of [...res.resources].sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0))) {

@@ -5,10 +5,6 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import fc from "fast-check";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import type { CertInfo } from "../../src/drift/cert-info";
 import type { NodeInventory } from "../../src/drift/inventory";
@@ -17,7 +13,7 @@ import { kubePki } from "../../src/program";
 import { detectControlPlaneDown, recoveryMessage } from "../../src/rollout/recovery";
 import type { ClusterSpec } from "../../src/spec";
 import { haCluster } from "../fixtures/cluster";
-import { createEchoMocks } from "../harness/mocks/echo-mocks";
+import { createAdoptingEchoMocks } from "../harness/mocks/echo-mocks";
 import type { RunResult } from "../harness/mocks/records";
 import { runProgram } from "../harness/mocks/run-program";
 
@@ -116,34 +112,13 @@ describe("detectControlPlaneDown", () => {
     });
 });
 
-// Adoption reads real PEMs from a node; echo mocks answer with a CA made once by openssl.
-const adoptedPem = (() => {
-    const dir = mkdtempSync(join(tmpdir(), "kube-pki-recovery-"));
-    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=kubernetes", "-days", "3650",
-        "-keyout", join(dir, "ca.key"), "-out", join(dir, "ca.crt")], { stdio: "ignore" });
-    execFileSync("openssl", ["pkey", "-in", join(dir, "ca.key"), "-pubout", "-out", join(dir, "sa.pub")], { stdio: "ignore" });
-    return ["ca.crt", "ca.key", "sa.pub"].map((f) => readFileSync(join(dir, f), "utf8")).join("");
-})();
-
-function mocks() {
-    const echo = createEchoMocks();
-    return {
-        ...echo,
-        async newResource(args: any) {
-            const result = await echo.newResource(args) as { id: string; state: Record<string, unknown> };
-            if (args.name.endsWith("-adopt") && !args.preview) result.state.stdout = adoptedPem;
-            return result;
-        },
-    };
-}
-
 describe("recovery rollout (3 masters + 2 workers)", () => {
     const cluster = haCluster("1.30.4", 2);
     const downShapes = { "master-1": { peer: "expired", server: "expired", apiserver: "down" }, "master-2": { peer: "expired", server: "expired", apiserver: "down" },
         "master-3": { peer: "expired", server: "expired", apiserver: "down" } } as const;
     const program = (inv: NodeInventory[] | undefined) => runProgram(() => kubePki({
         spec: cluster, inspect: async () => ({ reasons: {}, repairs: {}, report: "", ...(inv ? { inventories: inv } : {}) }),
-    }), { mocks: mocks(), preview: true, stack: "prod" });
+    }), { mocks: createAdoptingEchoMocks(), preview: true, stack: "prod" });
     const COMMAND = "command:remote:Command";
     const nodeCommands = (r: RunResult) => r.ofType(COMMAND).filter((c) => c.name.startsWith("prod-rollout-"));
 
@@ -205,7 +180,7 @@ describe("recovery rollout (3 masters + 2 workers)", () => {
         const repairs = { "master-2": { components: ["etcd" as const], signature: "abc" } };
         const withRepairs = (inv: NodeInventory[]) => runProgram(() => kubePki({
             spec: cluster, inspect: async () => ({ reasons: {}, repairs, report: "", inventories: inv }),
-        }), { mocks: mocks(), preview: true, stack: "prod" });
+        }), { mocks: createAdoptingEchoMocks(), preview: true, stack: "prod" });
         const repairNames = (r: RunResult) => nodeCommands(r).map((c) => c.name).filter((n) => n.includes("-repair"));
         expect(repairNames(await withRepairs(inventories(cluster, downShapes as Record<string, MasterShape>)))).toEqual([]);
         expect(repairNames(await withRepairs(inventories(cluster)))).toEqual(["prod-rollout-master-2-repair", "prod-rollout-master-2-repair-etcd"]);

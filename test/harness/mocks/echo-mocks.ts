@@ -6,6 +6,8 @@
  * MockStateStore two echo runs behave like successive `pulumi up`s, without one every run
  * starts from an empty stack.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { MockStateStore } from "./state-store";
 import { goTimeText, K8S_PATCH_TYPES, TYPES } from "./provider-contract";
 import { createPlannedMocks, type PlannedMocks } from "./planned-mocks";
@@ -80,4 +82,20 @@ export function createEchoMocks(opts: EchoMocksOptions = {}): PlannedMocks {
             },
         },
     });
+}
+
+/** A fixed CA certificate, CA key and sa.pub (test/fixtures/registrations/adopted-test-ca.pem): what an adopt reading answers. */
+export const ADOPTED_FIXTURE = readFileSync(join(__dirname, "..", "..", "fixtures", "registrations", "adopted-test-ca.pem"), "utf8").replace(/^#.*\n/, "");
+
+/** Echo mocks whose adopt readings (`*-adopt` commands, outside preview) answer `adopted` on stdout, as a node holding those files would. */
+export function createAdoptingEchoMocks(opts: EchoMocksOptions = {}, adopted = ADOPTED_FIXTURE): PlannedMocks {
+    const mocks = createEchoMocks(opts);
+    return {
+        ...mocks,
+        async newResource(args: Parameters<PlannedMocks["newResource"]>[0] & { preview?: boolean }) {
+            const result = await mocks.newResource(args) as { id: string; state: Record<string, unknown> };
+            if (args.name.endsWith("-adopt") && !args.preview) result.state.stdout = adopted;
+            return result;
+        },
+    };
 }
