@@ -909,3 +909,46 @@ roll_back() {
     rm -f "$_rk_log"
 }
 
+
+# finish_failed_restart NAME RECORD KEEP_FLAG RAN_BEFORE BEFORE_WHY SERVED_CERT VERB DONE STEP WHAT FIX [EVIDENCE...]:
+# the end of a failed restart with a usable backup (rotate.sh, restart-consumer.sh). Where going
+# back cannot be better (keep_new_reasons) the node keeps the new files (exit 4); otherwise the
+# backup is restored and what this rollout restarted comes back on it (exit 1; 3 when incomplete).
+# VERB/DONE word the report ("restarts and verifies" / "restarted and verified"). Never returns.
+finish_failed_restart() {
+    _ff_name=$1 _ff_record=$2 _ff_keep=$3 _ff_ran=$4 _ff_why=$5 _ff_cert=$6 _ff_verb=$7 _ff_done=$8
+    _ff_step=$9
+    shift 9
+    _ff_what=$1 _ff_fix=$2
+    shift 2
+    # shellcheck disable=SC2086 # the served certificate is one node path, or nothing (an optional argument)
+    if keep_new_reasons "$_ff_keep" "$_ff_ran" "$_ff_name" $_ff_cert; then
+        [ "$_ff_ran" = 1 ] || set -- "$@" "missing: $_ff_why (before this run)"
+        while IFS= read -r _ff_line; do [ -z "$_ff_line" ] || set -- "$@" "$_ff_line"; done <<EOF_EXPIRED
+${KP_EXPIRED:-}
+EOF_EXPIRED
+        printf '%s\n' "$KP_KEPT" | grep -q '^F ' || set -- "$@" "missing: none of these files was on the node before this run"
+        while IFS= read -r _ff_line; do set -- "$@" "$_ff_line"; done <<EOF_KEPT
+$(keep_new_evidence)
+EOF_KEPT
+        failure_report "$_ff_step" "$_ff_what" \
+            "KEPT THE NEW FILES, no rollback ($KP_KEEP): the $(printf '%s\n' "$KP_KEPT" | grep -c .) file(s) installed and checked by $KP_BACKUP_NODE stay on disk; $_ff_name is NOT verified on them; nothing removed, no rollback counted" \
+            "$_ff_fix (it $_ff_verb $_ff_name on the kept files)" "$@"
+        exit 4
+    fi
+    # Roll back; its steps become evidence.
+    _ff_ev=$(mktemp "${TMPDIR:-/tmp}/kube-pki-evidence.XXXXXX")
+    trap 'rm -f "$_ff_ev"' EXIT
+    roll_back "$_ff_record" "$_ff_ev"
+    while IFS= read -r _ff_line; do set -- "$@" "$_ff_line"; done <"$_ff_ev"
+    if [ -n "$KP_PROBLEMS" ]; then
+        failure_report "$_ff_step" "$_ff_what" \
+            "ROLLBACK INCOMPLETE [$KP_PROBLEMS]: the node is NOT as before ($KP_RB_STATE); backup $KP_BACKUP_NODE" \
+            "bring the components above back by hand (their logs say why they do not start), and if the files are not restored run restore.sh $KP_BACKUP_NODE; then $_ff_fix" "$@"
+        exit 3
+    fi
+    failure_report "$_ff_step" "$_ff_what" \
+        "rolled back to $KP_BACKUP_NODE; node is as before: the old files, $KP_ROLLED $_ff_done on them" \
+        "$_ff_fix (it installs and restarts this node again)" "$@"
+    exit 1
+}

@@ -79,32 +79,6 @@ if [ "$KP_HAVE_BACKUP" != 1 ]; then
     exit 1
 fi
 
-# No rollback where going back cannot be better (lib.sh keep_new_reasons, as rotate.sh): the
-# node keeps the new files, the report says what is missing.
-if keep_new_reasons 0 "$ran_before" "$name"; then
-    [ "$ran_before" = 1 ] || set -- "$@" "missing: $before_why (before this run)"
-    printf '%s\n' "$KP_KEPT" | grep -q '^F ' || set -- "$@" "missing: none of these files was on the node before this run"
-    while IFS= read -r line; do set -- "$@" "$line"; done <<EOF_KEPT
-$(keep_new_evidence)
-EOF_KEPT
-    failure_report "$step" "$what" \
-        "KEPT THE NEW FILES, no rollback ($KP_KEEP): the $(printf '%s\n' "$KP_KEPT" | grep -c .) file(s) installed and checked by $KP_BACKUP_NODE stay on disk; $name is NOT verified on them; nothing removed, no rollback counted" \
-        "$fix (it restarts $name on the kept files)" "$@"
-    exit 4
-fi
-
-# Roll back (lib.sh roll_back): the backup, then what this rollout restarted and this consumer.
-ev=$(mktemp "${TMPDIR:-/tmp}/kube-pki-evidence.XXXXXX")
-trap 'rm -f "$ev"' EXIT
-roll_back "$record" "$ev"
-while IFS= read -r line; do set -- "$@" "$line"; done <"$ev"
-if [ -n "$KP_PROBLEMS" ]; then
-    failure_report "$step" "$what" \
-        "ROLLBACK INCOMPLETE [$KP_PROBLEMS]: the node is NOT as before ($KP_RB_STATE); backup $KP_BACKUP_NODE" \
-        "bring the components above back by hand (their logs say why they do not start), and if the files are not restored run restore.sh $KP_BACKUP_NODE; then $fix" "$@"
-    exit 3
-fi
-failure_report "$step" "$what" \
-    "rolled back to $KP_BACKUP_NODE; node is as before: the old files, $KP_ROLLED restarted on them" \
-    "$fix (it installs and restarts this node again)" "$@"
-exit 1
+# Keep the new files where going back cannot be better, else roll back: as rotate.sh (lib.sh).
+finish_failed_restart "$name" "$record" 0 "$ran_before" "$before_why" "" \
+    "restarts" "restarted" "$step" "$what" "$fix" "$@"
