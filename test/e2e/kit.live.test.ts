@@ -50,10 +50,12 @@ describeLive("node kit on the simulated cluster", () => {
 
         await up(true);
         // The first up shipped twice (the kit was missing everywhere): its re-ships are still in
-        // state; the worker's is replaced (its kit was lost again), the master's goes.
+        // state; the worker's is replaced (its kit was lost again), the master's goes, and so does the
+        // first run's manifest-copy (it exists only while kube-pki's copy of the manifests is missing).
         const planned = Object.entries(store.lastRun.operations).filter(([, op]) => op !== "same").map(([u, op]) => `${op} ${short(u)}`).sort();
         const reship = (n: string) => [`${spec.name}-kit-${n}-reship`, `${spec.name}-kit-${n}-reship-activate`];
-        expect(planned).toEqual([...reship(sim.masters[0].name).map((r) => `delete ${r}`), ...reship(worker.name).map((r) => `replace ${r}`)].sort());
+        const copies = sim.masters.map((m) => `delete ${spec.name}-rollout-${m.name}-manifest-copy`);
+        expect(planned).toEqual([...reship(sim.masters[0].name).map((r) => `delete ${r}`), ...reship(worker.name).map((r) => `replace ${r}`), ...copies].sort());
 
         await up();
         expect(store.lastRun.replaced.map(short).sort()).toEqual(reship(worker.name));

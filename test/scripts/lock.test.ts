@@ -60,7 +60,8 @@ describeNeeding(missingTools({ flock: FLOCK, dash: DASH }), "run lock", () => {
         const waiting = spawn(DASH, [scriptPath("restore"), "--root", a], { stdio: ["ignore", "pipe", "pipe"] });
         let stderr = "";
         waiting.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-        const exited = new Promise<number | null>((resolve) => waiting.on("exit", resolve));
+        // "close", not "exit": stderr may still hold unread data when the process has exited (a flake under load).
+        const exited = new Promise<number | null>((resolve) => waiting.on("close", resolve));
         await new Promise((r) => setTimeout(r, 1500));
         expect(waiting.exitCode).toBeNull(); // still waiting for the lock
         release(holder.pid!);
