@@ -49,6 +49,8 @@ export function detectControlPlaneDown(
             const inv = read.get(m.name);
             if (!inv) { unknown++; continue; }
             const byPath = (k: FileKey) => inv.files.find((f) => f.path === filePath(cluster.layout, k, m));
+            // A reading that does not list the files (not asked for them) says nothing: possibly valid.
+            if (ETCD_FILES.some((k) => byPath(k) === undefined)) { unknown++; continue; }
             if (ETCD_FILES.every((k) => validAt(byPath(k), now))) valid++;
         }
         if (valid + unknown < majority) {
