@@ -69,12 +69,20 @@ async function recordInstall(sim: SimNode, node: NodeSpec): Promise<void> {
     if (r.code !== 0) throw new Error(`install record on ${node.name}: ${r.stderr}`);
 }
 
+/** CPU time all processes of this machine have used so far (user+nice+system+irq+softirq), in ms. */
+function machineBusyMs(): number {
+    const f = fs.readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+    return (f[0] + f[1] + f[2] + f[5] + f[6]) * (1000 / 100); // USER_HZ is 100 on Linux
+}
+
 const ms = (v: number) => `${v.toFixed(0)} ms`;
 
 /** Where the time of one readInventories goes: SSH sessions, the script on the node, parsing here. */
 async function profile(nodes: NodeSpec[], checkServed: boolean): Promise<void> {
     const cpu0 = process.cpuUsage();
+    const busy0 = machineBusyMs();
     const sessions = await timed(() => mapBounded(nodes, CONCURRENCY, (n) => runOverSsh(n.ssh!, "true", "", SSH)));
+    const sessionsCpu = machineBusyMs() - busy0;
     const script = fs.readFileSync(path.join(__dirname, "..", "src", "scripts", "inventory.sh"), "utf8");
     // The node measures the script itself (date before and after, in the same session).
     const raw = await timed(() => mapBounded(nodes, CONCURRENCY, (n) => runOverSsh(n.ssh!,
@@ -88,7 +96,8 @@ async function profile(nodes: NodeSpec[], checkServed: boolean): Promise<void> {
     const avg = (a: number[]) => a.reduce((x, y) => x + y, 0) / Math.max(1, a.length);
     const masters = onNode.filter((_, i) => nodes[i].role === "master");
     const workers = onNode.filter((_, i) => nodes[i].role === "worker");
-    console.log(`    profile: SSH sessions alone (\`true\`) ${ms(sessions.ms)}; sessions + script ${ms(raw.ms)}; ` +
+    console.log(`    profile: SSH sessions alone (\`true\`) ${ms(sessions.ms)} (CPU of the whole machine meanwhile ${ms(sessionsCpu)}: ` +
+        `on ${os.cpus().length} cores no inventory of these nodes can take less than ${ms(sessionsCpu / os.cpus().length)}); sessions + script ${ms(raw.ms)}; ` +
         `script on the node: master avg ${ms(avg(masters))} (max ${ms(Math.max(...masters))}), worker avg ${ms(avg(workers))}; ` +
         `parsing all ${nodes.length} outputs here ${ms(parse.ms)} (${(raw.value[0].stdout.length / 1024).toFixed(1)} KiB from a master); ` +
         `caller CPU ${ms((cpu.user + cpu.system) / 1000)}`);
