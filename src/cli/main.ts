@@ -5,6 +5,7 @@
 import { Command, CommanderError } from "commander";
 import { checkCommand } from "./commands/check";
 import { hostKeysCommand } from "./commands/host-keys";
+import { renewCommand } from "./commands/renew";
 import { CliError, EXIT_USAGE } from "./errors";
 import { processIo, type CliIo } from "./io";
 
@@ -16,6 +17,7 @@ export async function run(argv: readonly string[], io: CliIo = processIo()): Pro
         .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
     program.addCommand(checkCommand(io, (code) => { exitCode = code; }));
     program.addCommand(hostKeysCommand(io, (code) => { exitCode = code; }));
+    program.addCommand(renewCommand(io, (code) => { exitCode = code; }));
     // Subcommands inherit the override and output, so help/usage errors come back here too.
     for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
     try {

@@ -3,8 +3,8 @@
  * JSON), optionally write Prometheus metrics, and return an exit code for cron/CI.
  */
 import { Command, InvalidArgumentError, Option } from "commander";
-import { readInventories } from "../../drift/inventory";
-import { compareNode } from "../../drift/report";
+import { readInventories, type NodeInventory } from "../../drift/inventory";
+import { compareNode, type NodeDriftResult } from "../../drift/report";
 import type { NodeRole } from "../../spec";
 import { CliError } from "../errors";
 import type { CliIo } from "../io";
@@ -12,7 +12,7 @@ import { renderJson } from "../render-json";
 import { renderPrometheus, writeFileAtomically } from "../render-prometheus";
 import { renderTable } from "../render-table";
 import { knownFiles } from "../../pki/plan";
-import { checkRows, EXIT_CODES, overallSeverity } from "../rows";
+import { checkRows, EXIT_CODES, overallSeverity, type NodeRows, type Severity } from "../rows";
 import { targetsFromHosts, targetsFromStack, type CheckTargets } from "../targets";
 
 export interface CheckOptions {
@@ -105,7 +105,21 @@ function resolveTargets(opts: CheckOptions, io: CliIo): CheckTargets & { renewBe
         knownHostsPath: opts.knownHosts, insecureIgnoreHostKeys: opts.insecureIgnoreHostKeys });
 }
 
-export async function runCheck(opts: CheckOptions, io: CliIo): Promise<number> {
+/** One read of every node and its judgement: what `check` prints and `renew` decides on. */
+export interface Judgement {
+    targets: CheckTargets & { renewBeforeDays?: number };
+    /** Per node, every file's verdict (private keys included, which the rows leave out). */
+    results: NodeDriftResult[];
+    nodes: NodeRows[];
+    severity: Severity;
+    now: Date;
+    warnDays: number;
+}
+
+type Progress = (done: number, total: number, inv: NodeInventory) => void;
+
+/** Reads every node once and judges each file; `progress` defaults to check's stderr lines when there are many nodes. */
+export async function readAndJudge(opts: CheckOptions, io: CliIo, progress?: Progress): Promise<Judgement> {
     const targets = resolveTargets(opts, io);
     for (const n of targets.nodes.filter((node) => node.ssh?.insecureIgnoreHostKey)) {
         io.stderr(`kube-pki: INSECURE: ${n.name} (${n.ssh!.host}:${n.ssh!.port}) is read without checking its SSH host key\n`);
@@ -120,16 +134,23 @@ export async function runCheck(opts: CheckOptions, io: CliIo): Promise<number> {
         concurrency: opts.concurrency ?? targets.concurrency,
         connectTimeoutMs: Math.max(1, opts.connectTimeout) * 1000,
         // Progress goes to stderr, so stdout stays pure JSON/table.
-        onProgress: many ? (done, total, inv) => io.stderr(`[${done}/${total}] ${inv.node}: ${inv.reachable ? "read" : `unreachable (${inv.error})`}\n`) : undefined,
+        onProgress: progress ?? (many ? (done, total, inv) => io.stderr(`[${done}/${total}] ${inv.node}: ${inv.reachable ? "read" : `unreachable (${inv.error})`}\n`) : undefined),
     });
     // Names, CAs and required files from the catalogue at the layout's paths (src/pki/plan.ts), never rebuilt from a path.
     // One map per node: its own paths ({node}, {address}) and only what its role holds (a master's etcd client path on a worker is a stray).
     const knownOf = new Map(targets.nodes.map((n) => [n.name, knownFiles(targets.layout, n)]));
+    const results: NodeDriftResult[] = [];
     const nodes = inventories.flatMap((inv) => {
         const known = knownOf.get(inv.node) ?? knownFiles(targets.layout);
-        return checkRows([compareNode(targets.wanted?.[inv.node], inv, { now, renewBeforeDays: warnDays, known })], known);
+        const result = compareNode(targets.wanted?.[inv.node], inv, { now, renewBeforeDays: warnDays, known });
+        results.push(result);
+        return checkRows([result], known);
     });
-    const severity = overallSeverity(nodes);
+    return { targets, results, nodes, severity: overallSeverity(nodes), now, warnDays };
+}
+
+export async function runCheck(opts: CheckOptions, io: CliIo): Promise<number> {
+    const { nodes, severity, now, warnDays } = await readAndJudge(opts, io);
     const exitCode = EXIT_CODES[severity];
     if (opts.prometheus) writeFileAtomically(opts.prometheus, renderPrometheus(nodes, now));
     io.stdout(opts.output === "json" ? renderJson(nodes, { severity, exitCode, warnDays }, now) : renderTable(nodes, now));
