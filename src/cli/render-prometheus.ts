@@ -1,7 +1,10 @@
 /**
  * `--prometheus FILE`: a node_exporter textfile using x509-certificate-exporter's metric names and
  * labels (filename, filepath, serial_number, subject_*, issuer_*, embedded_kind), plus a `node`
- * label (one file covers many nodes) and kube_pki_served_cert_mismatch. Written atomically.
+ * label (one file covers many nodes), and kube-pki's own series: kube_pki_served_cert_mismatch,
+ * kube_pki_node_up (every node, so an unreachable one is a 0, not a gap) and
+ * kube_pki_check_timestamp_seconds (node_exporter serves a textfile for as long as it exists, so
+ * only this tells a fresh file from a stale one). Written atomically.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -41,8 +44,10 @@ export function renderPrometheus(nodes: readonly NodeRows[], now: Date): string 
     const series = new Map<string, string[]>(HELP.map(([name]) => [name, []]));
     let readErrors = 0;
     const mismatch: string[] = [];
+    const up: string[] = [];
     const nowS = Math.floor(now.getTime() / 1000);
     for (const n of nodes) {
+        up.push(`kube_pki_node_up${labelText({ node: n.node })} ${n.reachable ? 1 : 0}`);
         if (!n.reachable) { readErrors++; continue; }
         for (const r of n.rows) {
             if (!r.cert) { readErrors++; continue; }
@@ -64,6 +69,10 @@ export function renderPrometheus(nodes: readonly NodeRows[], now: Date): string 
     out.push("# HELP x509_read_errors Indicates the number of read failure(s)", "# TYPE x509_read_errors gauge", `x509_read_errors ${readErrors}`);
     out.push("# HELP kube_pki_served_cert_mismatch 1 when the certificate a component serves differs from the one on disk (or nothing is served)",
         "# TYPE kube_pki_served_cert_mismatch gauge", ...mismatch);
+    out.push("# HELP kube_pki_node_up 1 when kube-pki read the node, 0 when it could not reach or read it",
+        "# TYPE kube_pki_node_up gauge", ...up);
+    out.push("# HELP kube_pki_check_timestamp_seconds Unix time of the check that wrote this file",
+        "# TYPE kube_pki_check_timestamp_seconds gauge", `kube_pki_check_timestamp_seconds ${nowS}`);
     return out.join("\n") + "\n";
 }
 
