@@ -76,9 +76,13 @@ export function renderPrometheus(nodes: readonly NodeRows[], now: Date): string 
     return out.join("\n") + "\n";
 }
 
-/** Writes beside the target and renames, so node_exporter never reads half a file. */
+/**
+ * Writes beside the target and renames, so node_exporter never reads half a file. World-readable
+ * whatever the umask (the systemd example runs with UMask=0077; node_exporter is another user).
+ */
 export function writeFileAtomically(file: string, text: string): void {
     const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
     fs.writeFileSync(tmp, text, { mode: 0o644 });
+    fs.chmodSync(tmp, 0o644);
     fs.renameSync(tmp, file);
 }

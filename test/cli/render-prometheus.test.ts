@@ -1,11 +1,14 @@
 /**
  * The textfile renderer's own series: kube_pki_node_up lists every node (unreachable ones as 0,
  * with none of their certificate series), kube_pki_check_timestamp_seconds is the check's time,
- * and the x509-certificate-exporter series stay as they were.
+ * and the x509-certificate-exporter series stay as they were; the file is readable by node_exporter.
  */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { CertInfo } from "../../src/drift/cert-info";
-import { renderPrometheus } from "../../src/cli/render-prometheus";
+import { renderPrometheus, writeFileAtomically } from "../../src/cli/render-prometheus";
 import type { CheckRow, NodeRows } from "../../src/cli/rows";
 
 const NOW = new Date("2026-12-02T00:00:00Z");
@@ -68,5 +71,21 @@ describe("renderPrometheus", () => {
             for (const l of lines(text, name)) expect(text.indexOf(l)).toBeGreaterThan(at);
         }
         expect(text.endsWith("\n")).toBe(true);
+    });
+});
+
+describe("writeFileAtomically", () => {
+    it("leaves a world-readable file and no temp file, whatever the umask", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kp-textfile-"));
+        const old = process.umask(0o077);
+        try {
+            const file = path.join(dir, "kube_pki.prom");
+            writeFileAtomically(file, "x509_read_errors 0\n");
+            expect(fs.statSync(file).mode & 0o777).toBe(0o644);
+            expect(fs.readdirSync(dir)).toEqual(["kube_pki.prom"]);
+        } finally {
+            process.umask(old);
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 });
