@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { checkCommand } from "./commands/check";
+import { devCommand } from "./commands/dev";
 import { hostKeysCommand } from "./commands/host-keys";
 import { renewCommand } from "./commands/renew";
 import { CliError, EXIT_USAGE } from "./errors";
@@ -16,6 +17,7 @@ export async function run(argv: readonly string[], io: CliIo = processIo()): Pro
         .exitOverride()
         .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
     program.addCommand(checkCommand(io, (code) => { exitCode = code; }));
+    program.addCommand(devCommand(io, (code) => { exitCode = code; }));
     program.addCommand(hostKeysCommand(io, (code) => { exitCode = code; }));
     program.addCommand(renewCommand(io, (code) => { exitCode = code; }));
     // Subcommands inherit the override and output, so help/usage errors come back here too.
