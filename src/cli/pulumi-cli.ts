@@ -69,12 +69,14 @@ export function runPulumi(args: readonly string[], opts: PulumiRunOptions): Prom
 }
 
 /**
- * Pulumi's own summary of an update or preview: the "Resources:" block it prints at the end
+ * Pulumi's own summary of an update or preview: the last "Resources:" block it printed
  * ("Resources:\n    + 3 created\n    20 unchanged"), one line per kind, or [] when it printed none.
+ * The last: `pulumi up --yes` without --skip-preview prints the preview's block ("+ 3 to create")
+ * before the update's (pkg/backend/apply.go in pulumi/pulumi v3.248.0).
  */
 export function resourceSummary(output: string): string[] {
     const lines = output.split(/\r?\n/);
-    const start = lines.findIndex((l) => /^Resources:\s*$/.test(l.trim()));
+    const start = lines.map((l) => l.trim()).lastIndexOf("Resources:");
     if (start < 0) return [];
     const summary: string[] = [];
     for (const line of lines.slice(start + 1)) {

@@ -45,5 +45,8 @@ describe("the Pulumi CLI runner", () => {
         const out = "Updating (prod):\n\n     Type  Name\n\nOutputs:\n    a: 1\n\nResources:\n    + 3 created\n    ~ 2 updated\n    +-1 replaced\n    25 unchanged\n\nDuration: 45s\n";
         expect(resourceSummary(out)).toEqual(["+ 3 created", "~ 2 updated", "+-1 replaced", "25 unchanged"]);
         expect(resourceSummary("error: no stack\n")).toEqual([]);
+        // `up --yes` prints the preview's block first, then the update's: the update's counts.
+        expect(resourceSummary("Previewing update (prod):\n\nResources:\n    + 3 to create\n\nUpdating (prod):\n\nResources:\n    + 3 created\n\nDuration: 4s\n"))
+            .toEqual(["+ 3 created"]);
     });
 });
