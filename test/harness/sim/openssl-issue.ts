@@ -27,7 +27,7 @@ export interface IssueRequest {
     ips?: string[];
     /** Signing CA; omitted = self-signed. */
     issuer?: CertPaths;
-    /** notBefore is this many days in the past (may be 0). */
+    /** notBefore is this many days in the past (may be 0; negative: in the future, a not-yet-valid certificate). */
     issuedDaysAgo: number;
     /** Validity from notBefore, in days. */
     validDays: number;
@@ -51,13 +51,13 @@ async function limited<T>(fn: () => Promise<T>): Promise<T> {
     }
 }
 
-/** Environment that makes openssl believe it is `daysAgo` days in the past. */
+/** Environment that makes openssl believe it is `daysAgo` days in the past (negative: in the future). */
 export function backdatedEnv(daysAgo: number): NodeJS.ProcessEnv {
-    if (daysAgo <= 0) return { PATH: "/usr/bin:/bin" };
+    if (daysAgo === 0) return { PATH: "/usr/bin:/bin" };
     return {
         PATH: "/usr/bin:/bin",
         LD_PRELOAD: SIM_BINARIES.libfaketime,
-        FAKETIME: `-${Math.round(daysAgo * 86400)}s`,
+        FAKETIME: `${daysAgo > 0 ? "-" : "+"}${Math.round(Math.abs(daysAgo) * 86400)}s`,
         FAKETIME_DONT_FAKE_MONOTONIC: "1",
     };
 }
