@@ -29,6 +29,8 @@ const WELL = "2024-06-01T00:00:00Z";
 const EXPIRING = "2024-12-15T00:00:00Z";
 const EXPIRED = "2025-01-15T00:00:00Z";
 const NOT_YET_VALID = "2023-12-15T00:00:00Z";
+// With the cluster CA issued for 200 days (ends 2024-07-19), the leaves still far from their end.
+const CA_EXPIRING = "2024-07-01T00:00:00Z";
 
 interface Result { code: number; stdout: string; stderr: string }
 
@@ -54,6 +56,7 @@ describeNeeding(missing, "kube-pki renew --stack dev (local node, stand-in pulum
     let full: string;
     let noApiserver: string;
     let wrongKey: string;
+    let shortCa: string;
     let passphraseFile: string;
     let caller: string;
     let pulumi: StandInPulumi;
@@ -68,6 +71,8 @@ describeNeeding(missing, "kube-pki renew --stack dev (local node, stand-in pulum
         seedNode(full, { name: "dev-master", ip: "127.0.0.1", role: "master" });
         seedNode(noApiserver, { name: "dev-master", ip: "127.0.0.1", role: "master", skip: ["apiserver"] });
         seedNode(wrongKey, { name: "dev-master", ip: "127.0.0.1", role: "master", wrongKey: ["apiserver"] });
+        shortCa = path.join(work, "short-ca");
+        seedNode(shortCa, { name: "dev-master", ip: "127.0.0.1", role: "master", override: { ca: { days: 200 } } });
         passphraseFile = path.join(work, "passphrase");
         fs.writeFileSync(passphraseFile, "not-a-real-passphrase\n", { mode: 0o600 });
         // Cron and systemd start elsewhere: the caller's directory is neither the project nor its stacks.
@@ -211,12 +216,24 @@ describeNeeding(missing, "kube-pki renew --stack dev (local node, stand-in pulum
         expect(pulumi.calls()).toEqual([]);
     });
 
-    it("not yet valid alone starts no up (a clock problem an up cannot fix): logged for attention, exit 0", async () => {
+    it("needs a person, no up (an up cannot fix it): not yet valid (a clock behind) and a CA inside renew-before → exit 2 with attention lines", async () => {
         newProject(full);
-        const res = await run(NOT_YET_VALID);
-        expect(res.code, res.stdout).toBe(0);
+        const early = await run(NOT_YET_VALID);
+        expect(early.code, early.stdout).toBe(2);
         expect(pulumi.calls()).toEqual([]);
-        expect(events(res.stdout)).toContainEqual(expect.stringMatching(/^check: attention \(not renewed: the node's clock is probably behind; an up does not change this\): dev-master apiserver \(.*\): not-yet-valid: valid from 2024-01-01T00:00:00\.000Z/));
+        const log = events(early.stdout);
+        expect(log).toContainEqual(expect.stringMatching(/^check: attention \(the node's clock is probably behind; an up does not change this\): dev-master apiserver \(.*\): not-yet-valid: valid from 2024-01-01T00:00:00\.000Z/));
+        expect(log).not.toContainEqual(expect.stringMatching(/^check: due:/));
+        expect(log.at(-1)).toMatch(/^exit 2: nothing an up renews is due, nothing run; \d+ file\(s\) need a person \(attention lines\)$/);
+
+        newProject(shortCa);
+        const ca = await run(CA_EXPIRING);
+        expect(ca.code, ca.stdout).toBe(2);
+        expect(pulumi.calls()).toEqual([]);
+        expect(events(ca.stdout)).toEqual(expect.arrayContaining([
+            "check: attention (an up never renews a CA (kube-pki never rotates one implicitly): a person must rotate it): dev-master ca (/etc/kubernetes/pki/ca.crt): expiring: expires in 18d; notAfter 2024-07-19T00:00:00.000Z",
+            "exit 2: nothing an up renews is due, nothing run; 1 file(s) need a person (attention lines)",
+        ]));
     });
 
     it("an unusable stack file: exit 3 naming the config key, nothing run", async () => {
@@ -285,7 +302,7 @@ describeNeeding(missing, "kube-pki renew --stack dev (local node, stand-in pulum
         expect(res.stdout + res.stderr).not.toContain("pul-test-token");
         const help = execFileSync(process.execPath, [BIN, "renew", "--help"], { encoding: "utf8" });
         expect(help).toMatch(/Exit codes:\n {2}0 {2}all well.*\n {2}1 {2}--dry-run.*\n {2}2 {2}the up failed.*\n(?:.*\n)* {2}4 {2}refused/);
-        expect(help).toContain("not yet\nvalid does not start an up");
+        expect(help).toContain("a certificate that is only not yet\nvalid (the node's clock is behind");
     }, 60_000);
 });
 

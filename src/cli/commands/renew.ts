@@ -32,14 +32,16 @@ export interface RenewOptions {
 const HELP_AFTER = `
 Due (an up runs): a certificate inside renew-before (kube-pki:validity.renewBeforeDays) or
 expired; a file missing, differing, with a key that does not match or a changed spec; a
-component serving something other than its file on disk. A certificate that is only not yet
-valid does not start an up: it means the node's clock is behind, which an up cannot fix (the
-program refuses such a node); it is logged as "attention" and left to a person and the alerts.
+component serving something other than its file on disk.
+Not due, for a person (logged as "attention", exit 2, no up): a certificate that is only not yet
+valid (the node's clock is behind: an up cannot fix that, the program refuses such a node), and
+a CA inside renew-before or expired (an up never renews a CA: rotate it).
 
 Exit codes:
   0  all well: nothing due, or the up ran and the check after it found nothing due
   1  --dry-run and something is due (nothing was run)
-  2  the up failed, or something is still due after it (the log says what, per node)
+  2  the up failed, or something is still due after it (the log says what, per node),
+     or something needs a person (attention lines: a clock behind, a CA to rotate)
   3  nothing checked: bad arguments, unusable stack file, no Pulumi.yaml in --project-dir,
      pulumi not found when needed
   4  refused: a node is unreachable or could not be read; nothing was run
@@ -121,7 +123,7 @@ export async function runRenew(opts: RenewOptions, io: CliIo, env: NodeJS.Proces
         log(`${label}: stack ${opts.stack}, ${j.results.length} node(s), ${r.filesChecked} file(s) judged, renew-before ${j.warnDays} d`);
         for (const u of r.unreadable) log(`${label}: ${u.node}: UNREACHABLE: ${u.error}`);
         for (const f of r.due) log(`${label}: due: ${fileLine(f)}`);
-        for (const f of r.attention) log(`${label}: attention (not renewed: the node's clock is probably behind; an up does not change this): ${fileLine(f)}`);
+        for (const f of r.attention) log(`${label}: attention (${f.why}): ${fileLine(f)}`);
         if (r.wellNodes.length) log(`${label}: all well: ${r.wellNodes.join(", ")}`);
         return { j, r };
     };
@@ -138,7 +140,10 @@ export async function runRenew(opts: RenewOptions, io: CliIo, env: NodeJS.Proces
     if (before.r.unreadable.length) {
         return finish(RENEW_EXIT.refused, `refused: ${before.r.unreadable.map((u) => u.node).join(", ")} could not be read; nothing was run`, before.j);
     }
-    if (before.r.due.length === 0) return finish(RENEW_EXIT.ok, "all well: nothing due, nothing run", before.j);
+    if (before.r.due.length === 0) {
+        if (before.r.attention.length) return finish(RENEW_EXIT.failed, `nothing an up renews is due, nothing run; ${before.r.attention.length} file(s) need a person (attention lines)`, before.j);
+        return finish(RENEW_EXIT.ok, "all well: nothing due, nothing run", before.j);
+    }
 
     const args = UP_ARGS(opts.stack);
     const pulumi = findPulumi(env, opts.pulumi);
@@ -180,5 +185,6 @@ export async function runRenew(opts: RenewOptions, io: CliIo, env: NodeJS.Proces
         const nodes = [...new Set([...after.r.unreadable.map((u) => u.node), ...after.r.due.map((f) => f.node)])];
         return finish(RENEW_EXIT.failed, `still due after the up on ${nodes.join(", ")}`, after.j);
     }
+    if (after.r.attention.length) return finish(RENEW_EXIT.failed, `nothing due after the up; ${after.r.attention.length} file(s) need a person (attention lines)`, after.j);
     return finish(RENEW_EXIT.ok, "all well after the up", after.j);
 }
