@@ -32,8 +32,8 @@ export interface StandInBehavior {
     resources: number;
     /** Shell command run by `up` before it answers (e.g. to renew certificates on a simulated node). */
     upHook?: string;
-    /** `up` without --skip-preview first prints the preview (with its own "Resources:" block), as the real CLI does. */
-    showPreview?: boolean;
+    /** `up` without --skip-preview first prints the preview (with its own "Resources:" block), as the real CLI does (default). */
+    showPreview: boolean;
 }
 
 export interface StandInPulumi {
@@ -141,7 +141,7 @@ export function createStandInPulumi(behavior: Partial<StandInBehavior> = {}): St
     fs.writeFileSync(path.join(dir, "stand-in.js"), SCRIPT);
     // A POSIX sh wrapper, as the real `pulumi` is an executable on PATH; node by absolute path.
     fs.writeFileSync(bin, `#!/bin/sh\nexec '${process.execPath}' '${path.join(dir, "stand-in.js")}' "$@"\n`, { mode: 0o755 });
-    let current: StandInBehavior = { stacks: [], upCode: 0, resources: 20, ...behavior };
+    let current: StandInBehavior = { stacks: [], upCode: 0, resources: 20, showPreview: true, ...behavior };
     const writeBehavior = () => fs.writeFileSync(path.join(dir, "behavior.json"), JSON.stringify(current));
     writeBehavior();
     // The directory may be read by another user (tests that run a command as non-root).
