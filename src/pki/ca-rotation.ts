@@ -10,6 +10,8 @@
  * new CA carries the subject organization `rotationMarker(id)`; an adopted one is known by its
  * certificate, read from the operator's file at program time.
  */
+import type { NodeInventory } from "../drift/inventory";
+import type { CaRotationSpec, ClusterSpec } from "../spec";
 import type { CaId } from "./catalog";
 
 export type RotationPhase =
@@ -54,4 +56,18 @@ export interface RotationDecision {
     readonly summary: string;
     /** Why the rotation does not advance although the config asks it to (a node unread, a component serving old files). */
     readonly held?: string;
+}
+
+/**
+ * What decideRotation (to be implemented here) reads: the rotation asked for, the new CA's
+ * certificate when it is adopted (known at program time), the plan (which files of which node are
+ * trust anchors or leaves of `ca`) and every node's program-time reading (a node missing from
+ * `inventories`, or unreachable, is unread: the rotation holds rather than advance past it).
+ */
+export interface RotationInputs {
+    readonly ca: CaId;
+    readonly spec: CaRotationSpec;
+    readonly newCaCertPem?: string;
+    readonly cluster: ClusterSpec;
+    readonly inventories: readonly NodeInventory[];
 }
