@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import type { z } from "zod";
 import { formatKubernetesVersion, parseKubernetesVersion } from "../pki/versions";
-import type { ClusterSpec, LayoutSpec, NodeSpec } from "../spec";
+import type { AuthoritySourcesSpec, ClusterSpec, LayoutSpec, NodeSpec, RotatableAuthority } from "../spec";
 import { catalogFor, type CaId } from "../pki/catalog";
 import { caAliases, pathConflicts, planCluster } from "../pki/plan";
 import { layoutFileKeys } from "../pki/layout";
@@ -20,6 +20,7 @@ import { CONFIG_KEY_NAMES, keySchemas } from "./schema";
 import type { KeyFileReader } from "./ssh-key";
 import { KeyFileCache, SET_SECRET_KEY_HINT, checkSecretKey } from "./ssh-key";
 import { hostKeyIssue, unpinnedIssue } from "./host-key-rules";
+import { type AdoptedCaFiles, rotationIssues, rotationSpecs } from "./rotation";
 
 /** The `kube-pki:*` config values without the namespace, already JSON-parsed (as Pulumi's getObject returns them). */
 export type RawConfig = Partial<Record<string, unknown>>;
@@ -57,9 +58,10 @@ export function parseClusterSpec(raw: RawConfig, env: ConfigEnv = processEnv()):
     checkAdoptFrom(input.nodes, parsed, issues);
     checkHostKeys(parsed, env, issues);
     const keys = resolvePrivateKeys(parsed, env, issues);
+    const rotationFiles = rotationIssues(input, env, issues);
 
     if (issues.length > 0) throw new ConfigError(inKeyOrder(issues));
-    const spec = buildSpec(parsed as ParsedConfig, keys, env);
+    const spec = buildSpec(parsed as ParsedConfig, keys, env, rotationFiles);
     // kube-pki:certificates against the rest (node names, the cluster's CAs, catalogue paths).
     const stackIssues = certificateIssues(spec);
     // The layout against the plan (omitted CAs, shared files, one path two contents); the plan
@@ -391,7 +393,7 @@ function resolvePrivateKeys(parsed: Partial<ParsedConfig>, env: ConfigEnv, issue
     return keys;
 }
 
-function buildSpec(config: ParsedConfig, privateKeys: Map<number, string>, env: ConfigEnv): ClusterSpec {
+function buildSpec(config: ParsedConfig, privateKeys: Map<number, string>, env: ConfigEnv, rotationFiles: ReadonlyMap<RotatableAuthority, AdoptedCaFiles>): ClusterSpec {
     const { cluster, validity, layout, authorities, rollout, drift, kubelet } = config;
     const nodes: NodeSpec[] = config.nodes.map((node, index) => {
         const spec: NodeSpec = { name: node.name, role: node.role, advertiseAddress: node.address, transport: node.transport };
@@ -424,11 +426,20 @@ function buildSpec(config: ParsedConfig, privateKeys: Map<number, string>, env: 
         keyAlgorithm: config.keyAlgorithm,
         validity: { ...validity, leafDaysOverrides: { ...validity.leafDaysOverrides } },
         layout: layoutSpec(layout),
-        authorities: { ...authorities, adoptFrom: authorities.adoptFrom ?? firstMaster.name },
+        authorities: authoritiesSpec(authorities, firstMaster.name, rotationFiles),
         rollout: { ...rollout },
         drift: { ...drift },
         clusterObjects: { ...config.clusterObjects },
         kubelet: { ...kubelet },
         ...(config.certificates ? { certificates: certificateSpecs(config.certificates, nodes) } : {}),
     };
+}
+
+function authoritiesSpec(
+    authorities: ParsedConfig["authorities"], firstMaster: string, rotationFiles: ReadonlyMap<RotatableAuthority, AdoptedCaFiles>,
+): AuthoritySourcesSpec {
+    const { rotate, ...sources } = authorities;
+    const rotations = rotationSpecs(rotate, rotationFiles);
+    // Only when asked for, so specs (and everything derived from them) without a rotation stay as they were.
+    return { ...sources, adoptFrom: authorities.adoptFrom ?? firstMaster, ...(rotations ? { rotate: rotations } : {}) };
 }

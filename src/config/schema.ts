@@ -27,6 +27,7 @@ import {
 } from "./fields";
 import { isDnsLabel, isDnsName, isSan, networkOf, parseEndpoint, serviceCidrProblem, SERVICE_PREFIX_LIMITS } from "./names";
 import { OWNER_FIX, ownerCheck } from "./owner";
+import { rotateSchema } from "./rotation";
 
 const SAN_FIX = 'use an IP address (e.g. "10.0.0.100") or a lowercase DNS name (e.g. "k8s-api.example.com"; wildcards like "*.example.com" are allowed)';
 
@@ -394,8 +395,10 @@ export const authoritiesSchema = section(
         // Generated CAs and the sa pair only; kube-pki:keyAlgorithm is for leaves. Its own key, so
         // changing the leaves' algorithm never replaces a CA key.
         keyAlgorithm: choiceWithDefault(KEY_ALGORITHMS, "RSA-2048", "is not supported"),
+        // CA rotations asked for; checks across fields and keys, and the adopted files: rotation.ts.
+        rotate: rotateSchema,
     },
-    'set each of ca, frontProxyCa, etcdCa, serviceAccount to "adopt" or "generate", and keyAlgorithm for generated ones',
+    'set each of ca, frontProxyCa, etcdCa, serviceAccount to "adopt" or "generate", keyAlgorithm for generated ones, and rotate for CA rotations',
 ).prefault({});
 
 export const rolloutSchema = section(
