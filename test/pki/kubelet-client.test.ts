@@ -4,16 +4,17 @@
  */
 import { execFileSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import type { CertInfo } from "../../src/drift/cert-info";
+import { attributeIssuer, parseCert, type CertInfo } from "../../src/drift/cert-info";
 import type { InventoryFile, NodeInventory } from "../../src/drift/inventory";
 import { kubeletClientRow } from "../../src/drift/actions";
 import { renderRotatingKubeletConfig } from "../../src/pki/kubeconfig";
-import { decideKubeletClient, kubeletTrustsAlready, pemSha256 } from "../../src/pki/kubelet-client";
+import { rotationMarker, type RotationDecision, type RotationPhase } from "../../src/pki/ca-rotation";
+import { decideKubeletClient, decideKubeletClients, kubeletTrustsAlready, pemSha256, type KubeletClientRotation } from "../../src/pki/kubelet-client";
 import type { ClusterSpec } from "../../src/spec";
 import { haCluster } from "../fixtures/cluster";
 
@@ -140,5 +141,143 @@ describe("kubelet.conf in kubeadm's post-kubelet-finalize form", () => {
             "-keyout", join(dir, "k"), "-out", join(dir, "c"), "-days", "1"], { stdio: "ignore" });
         const pem = readFileSync(join(dir, "c"), "utf8");
         expect(pemSha256(pem)).toBe(new X509Certificate(pem).fingerprint256.replace(/:/g, "").toLowerCase());
+    });
+});
+
+describe("during a rotation of the cluster CA (real certificates)", () => {
+    // Old CA, the new one kube-pki generates (subject O = rotationMarker), one adopted from files
+    // (same CN, no marker) and a foreign one; kubelet client certificates signed by each.
+    const dir = mkdtempSync(join(tmpdir(), "kpki-kc-rot-"));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });
+    const ecKey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+    function makeCa(name: string, subject: string): string {
+        openssl("req", "-x509", ...ecKey, "-subj", subject, "-days", "3650", "-keyout", join(dir, `${name}.key`), "-out", join(dir, `${name}.crt`),
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign");
+        return readFileSync(join(dir, `${name}.crt`), "utf8");
+    }
+    function makeClient(ca: string): string {
+        const name = `client-by-${ca}`;
+        openssl("req", "-new", ...ecKey, "-subj", "/O=system:nodes/CN=system:node:worker-1", "-keyout", join(dir, `${name}.key`), "-out", join(dir, `${name}.csr`));
+        writeFileSync(join(dir, "ext"), "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n");
+        openssl("x509", "-req", "-in", join(dir, `${name}.csr`), "-CA", join(dir, `${ca}.crt`), "-CAkey", join(dir, `${ca}.key`),
+            "-CAcreateserial", "-days", "365", "-extfile", join(dir, "ext"), "-out", join(dir, `${name}.crt`));
+        return readFileSync(join(dir, `${name}.crt`), "utf8");
+    }
+    const pems = {
+        old: makeCa("old", "/CN=kubernetes"),
+        generated: makeCa("generated", `/O=${rotationMarker("2027")}/CN=kubernetes`),
+        adopted: makeCa("adopted", "/O=ops/CN=kubernetes"),
+        foreign: makeCa("foreign", "/CN=kubernetes"),
+    };
+    const clients = { old: makeClient("old"), generated: makeClient("generated"), adopted: makeClient("adopted"), foreign: makeClient("foreign") };
+    const now = new Date();
+    const own = "/var/lib/kubelet/pki/kubelet-client-2026-01-01-00-00-00.pem";
+    const ours = "/var/lib/kubelet/pki/kubelet-client-kube-pki-2026-01-01-00-00-00.pem";
+
+    /**
+     * A node's reading as the inventory makes it: ca.crt's first certificate (old first until the
+     * reissue phase reorders it) attributes the client certificate.
+     */
+    function node(client: keyof typeof clients, caFirst: keyof typeof pems, link = own): NodeInventory {
+        const ca = parseCert(pems[caFirst]);
+        const cert = parseCert(clients[client]);
+        attributeIssuer(cert, [{ path: CA, cert: ca }]);
+        return {
+            node: "worker-1", role: "worker", reachable: true, served: [], kubeletConfig: { present: true, rotateCertificates: true },
+            files: [
+                { key: "ca.crt", path: CA, kind: "certificate", exists: true, cert: ca },
+                { key: "kubelet-client-current", path: link, kind: "kubelet-pem", exists: true, linkTarget: link, cert, keyMatches: true },
+            ],
+        };
+    }
+    const rotation = (phase: RotationPhase, adopted = false): KubeletClientRotation => {
+        const decision: RotationDecision = { ca: "ca", id: "2027", phase, complete: false, summary: `CA rotation ca → 2027: ${phase}` };
+        return adopted ? { decision, newCaCertPem: pems.adopted } : { decision };
+    };
+    const decideIn = (inv: NodeInventory, r?: KubeletClientRotation) => decideKubeletClient(rotate, worker, inv, now, r)!;
+
+    it("the test certificates chain as the node would see them (openssl verify)", () => {
+        for (const ca of ["old", "generated", "adopted", "foreign"] as const) {
+            expect(execFileSync("openssl", ["verify", "-purpose", "sslclient", "-CAfile", join(dir, `${ca}.crt`), join(dir, `client-by-${ca}.crt`)], { encoding: "utf8" }))
+                .toMatch(/: OK/);
+        }
+        expect(parseCert(clients.generated).issuerO).toEqual([rotationMarker("2027")]);
+        expect(parseCert(clients.adopted).issuerCN).toBe(parseCert(clients.old).issuerCN);
+    });
+
+    it("reissue and drop-old: a certificate from the old CA is reissued and declared", () => {
+        for (const phase of ["reissue", "drop-old"] as const) {
+            expect(decideIn(node("old", "old"), rotation(phase)))
+                .toMatchObject({ action: "reissue", declare: true, reason: "signed by the old CA during the rotation to 2027" });
+            // ca.crt already led by the new CA: the inventory's first certificate no longer
+            // attributes the old CA's leaf, so it is reissued as from an unknown CA.
+            expect(decideIn(node("old", "generated"), rotation(phase))).toMatchObject({ action: "reissue", declare: true, reason: /^signed by another CA/ });
+        }
+        // Without the rotation the same node is left to the kubelet.
+        expect(decideIn(node("old", "old"))).toMatchObject({ action: "keep", declare: false });
+    });
+
+    it("reissue and drop-old: a certificate from the new CA is left to the kubelet", () => {
+        for (const phase of ["reissue", "drop-old"] as const) {
+            const d = decideIn(node("generated", "generated"), rotation(phase));
+            expect(d).toMatchObject({ action: "keep", declare: false });
+            expect(d.reason).toMatch(/^ok \(expires in 36\d d; the kubelet rotates it\)$/);
+        }
+    });
+
+    it("kube-pki's own file: reissued while from the old CA, declared until the kubelet rotated to one from the new CA", () => {
+        const old = decideIn(node("old", "old", ours), rotation("reissue"));
+        expect(old).toMatchObject({ action: "reissue", declare: true, reason: "signed by the old CA during the rotation to 2027 (kube-pki's certificate in use)" });
+        const fresh = decideIn(node("generated", "generated", ours), rotation("reissue"));
+        expect(fresh).toMatchObject({ action: "keep", declare: true, reason: "kube-pki's certificate in use; kept until the kubelet rotates it" });
+        // The kubelet rotated (the controller-manager signs with the new key): let go.
+        expect(decideIn(node("generated", "generated"), rotation("drop-old"))).toMatchObject({ action: "keep", declare: false });
+    });
+
+    it("abort-trust and abort-drop-new mirror it: the new CA's certificate is reissued, the old one's kept", () => {
+        for (const phase of ["abort-trust", "abort-drop-new"] as const) {
+            expect(decideIn(node("generated", "old"), rotation(phase)))
+                .toMatchObject({ action: "reissue", declare: true, reason: "signed by the new CA during the abort of the rotation to 2027" });
+            expect(decideIn(node("generated", "old", ours), rotation(phase)))
+                .toMatchObject({ action: "reissue", declare: true, reason: "signed by the new CA during the abort of the rotation to 2027 (kube-pki's certificate in use)" });
+            expect(decideIn(node("old", "old"), rotation(phase))).toMatchObject({ action: "keep", declare: false });
+            expect(decideIn(node("old", "old", ours), rotation(phase))).toMatchObject({ action: "keep", declare: true });
+        }
+    });
+
+    it("an adopted new CA is known by its signature, not its name", () => {
+        // ca.crt still led by the old CA: the adopted CA's certificate is accepted on its signature.
+        expect(decideIn(node("adopted", "old"), rotation("reissue", true))).toMatchObject({ action: "keep", declare: false });
+        expect(decideIn(node("old", "old"), rotation("reissue", true)))
+            .toMatchObject({ action: "reissue", declare: true, reason: "signed by the old CA during the rotation to 2027" });
+        // A marker in the issuer's name is no proof when the new CA is adopted.
+        expect(decideIn(node("generated", "old"), rotation("reissue", true))).toMatchObject({ action: "reissue", reason: /^signed by another CA \(issuer CN=kubernetes/ });
+        expect(decideIn(node("adopted", "adopted"), rotation("abort-trust", true)))
+            .toMatchObject({ action: "reissue", reason: "signed by the new CA during the abort of the rotation to 2027" });
+    });
+
+    it("a foreign CA stays foreign during a rotation", () => {
+        for (const phase of ["reissue", "abort-trust"] as const) {
+            expect(decideIn(node("foreign", "old"), rotation(phase)))
+                .toMatchObject({ action: "reissue", declare: true, reason: "signed by another CA (issuer CN=kubernetes, not /etc/kubernetes/pki/ca.crt)" });
+        }
+    });
+
+    it("no rotation, or trust-both: exactly today's decisions", () => {
+        const readings = [node("old", "old"), node("old", "old", ours), node("foreign", "old"), node("generated", "generated"), node("generated", "old")];
+        for (const inv of readings) {
+            const today = decideIn(inv);
+            expect(decideIn(inv, rotation("trust-both"))).toEqual(today);
+            expect(decideIn(inv, rotation("trust-both", true))).toEqual(today);
+        }
+        expect(decideKubeletClients(rotate, [node("old", "old")], now)).toEqual({ "worker-1": decideIn(node("old", "old")) });
+    });
+
+    it("decideKubeletClients passes the rotation to every node; another CA's rotation is refused", () => {
+        expect(decideKubeletClients(rotate, [node("old", "old")], now, rotation("reissue"))["worker-1"])
+            .toMatchObject({ action: "reissue", declare: true, reason: "signed by the old CA during the rotation to 2027" });
+        const etcd: KubeletClientRotation = { decision: { ...rotation("reissue").decision, ca: "etcd-ca" } };
+        expect(() => decideIn(node("old", "old"), etcd)).toThrow(/cluster CA's rotation, not etcd-ca's/);
     });
 });
