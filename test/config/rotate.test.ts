@@ -1,0 +1,229 @@
+/**
+ * kube-pki:authorities.rotate: every bad input is a ConfigError line naming its key and the fix,
+ * all in one error; an adopted new CA is read from files openssl made (never kube-pki), relative to
+ * the project directory; nothing configured leaves the spec as it was.
+ */
+import { generateKeyPairSync } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { spawnSync } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ConfigEnv, RawConfig } from "../../src/config";
+import { parseClusterSpec } from "../../src/config";
+import { issueCert } from "../harness/sim/openssl-issue";
+import { minimalConfig, problems, withConfig } from "./helpers";
+
+let project: string;
+let env: ConfigEnv;
+const file = (name: string) => path.join(project, name);
+
+beforeAll(async () => {
+    project = fs.mkdtempSync(path.join(os.tmpdir(), "kpki-rotate-config-"));
+    env = { readFile: (f) => fs.readFileSync(f, "utf8"), cwd: project, home: path.join(project, "home") };
+    const out = (name: string) => ({ cert: file(`${name}.crt`), key: file(`${name}.key`) });
+    await Promise.all([
+        issueCert({ cn: "etcd-ca", isCa: true, issuedDaysAgo: 0, validDays: 3650, out: out("pki/new-ca") }),
+        issueCert({ cn: "front-proxy-ca", isCa: true, issuedDaysAgo: 0, validDays: 3650, keyType: "ecdsa-p256", out: out("home/ec-ca") }),
+        issueCert({ cn: "other-ca", isCa: true, issuedDaysAgo: 0, validDays: 3650, out: out("other-ca") }),
+        issueCert({ cn: "leaf", issuedDaysAgo: 0, validDays: 365, eku: ["serverAuth"], out: out("leaf") }),
+        issueCert({ cn: "old-ca", isCa: true, issuedDaysAgo: 400, validDays: 365, out: out("expired-ca") }),
+        issueCert({ cn: "future-ca", isCa: true, issuedDaysAgo: -30, validDays: 3650, out: out("future-ca") }),
+    ]);
+    const read = (name: string) => fs.readFileSync(file(name), "utf8");
+    fs.writeFileSync(file("bundle.crt"), read("pki/new-ca.crt") + read("other-ca.crt"));
+    fs.writeFileSync(file("combined.pem"), read("pki/new-ca.crt") + read("pki/new-ca.key"), { mode: 0o600 });
+    fs.writeFileSync(file("not-pem.crt"), "just some text\n");
+    // A PEM frame around bytes that are no key: crypto's complaint must not be passed on.
+    fs.writeFileSync(file("broken.key"), "-----BEGIN PRIVATE KEY-----\nTk9UQUtFWWJ1dHNvbWVieXRlcw==\n-----END PRIVATE KEY-----\n", { mode: 0o600 });
+    fs.writeFileSync(file("ed25519.key"), generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }) as string, { mode: 0o600 });
+    // The passphrase comes from a file, so it is in no argv; openssl encrypts the new CA's key with it.
+    fs.writeFileSync(file("pass.txt"), "correct horse\n", { mode: 0o600 });
+    const enc = spawnSync("openssl", ["pkey", "-in", file("pki/new-ca.key"), "-aes256", "-passout", `file:${file("pass.txt")}`, "-out", file("encrypted.key")]);
+    expect(enc.status, enc.stderr.toString()).toBe(0);
+}, 120_000);
+
+afterAll(() => fs.rmSync(project, { recursive: true, force: true }));
+
+const rotate = (r: Record<string, unknown>, authorities: Record<string, unknown> = {}): RawConfig =>
+    withConfig({ authorities: { ...authorities, rotate: r } });
+const adopt = (certFile: string, keyFile: string) => ({ etcdCa: { id: "2027", source: "adopt", certFile, keyFile } });
+const at = (lines: string[], key: string) => lines.filter((l) => l.startsWith(`${key}: `));
+const E = "kube-pki:authorities.rotate.etcdCa";
+
+describe("kube-pki:authorities.rotate: valid", () => {
+    it("nothing configured, or an empty rotate: the spec has no rotate at all", () => {
+        for (const raw of [minimalConfig(), rotate({})]) {
+            const spec = parseClusterSpec(raw, env);
+            expect(Object.keys(spec.authorities)).not.toContain("rotate");
+            expect(spec.authorities).toEqual({ ca: "adopt", frontProxyCa: "adopt", etcdCa: "adopt", serviceAccount: "adopt", keyAlgorithm: "RSA-2048", adoptFrom: "master-1" });
+        }
+    });
+
+    it("generate: defaults source generate and abort false; a numeric id is its text", () => {
+        const spec = parseClusterSpec(rotate({ etcdCa: { id: 2027 }, ca: { id: "q3-2027", abort: "true" } }), env);
+        expect(spec.authorities.rotate).toEqual({
+            etcdCa: { id: "2027", source: "generate", abort: false },
+            ca: { id: "q3-2027", source: "generate", abort: true },
+        });
+    });
+
+    it("adopt: files relative to the project directory (and ~) are read into the spec; the key only there", () => {
+        const spec = parseClusterSpec(rotate({
+            etcdCa: { id: "2027", source: "adopt", certFile: "pki/new-ca.crt", keyFile: "pki/new-ca.key" },
+            frontProxyCa: { id: "2027", source: "adopt", certFile: "~/ec-ca.crt", keyFile: "~/ec-ca.key" },
+        }), env);
+        expect(spec.authorities.rotate?.etcdCa).toEqual({
+            id: "2027", source: "adopt", abort: false,
+            certFile: file("pki/new-ca.crt"), keyFile: file("pki/new-ca.key"),
+            certPem: fs.readFileSync(file("pki/new-ca.crt"), "utf8"), keyPem: fs.readFileSync(file("pki/new-ca.key"), "utf8"),
+        });
+        expect(spec.authorities.rotate?.frontProxyCa?.keyPem).toBe(fs.readFileSync(file("home/ec-ca.key"), "utf8"));
+        expect(spec.authorities.rotate?.frontProxyCa?.certFile).toBe(file("home/ec-ca.crt"));
+    });
+
+    it("rotating the cluster CA while frontProxyCa and etcdCa are same-as-ca is allowed (they follow it)", () => {
+        const spec = parseClusterSpec(rotate({ ca: { id: "2027" } }, { frontProxyCa: "same-as-ca", etcdCa: "same-as-ca" }), env);
+        expect(spec.authorities.rotate).toEqual({ ca: { id: "2027", source: "generate", abort: false } });
+    });
+});
+
+describe("kube-pki:authorities.rotate: refused at preview, naming the key and the fix", () => {
+    it("serviceAccount is not rotatable yet; unknown CAs and fields are unknown keys", () => {
+        const lines = problems(rotate({ serviceAccount: { id: "2027" }, etcd: { id: "2027" }, ca: { id: "2027", sourse: "adopt" } }), env);
+        expect(at(lines, "kube-pki:authorities.rotate.serviceAccount")[0]).toMatch(/not rotatable yet: .*service-account key pair; remove it/);
+        expect(at(lines, "kube-pki:authorities.rotate.etcd")[0]).toMatch(/unknown key; valid keys here are ca, frontProxyCa, etcdCa\./);
+        expect(at(lines, "kube-pki:authorities.rotate.ca.sourse")[0]).toMatch(/unknown key; valid keys here are id, source, certFile, keyFile, abort\./);
+        expect(lines).toHaveLength(3);
+    });
+
+    it("id: required, a short DNS label", () => {
+        const lines = problems(rotate({
+            ca: { source: "generate" },
+            frontProxyCa: { id: "Prod_2027" },
+            etcdCa: { id: "a".repeat(21) },
+        }), env);
+        expect(at(lines, "kube-pki:authorities.rotate.ca.id")[0]).toMatch(/is required; name the new CA with up to 20 lowercase letters/);
+        expect(at(lines, "kube-pki:authorities.rotate.frontProxyCa.id")[0]).toMatch(/"Prod_2027" is not a valid rotation id; .*goes into resource names/);
+        expect(at(lines, `${E}.id`)[0]).toMatch(/is not a valid rotation id/);
+        expect(lines).toHaveLength(3);
+        // 20 characters, and "-" inside, are fine.
+        expect(() => parseClusterSpec(rotate({ etcdCa: { id: `a-${"b".repeat(18)}` } }), env)).not.toThrow();
+        expect(problems(rotate({ etcdCa: { id: "-2027" } }), env)).toHaveLength(1);
+    });
+
+    it("source, abort and the shape of an entry", () => {
+        const lines = problems(rotate({ ca: { id: "2027", source: "import", abort: "yes" }, etcdCa: "2027" }), env);
+        expect(at(lines, "kube-pki:authorities.rotate.ca.source")[0]).toMatch(/"import" is not allowed; use "generate" .* or "adopt"/);
+        expect(at(lines, "kube-pki:authorities.rotate.ca.abort")[0]).toMatch(/must be true or false, got "yes"/);
+        expect(at(lines, E)[0]).toMatch(/must be an object .*got "2027"; set at least the new CA's id/);
+    });
+
+    it("generate with files, adopt without them", () => {
+        const lines = problems(rotate({
+            ca: { id: "2027", certFile: "pki/new-ca.crt", keyFile: "pki/new-ca.key" },
+            etcdCa: { id: "2027", source: "adopt" },
+        }), env);
+        expect(at(lines, "kube-pki:authorities.rotate.ca.certFile")[0]).toMatch(/is only used with source "adopt".*; remove it, or set source: adopt\./);
+        expect(at(lines, "kube-pki:authorities.rotate.ca.keyFile")[0]).toMatch(/is only used with source "adopt"/);
+        expect(at(lines, `${E}.certFile`)[0]).toMatch(/is required with source "adopt"; set the path of the new CA's PEM certificate/);
+        expect(at(lines, `${E}.keyFile`)[0]).toMatch(/is required with source "adopt"; set the path of the new CA's unencrypted PEM private key/);
+        expect(lines).toHaveLength(4);
+    });
+
+    it("a CA that is the cluster CA (same-as-ca) is rotated through ca", () => {
+        const lines = problems(rotate({ frontProxyCa: { id: "2027" }, etcdCa: { id: "2027" } }, { frontProxyCa: "same-as-ca", etcdCa: "same-as-ca" }), env);
+        expect(lines).toEqual([
+            "kube-pki:authorities.rotate.frontProxyCa: frontProxyCa is the cluster CA (same-as-ca); rotate ca instead (kube-pki:authorities.rotate.ca), or remove this rotation.",
+            `${E}: etcdCa is the cluster CA (same-as-ca); rotate ca instead (kube-pki:authorities.rotate.ca), or remove this rotation.`,
+        ]);
+    });
+
+    it("an omitted CA (kube-pki:layout.omit) or external etcd has no files to rotate", () => {
+        const omitted = problems(withConfig({
+            layout: { kind: "custom", omit: ["front-proxy-ca", "front-proxy-client"] },
+            authorities: { rotate: { frontProxyCa: { id: "2027" } } },
+        }), env);
+        expect(omitted).toEqual([
+            'kube-pki:authorities.rotate.frontProxyCa: front-proxy-ca is omitted (kube-pki:layout.omit[0]): kube-pki manages no front-proxy-ca files to rotate; remove this rotation, or stop omitting the CA.',
+        ]);
+        const external = problems(withConfig({
+            cluster: { name: "lab", kubernetesVersion: "1.30.4", etcd: { mode: "external" } },
+            authorities: { rotate: { etcdCa: { id: "2027" } } },
+        }), env);
+        expect(external).toHaveLength(1);
+        expect(external[0]).toMatch(/^kube-pki:authorities.rotate.etcdCa: etcd is external \(kube-pki:cluster.etcd.mode\): kube-pki manages no etcd CA; remove this rotation/);
+    });
+
+    it("adopt: unreadable files name the resolved path", () => {
+        const lines = problems(rotate(adopt("pki/missing.crt", "/nonexistent/ca.key")), env);
+        expect(lines).toEqual([
+            `${E}.certFile: cannot read ${JSON.stringify(file("pki/missing.crt"))} (ENOENT); set the path of the new CA's PEM certificate on the machine running Pulumi (relative to the project directory).`,
+            `${E}.keyFile: cannot read "/nonexistent/ca.key" (ENOENT); set the path of the new CA's unencrypted PEM private key on the machine running Pulumi (relative to the project directory).`,
+        ]);
+    });
+
+    it("adopt: the certificate must be one CA certificate, in date, with no key beside it", () => {
+        const cases: Array<[string, RegExp]> = [
+            ["not-pem.crt", /"[^"]*not-pem.crt" is not a PEM certificate; set the path/],
+            ["leaf.crt", /"[^"]*leaf.crt" is not a CA certificate \(basicConstraints CA:TRUE is missing\); point it at the new CA's certificate, not a leaf\./],
+            ["expired-ca.crt", /"[^"]*expired-ca.crt" expired on \d{4}-\d\d-\d\dT[^;]*; issue a new CA, or set source: generate\./],
+            ["future-ca.crt", /"[^"]*future-ca.crt" is not valid before \d{4}-/],
+            ["bundle.crt", /"[^"]*bundle.crt" holds 2 certificates; keep only the new CA's own certificate in certFile\./],
+            ["combined.pem", /"[^"]*combined.pem" holds a private key; keep only the CA certificate in certFile and the key in keyFile\./],
+        ];
+        for (const [certFile, message] of cases) {
+            const lines = problems(rotate(adopt(certFile, "pki/new-ca.key")), env);
+            expect(lines, certFile).toHaveLength(1);
+            expect(lines[0].startsWith(`${E}.certFile: `), certFile).toBe(true);
+            expect(lines[0], certFile).toMatch(message);
+        }
+    });
+
+    it("adopt: the key must be one unencrypted RSA/ECDSA key matching the certificate", () => {
+        const cases: Array<[string, RegExp]> = [
+            ["other-ca.key", /"[^"]*other-ca.key" is not the key of "[^"]*new-ca.crt"; point certFile and keyFile at the same CA's certificate and key\./],
+            ["encrypted.key", /"[^"]*encrypted.key" is encrypted; decrypt it/],
+            ["broken.key", /"[^"]*broken.key" is not a readable PEM private key; set the path/],
+            ["ed25519.key", /"[^"]*ed25519.key" is a ed25519 key; use an RSA or ECDSA CA key/],
+            ["pki/new-ca.crt", /"[^"]*new-ca.crt" is not one PEM private key/],
+        ];
+        for (const [keyFile, message] of cases) {
+            const lines = problems(rotate(adopt("pki/new-ca.crt", keyFile)), env);
+            expect(lines, keyFile).toHaveLength(1);
+            expect(lines[0].startsWith(`${E}.keyFile: `), keyFile).toBe(true);
+            expect(lines[0], keyFile).toMatch(message);
+        }
+    });
+
+    it("every problem of every key in one error, and no key material in any of them", () => {
+        const raw = withConfig({
+            cluster: { name: "Lab", kubernetesVersion: "1.30.4" },
+            authorities: {
+                frontProxyCa: "same-as-ca",
+                rotate: {
+                    ca: { id: "2027", source: "adopt", certFile: "combined.pem", keyFile: "other-ca.key" },
+                    frontProxyCa: { id: "BAD" },
+                    etcdCa: { id: "2027", source: "adopt", certFile: "leaf.crt", keyFile: "broken.key" },
+                    serviceAccount: { id: "2027" },
+                },
+            },
+        });
+        const lines = problems(raw, env);
+        expect(lines.map((l) => l.slice(0, l.indexOf(": ")))).toEqual([
+            "kube-pki:cluster.name",
+            "kube-pki:authorities.rotate.frontProxyCa.id",
+            "kube-pki:authorities.rotate.serviceAccount",
+            "kube-pki:authorities.rotate.ca.certFile",
+            "kube-pki:authorities.rotate.frontProxyCa",
+            `${E}.certFile`,
+            `${E}.keyFile`,
+        ]);
+        // No line carries a line of any key file's body (the PEM base64), nor of the broken key's.
+        const text = lines.join("\n");
+        for (const name of ["pki/new-ca.key", "other-ca.key", "broken.key"]) {
+            const body = fs.readFileSync(file(name), "utf8").split("\n").filter((l) => l.length > 0 && !l.startsWith("-----"));
+            for (const l of body) expect(text).not.toContain(l);
+        }
+    });
+});
