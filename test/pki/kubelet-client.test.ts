@@ -176,21 +176,23 @@ describe("during a rotation of the cluster CA (real certificates)", () => {
     const ours = "/var/lib/kubelet/pki/kubelet-client-kube-pki-2026-01-01-00-00-00.pem";
 
     /**
-     * A node's reading as the inventory makes it: ca.crt's first certificate (old first until the
-     * reissue phase reorders it) attributes the client certificate.
+     * A node's reading as the inventory makes it: ca.crt holds `bundle` (both CAs during a
+     * rotation, the signing one first) and any of its certificates attributes the client's.
      */
-    function node(client: keyof typeof clients, caFirst: keyof typeof pems, link = own): NodeInventory {
-        const ca = parseCert(pems[caFirst]);
+    function node(client: keyof typeof clients, bundle: ReadonlyArray<keyof typeof pems>, link = own): NodeInventory {
+        const cas = bundle.map((ca) => ({ path: CA, cert: parseCert(pems[ca]) }));
         const cert = parseCert(clients[client]);
-        attributeIssuer(cert, [{ path: CA, cert: ca }]);
+        attributeIssuer(cert, cas);
         return {
             node: "worker-1", role: "worker", reachable: true, served: [], kubeletConfig: { present: true, rotateCertificates: true },
             files: [
-                { key: "ca.crt", path: CA, kind: "certificate", exists: true, cert: ca },
+                { key: "ca.crt", path: CA, kind: "certificate", exists: true, cert: cas[0].cert },
                 { key: "kubelet-client-current", path: link, kind: "kubelet-pem", exists: true, linkTarget: link, cert, keyMatches: true },
             ],
         };
     }
+    // ca.crt through a rotation: before it, trust-both (and abort-trust), reissue, drop-old done.
+    const OLD = ["old"] as const, BOTH = ["old", "generated"] as const, NEW_FIRST = ["generated", "old"] as const, NEW = ["generated"] as const;
     const rotation = (phase: RotationPhase, adopted = false): KubeletClientRotation => {
         const decision: RotationDecision = { ca: "ca", id: "2027", phase, complete: false, summary: `CA rotation ca → 2027: ${phase}` };
         return adopted ? { decision, newCaCertPem: pems.adopted } : { decision };
@@ -208,76 +210,86 @@ describe("during a rotation of the cluster CA (real certificates)", () => {
 
     it("reissue and drop-old: a certificate from the old CA is reissued and declared", () => {
         for (const phase of ["reissue", "drop-old"] as const) {
-            expect(decideIn(node("old", "old"), rotation(phase)))
-                .toMatchObject({ action: "reissue", declare: true, reason: "signed by the old CA during the rotation to 2027" });
-            // ca.crt already led by the new CA: the inventory's first certificate no longer
-            // attributes the old CA's leaf, so it is reissued as from an unknown CA.
-            expect(decideIn(node("old", "generated"), rotation(phase))).toMatchObject({ action: "reissue", declare: true, reason: /^signed by another CA/ });
+            // The node before the phase (both trusted, old first) and after an interrupted one (new first).
+            for (const bundle of [BOTH, NEW_FIRST]) {
+                expect(decideIn(node("old", bundle), rotation(phase)))
+                    .toMatchObject({ action: "reissue", declare: true, reason: "signed by the old CA during the rotation to 2027" });
+            }
         }
         // Without the rotation the same node is left to the kubelet.
-        expect(decideIn(node("old", "old"))).toMatchObject({ action: "keep", declare: false });
+        expect(decideIn(node("old", BOTH))).toMatchObject({ action: "keep", declare: false });
     });
 
     it("reissue and drop-old: a certificate from the new CA is left to the kubelet", () => {
         for (const phase of ["reissue", "drop-old"] as const) {
-            const d = decideIn(node("generated", "generated"), rotation(phase));
-            expect(d).toMatchObject({ action: "keep", declare: false });
-            expect(d.reason).toMatch(/^ok \(expires in 36\d d; the kubelet rotates it\)$/);
+            for (const bundle of [BOTH, NEW_FIRST, NEW]) {
+                const d = decideIn(node("generated", bundle), rotation(phase));
+                expect(d).toMatchObject({ action: "keep", declare: false });
+                expect(d.reason).toMatch(/^ok \(expires in 36\d d; the kubelet rotates it\)$/);
+            }
         }
     });
 
     it("kube-pki's own file: reissued while from the old CA, declared until the kubelet rotated to one from the new CA", () => {
-        const old = decideIn(node("old", "old", ours), rotation("reissue"));
+        const old = decideIn(node("old", BOTH, ours), rotation("reissue"));
         expect(old).toMatchObject({ action: "reissue", declare: true, reason: "signed by the old CA during the rotation to 2027 (kube-pki's certificate in use)" });
-        const fresh = decideIn(node("generated", "generated", ours), rotation("reissue"));
+        const fresh = decideIn(node("generated", NEW_FIRST, ours), rotation("reissue"));
         expect(fresh).toMatchObject({ action: "keep", declare: true, reason: "kube-pki's certificate in use; kept until the kubelet rotates it" });
+        expect(decideIn(node("generated", NEW, ours), rotation("drop-old"))).toMatchObject({ action: "keep", declare: true });
         // The kubelet rotated (the controller-manager signs with the new key): let go.
-        expect(decideIn(node("generated", "generated"), rotation("drop-old"))).toMatchObject({ action: "keep", declare: false });
+        expect(decideIn(node("generated", NEW), rotation("drop-old"))).toMatchObject({ action: "keep", declare: false });
     });
 
     it("abort-trust and abort-drop-new mirror it: the new CA's certificate is reissued, the old one's kept", () => {
         for (const phase of ["abort-trust", "abort-drop-new"] as const) {
-            expect(decideIn(node("generated", "old"), rotation(phase)))
-                .toMatchObject({ action: "reissue", declare: true, reason: "signed by the new CA during the abort of the rotation to 2027" });
-            expect(decideIn(node("generated", "old", ours), rotation(phase)))
-                .toMatchObject({ action: "reissue", declare: true, reason: "signed by the new CA during the abort of the rotation to 2027 (kube-pki's certificate in use)" });
-            expect(decideIn(node("old", "old"), rotation(phase))).toMatchObject({ action: "keep", declare: false });
-            expect(decideIn(node("old", "old", ours), rotation(phase))).toMatchObject({ action: "keep", declare: true });
+            for (const bundle of [NEW_FIRST, BOTH]) {
+                expect(decideIn(node("generated", bundle), rotation(phase)))
+                    .toMatchObject({ action: "reissue", declare: true, reason: "signed by the new CA during the abort of the rotation to 2027" });
+                expect(decideIn(node("generated", bundle, ours), rotation(phase)))
+                    .toMatchObject({ action: "reissue", declare: true, reason: "signed by the new CA during the abort of the rotation to 2027 (kube-pki's certificate in use)" });
+                expect(decideIn(node("old", bundle), rotation(phase))).toMatchObject({ action: "keep", declare: false });
+                expect(decideIn(node("old", bundle, ours), rotation(phase))).toMatchObject({ action: "keep", declare: true });
+            }
+            expect(decideIn(node("old", OLD), rotation(phase))).toMatchObject({ action: "keep", declare: false });
         }
     });
 
     it("an adopted new CA is known by its signature, not its name", () => {
-        // ca.crt still led by the old CA: the adopted CA's certificate is accepted on its signature.
-        expect(decideIn(node("adopted", "old"), rotation("reissue", true))).toMatchObject({ action: "keep", declare: false });
-        expect(decideIn(node("old", "old"), rotation("reissue", true)))
+        expect(decideIn(node("adopted", ["old", "adopted"]), rotation("reissue", true))).toMatchObject({ action: "keep", declare: false });
+        // Even where ca.crt does not attribute it (a node whose anchors still lack it).
+        expect(decideIn(node("adopted", OLD), rotation("reissue", true))).toMatchObject({ action: "keep", declare: false });
+        expect(decideIn(node("old", ["adopted", "old"]), rotation("reissue", true)))
             .toMatchObject({ action: "reissue", declare: true, reason: "signed by the old CA during the rotation to 2027" });
         // A marker in the issuer's name is no proof when the new CA is adopted.
-        expect(decideIn(node("generated", "old"), rotation("reissue", true))).toMatchObject({ action: "reissue", reason: /^signed by another CA \(issuer CN=kubernetes/ });
-        expect(decideIn(node("adopted", "adopted"), rotation("abort-trust", true)))
+        expect(decideIn(node("generated", ["old", "adopted"]), rotation("reissue", true)))
+            .toMatchObject({ action: "reissue", reason: "signed by another CA (issuer CN=kubernetes, not /etc/kubernetes/pki/ca.crt)" });
+        expect(decideIn(node("adopted", ["adopted", "old"]), rotation("abort-trust", true)))
             .toMatchObject({ action: "reissue", reason: "signed by the new CA during the abort of the rotation to 2027" });
     });
 
-    it("a foreign CA stays foreign during a rotation", () => {
+    it("a foreign CA stays foreign during a rotation; a marker without a CA in ca.crt that verifies it is no proof either", () => {
         for (const phase of ["reissue", "abort-trust"] as const) {
-            expect(decideIn(node("foreign", "old"), rotation(phase)))
+            expect(decideIn(node("foreign", BOTH), rotation(phase)))
                 .toMatchObject({ action: "reissue", declare: true, reason: "signed by another CA (issuer CN=kubernetes, not /etc/kubernetes/pki/ca.crt)" });
         }
+        expect(decideIn(node("generated", OLD), rotation("reissue")))
+            .toMatchObject({ action: "reissue", declare: true, reason: "signed by another CA (issuer CN=kubernetes, not /etc/kubernetes/pki/ca.crt)" });
     });
 
     it("no rotation, or trust-both: exactly today's decisions", () => {
-        const readings = [node("old", "old"), node("old", "old", ours), node("foreign", "old"), node("generated", "generated"), node("generated", "old")];
+        const readings = [node("old", OLD), node("old", BOTH), node("old", BOTH, ours), node("foreign", BOTH), node("generated", NEW_FIRST), node("generated", OLD)];
         for (const inv of readings) {
             const today = decideIn(inv);
             expect(decideIn(inv, rotation("trust-both"))).toEqual(today);
             expect(decideIn(inv, rotation("trust-both", true))).toEqual(today);
         }
-        expect(decideKubeletClients(rotate, [node("old", "old")], now)).toEqual({ "worker-1": decideIn(node("old", "old")) });
+        expect(decideKubeletClients(rotate, [node("old", OLD)], now)).toEqual({ "worker-1": decideIn(node("old", OLD)) });
     });
 
     it("decideKubeletClients passes the rotation to every node; another CA's rotation is refused", () => {
-        expect(decideKubeletClients(rotate, [node("old", "old")], now, rotation("reissue"))["worker-1"])
+        expect(decideKubeletClients(rotate, [node("old", BOTH)], now, rotation("reissue"))["worker-1"])
             .toMatchObject({ action: "reissue", declare: true, reason: "signed by the old CA during the rotation to 2027" });
         const etcd: KubeletClientRotation = { decision: { ...rotation("reissue").decision, ca: "etcd-ca" } };
-        expect(() => decideIn(node("old", "old"), etcd)).toThrow(/cluster CA's rotation, not etcd-ca's/);
+        expect(() => decideIn(node("old", BOTH), etcd)).toThrow(/cluster CA's rotation, not etcd-ca's/);
     });
 });
