@@ -16,7 +16,7 @@ import { kubeconfigProvider } from "./provider";
 
 export interface ClusterObjectsArgs {
     readonly cluster: ClusterSpec;
-    /** The cluster CA certificate (PEM): cluster-info follows it. */
+    /** The cluster CA certificate (PEM; during a rotation the bundle of old and new): cluster-info follows it. */
     readonly caCertPem: pulumi.Input<string>;
     /** admin.conf (secret): the identity every object but kubeadm:cluster-admins is applied with. */
     readonly adminKubeconfig: pulumi.Input<string>;

@@ -52,7 +52,8 @@ export function declareClusterObjects(args: DeclareArgs): ClusterObjects | undef
     const superAdmin = pki.nodes[firstMaster.name].files.find((f) => f.key === "super-admin.conf");
     return new ClusterObjects(`${cluster.name}-cluster-objects`, {
         cluster,
-        caCertPem: pki.caCertificates["ca"],
+        // The cluster CA's trust bundle: old + new while the CA rotates (same as the certificate otherwise).
+        caCertPem: pki.caBundles["ca"],
         adminKubeconfig: pki.adminKubeconfig,
         superAdminKubeconfig: superAdmin?.content,
         after: args.after,

@@ -2,7 +2,8 @@
  * A certificate authority: generated with an explicit validity, or adopted from a master.
  * Adoption reads cert + key once (on the first `up`) through a command whose output is kept in
  * state as a secret and never re-read: later runs use the stored copy, so a wiped or
- * replaced node cannot lose the CA. CAs are never rotated implicitly.
+ * replaced node cannot lose the CA. CAs are never rotated implicitly: a declared rotation
+ * (src/pki/ca-rotation.ts) adds a second CA beside the old one, which stays declared.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
@@ -28,6 +29,13 @@ export interface CertificateAuthorityArgs {
     /** Absolute paths of the CA's cert and key on `adoptFrom`. */
     readonly certPath: string;
     readonly keyPath: string;
+    /** Subject O of a generated CA besides the CN (a rotation's new CA: rotationMarker(id)). */
+    readonly organization?: string;
+    /**
+     * An adopted CA already read at program time (a rotation's new CA, from the operator's local
+     * files): used instead of reading `certPath`/`keyPath` on `adoptFrom`. The key is made secret here.
+     */
+    readonly pems?: { readonly certPem: string; readonly keyPem: string };
 }
 
 export class CertificateAuthority extends pulumi.ComponentResource {
@@ -45,7 +53,7 @@ export class CertificateAuthority extends pulumi.ComponentResource {
      */
     constructor(name: string, args: CertificateAuthorityArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kube-pki:index:CertificateAuthority", name, {}, opts);
-        const material = args.source === "adopt" ? adopt(name, args, this) : generate(name, args, this);
+        const material = args.pems ? fromPems(args.pems) : args.source === "adopt" ? adopt(name, args, this) : generate(name, args, this);
         this.certPem = material.certPem;
         this.privateKeyPem = pulumi.secret(material.privateKeyPem);
         this.validityEndTime = material.validityEndTime;
@@ -65,13 +73,19 @@ function generate(name: string, args: CertificateAuthorityArgs, parent: pulumi.R
     const key = newPrivateKey(`${name}-key`, args.keyAlgorithm, { parent, ...KEEP_KEY });
     const cert = new tls.SelfSignedCert(`${name}-cert`, {
         privateKeyPem: key.privateKeyPem,
-        subject: { commonName: args.commonName },
+        subject: { commonName: args.commonName, ...(args.organization ? { organization: args.organization } : {}) },
         isCaCertificate: true,
         setSubjectKeyId: true,
         validityPeriodHours: yearsToHours(args.validityYears),
         allowedUses: [...CA_USAGES],
     }, { parent: key, ...KEEP_CA_CERT });
     return { certPem: cert.certPem, privateKeyPem: key.privateKeyPem, validityEndTime: cert.validityEndTime };
+}
+
+/** A CA whose PEMs the program already holds: nothing to read or generate, the key secret from here on. */
+function fromPems(pems: { certPem: string; keyPem: string }): CaMaterial {
+    const certPem = pulumi.output(pems.certPem);
+    return { certPem, privateKeyPem: pulumi.secret(pems.keyPem), validityEndTime: certPem.apply(certNotAfter) };
 }
 
 /**

@@ -2,11 +2,14 @@
  * ClusterPki: turns the per-node plan (src/pki/plan.ts: every file, its material, what its
  * certificate must look like) into resources: the CAs, the sa key pair and one LeafCertificate
  * per planned certificate (shared ones once, per-node ones per node), and for each node the
- * files it must hold with their content.
+ * files it must hold with their content. A CA under rotation gets its new CA beside the old one,
+ * and the phase (src/pki/ca-rotation.ts PHASE_CONTENTS) says which of the two its trust anchors
+ * carry, whose key its key file holds and which one signs its leaves.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { ClusterSpec, KeySource, NodeSpec } from "../spec";
+import type { CaRotationSpec, ClusterSpec, KeySource, NodeSpec } from "../spec";
 import { CertificateAuthority, type AdoptReader } from "./authority";
+import { PHASE_CONTENTS, rotationMarker, type RotationDecision } from "./ca-rotation";
 import { CA_CONFIG_KEY, type AllowedUse, type CaEntry, type CaId, type KubeconfigEntry, type ResolvedSubject } from "./catalog";
 import type { Component } from "./components";
 import { daysToHours } from "./keys";
@@ -75,6 +78,8 @@ export interface ClusterPkiArgs {
     readonly readAdopted?: AdoptReader;
     /** rotate mode: per node, whether kube-pki declares its kubelet client certificate (src/pki/kubelet-client.ts). */
     readonly kubeletClients?: Readonly<Record<string, KubeletClientDecision>>;
+    /** CA rotations under way: per CA, the phase this run declares (decideRotation, src/pki/ca-rotation.ts). */
+    readonly rotations?: Partial<Record<CaId, RotationDecision>>;
 }
 
 export class ClusterPki extends pulumi.ComponentResource {
@@ -82,8 +87,10 @@ export class ClusterPki extends pulumi.ComponentResource {
     public readonly nodes: Record<string, NodePki>;
     /** admin.conf (secret). */
     public readonly adminKubeconfig: pulumi.Output<string>;
-    /** Per CA id: the CA certificate. */
+    /** Per CA id: the CA certificate (under rotation: the one whose key signs this phase). */
     public readonly caCertificates: Record<string, pulumi.Output<string>>;
+    /** Per CA id: what its trust anchors carry (the certificate; under rotation the phase's old/new bundle). */
+    public readonly caBundles: Record<string, pulumi.Output<string>>;
     /** kube-pki:certificates kubeconfigs kept only as stack outputs, by id (secret). */
     public readonly userKubeconfigs: Record<string, pulumi.Output<string>>;
 
@@ -94,10 +101,11 @@ export class ClusterPki extends pulumi.ComponentResource {
      */
     constructor(name: string, args: ClusterPkiArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kube-pki:index:ClusterPki", name, {}, opts);
-        const built = createClusterPki(name, this, args.cluster, args.readAdopted, args.kubeletClients);
+        const built = createClusterPki(name, this, args.cluster, args.readAdopted, args.kubeletClients, args.rotations);
         this.nodes = built.nodes;
         this.adminKubeconfig = built.adminKubeconfig;
         this.caCertificates = built.caCertificates;
+        this.caBundles = built.caBundles;
         this.userKubeconfigs = built.userKubeconfigs;
         this.registerOutputs({ adminKubeconfig: this.adminKubeconfig, caCertificates: this.caCertificates });
     }
@@ -112,13 +120,67 @@ interface Built {
     nodes: Record<string, NodePki>;
     adminKubeconfig: pulumi.Output<string>;
     caCertificates: Record<string, pulumi.Output<string>>;
+    caBundles: Record<string, pulumi.Output<string>>;
     userKubeconfigs: Record<string, pulumi.Output<string>>;
+}
+
+/** What one CA's files and certificates carry this run: the CA alone, or a rotation phase's mix. */
+interface CaUse {
+    /** Trust anchors (CA file, kubeconfig CA data, cluster-info): PEMs, first one first. */
+    readonly bundle: pulumi.Output<string>;
+    /** Whose key the CA key file holds (its certificate is the bundle's first). */
+    readonly keyCa: CertificateAuthority;
+    /** Who signs the leaves and kubeconfig client certificates. */
+    readonly signerCa: CertificateAuthority;
+}
+
+/** PEM certificates one after another, each ending in a newline (a CA bundle file). */
+export function joinPems(pems: readonly string[]): string {
+    return pems.map((p) => (p.endsWith("\n") ? p : `${p}\n`)).join("");
+}
+
+/**
+ * The new CA of a rotation (`<cluster>-<ca id>-<rotation id>`, beside the old one, which keeps its
+ * name and stays declared) and what the decided phase puts where.
+ */
+function rotationUse(
+    name: string, parent: pulumi.Resource, cluster: ClusterSpec, entry: CaEntry, old: CertificateAuthority, decision: RotationDecision,
+): CaUse {
+    const at = `kube-pki:authorities.rotate.${CA_CONFIG_KEY[entry.id]}`;
+    const spec = cluster.authorities.rotate?.[CA_CONFIG_KEY[entry.id]];
+    if (!spec || spec.id !== decision.id) throw new Error(`${at}: a rotation to "${decision.id}" was decided but the config asks for ${spec ? `"${spec.id}"` : "none"}`);
+    const adopted = spec.source === "adopt" ? pemsOf(spec) : undefined;
+    if (spec.source === "adopt" && !adopted) throw new Error(`${at}.certFile: source "adopt" needs the new CA's certificate and key files read (set certFile and keyFile)`);
+    const fresh = new CertificateAuthority(childName(name, entry.id, decision.id), {
+        id: entry.id,
+        // Same CN as kubeadm's (components ignore a CA's O): a generated new CA is told apart by its O.
+        commonName: entry.commonName,
+        source: spec.source,
+        keyAlgorithm: cluster.authorities.keyAlgorithm,
+        validityYears: cluster.validity.caYears,
+        certPath: spec.certFile ?? "",
+        keyPath: spec.keyFile ?? "",
+        ...(adopted ? { pems: adopted } : { organization: rotationMarker(decision.id) }),
+    }, { parent });
+    const contents = PHASE_CONTENTS[decision.phase];
+    const pick = (which: "old" | "new") => (which === "old" ? old : fresh);
+    return {
+        bundle: pulumi.all(contents.trust.map((w) => pick(w).certPem)).apply(joinPems),
+        keyCa: pick(contents.key),
+        signerCa: pick(contents.signer),
+    };
+}
+
+/** The PEMs of an adopted new CA, as the config read them (src/config/rotation.ts). */
+function pemsOf(spec: CaRotationSpec): { certPem: string; keyPem: string } | undefined {
+    const read = spec as CaRotationSpec & { certPem?: string; keyPem?: string };
+    return read.certPem && read.keyPem ? { certPem: read.certPem, keyPem: read.keyPem } : undefined;
 }
 
 /** @internal */
 export function createClusterPki(
     name: string, parent: pulumi.ComponentResource, cluster: ClusterSpec, readAdopted?: AdoptReader,
-    kubeletClients?: Readonly<Record<string, KubeletClientDecision>>,
+    kubeletClients?: Readonly<Record<string, KubeletClientDecision>>, rotations: Partial<Record<CaId, RotationDecision>> = {},
 ): Built {
     const plan = planCluster(cluster);
     const masters = cluster.nodes.filter((n) => n.role === "master");
@@ -128,6 +190,7 @@ export function createClusterPki(
     const earlyRenewalHours = daysToHours(cluster.validity.renewBeforeDays);
 
     const cas = new Map<CaId, CertificateAuthority & { entry: CaEntry }>();
+    const uses = new Map<CaId, CaUse>();
     for (const entry of plan.cas) {
         const ca = new CertificateAuthority(childName(name, entry.id), {
             id: entry.id,
@@ -142,9 +205,18 @@ export function createClusterPki(
             keyPath: path(entry.keyFile),
         }, { parent });
         cas.set(entry.id, Object.assign(ca, { entry }));
+        const decision = rotations[entry.id];
+        uses.set(entry.id, decision ? rotationUse(name, parent, cluster, entry, ca, decision) : { bundle: ca.certPem, keyCa: ca, signerCa: ca });
     }
+    for (const id of Object.keys(rotations) as CaId[]) {
+        if (!cas.has(id)) {
+            throw new Error(`kube-pki:authorities.rotate.${CA_CONFIG_KEY[id]}: ${id} is no CA of its own in this stack (same-as-ca, omitted or ` +
+                "external); rotate the CA it is (kube-pki:authorities.rotate.ca) or remove the rotation");
+        }
+    }
+    const use = (id: CaId): CaUse => uses.get(id)!;
     const signer = (id: CaId): Signer => {
-        const ca = cas.get(id)!;
+        const ca = use(id).signerCa;
         return { certPem: ca.certPem, privateKeyPem: ca.privateKeyPem, validityEndTime: ca.validityEndTime, id };
     };
 
@@ -180,21 +252,22 @@ export function createClusterPki(
     const materialOf = (f: PlannedFile, node: NodeSpec): { content: pulumi.Output<string>; notAfter?: pulumi.Output<string> } => {
         const m = f.material;
         switch (m.kind) {
-            case "ca-cert": return { content: cas.get(m.ca)!.certPem, notAfter: cas.get(m.ca)!.validityEndTime };
-            case "ca-key": return { content: cas.get(m.ca)!.privateKeyPem };
+            // The first certificate of the file is the key's (the controller-manager signs with the pair).
+            case "ca-cert": return { content: use(m.ca).bundle, notAfter: use(m.ca).keyCa.validityEndTime };
+            case "ca-key": return { content: use(m.ca).keyCa.privateKeyPem };
             case "sa-private-key": return { content: sa!.privateKeyPem };
             case "sa-public-key": return { content: sa!.publicKeyPem };
             case "leaf-cert": return { content: byId(m.certificate).certPem, notAfter: byId(m.certificate).validityEndTime };
             case "leaf-key": return { content: byId(m.certificate).privateKeyPem };
             case "rotating-kubeconfig":
                 // No client certificate of ours inside: the kubelet's rotated one is referenced.
-                return { content: cas.get("ca")!.certPem.apply((caPem) => renderRotatingKubeletConfig({
+                return { content: use("ca").bundle.apply((caPem) => renderRotatingKubeletConfig({
                     clusterName: cluster.name, server: m.server, caCertPem: caPem, nodeName: node.name, clientPemPath: KUBELET_CLIENT_CURRENT,
                 })) };
             case "kubeconfig": {
                 const leaf = byId(m.certificate);
                 const user = m.user ?? plan.entries.find((e): e is KubeconfigEntry => e.kind === "kubeconfig" && e.id === f.source)!.user;
-                const content = pulumi.all([cas.get("ca")!.certPem, leaf.certPem, leaf.privateKeyPem]).apply(([caPem, certPem, keyPem]) =>
+                const content = pulumi.all([use("ca").bundle, leaf.certPem, leaf.privateKeyPem]).apply(([caPem, certPem, keyPem]) =>
                     renderKubeconfig({ clusterName: cluster.name, server: m.server, caCertPem: caPem, user, clientCertPem: certPem, clientKeyPem: keyPem }));
                 return { content, notAfter: leaf.validityEndTime };
             }
@@ -230,12 +303,13 @@ export function createClusterPki(
     }
     const adminOwner = masters[0];
     const admin = nodes[adminOwner.name].files.find((f) => f.key === "admin.conf")!;
-    const caCertificates = Object.fromEntries([...cas].map(([id, ca]) => [id, ca.certPem]));
+    const caCertificates = Object.fromEntries([...cas.keys()].map((id) => [id, use(id).keyCa.certPem]));
+    const caBundles = Object.fromEntries([...cas.keys()].map((id) => [id, use(id).bundle]));
     // A cluster user's kubeconfig: a secret stack output, on no node.
     const userKubeconfigs = Object.fromEntries(plan.outputs.map((o) => {
         const leaf = byId(o.certificate);
-        return [o.id, pulumi.secret(pulumi.all([cas.get("ca")!.certPem, leaf.certPem, leaf.privateKeyPem]).apply(([caPem, certPem, keyPem]) =>
+        return [o.id, pulumi.secret(pulumi.all([use("ca").bundle, leaf.certPem, leaf.privateKeyPem]).apply(([caPem, certPem, keyPem]) =>
             renderKubeconfig({ clusterName: cluster.name, server: o.server, caCertPem: caPem, user: o.user, clientCertPem: certPem, clientKeyPem: keyPem })))];
     }));
-    return { nodes, adminKubeconfig: pulumi.secret(admin.content), caCertificates, userKubeconfigs };
+    return { nodes, adminKubeconfig: pulumi.secret(admin.content), caCertificates, caBundles, userKubeconfigs };
 }
