@@ -11,7 +11,7 @@
  */
 import { X509Certificate } from "node:crypto";
 import { CA_CONFIG_KEY } from "../pki/catalog";
-import { decideKubeletClient, type KubeletClientDecision } from "../pki/kubelet-client";
+import { decideKubeletClient, type KubeletClientDecision, type KubeletClientRotation } from "../pki/kubelet-client";
 import { planCluster, type PlannedFile as PlanFile } from "../pki/plan";
 import type { ClusterSpec, KeyAlgorithm } from "../spec";
 import { canonicalIp, shortFingerprint, type CertInfo } from "./cert-info";
@@ -44,6 +44,8 @@ export interface PlanOptions {
     repairedNodes?: ReadonlySet<string>;
     /** Why a node without inventory was not read ("drift detection disabled", …). */
     notInspected?: string;
+    /** The cluster CA's rotation, as the program gives decideKubeletClients (the kubelet row must say what the run does). */
+    kubeletRotation?: KubeletClientRotation;
 }
 
 const DAY = 86_400_000;
@@ -232,7 +234,7 @@ export function planFileActions(cluster: ClusterSpec, inventories: readonly Node
             rows[w.key] = { action: "keep", reason: notes.length ? `ok (${notes.join("; ")})` : "ok", expires: file?.cert ? file.cert.notAfter.toISOString() : expires };
         }
         const kubeletDays = plan.nodes[node.name]?.kubeletClient?.validityDays ?? cluster.validity.leafDays;
-        const kubelet = kubeletClientRow(cluster, decideKubeletClient(cluster, node, inventory, now), planned(kubeletDays));
+        const kubelet = kubeletClientRow(cluster, decideKubeletClient(cluster, node, inventory, now, opts.kubeletRotation), planned(kubeletDays));
         if (kubelet) rows[KUBELET_CLIENT_ROW] = kubelet;
         else if (cluster.kubelet.clientCertificate === "rotate" && !inventory?.reachable) {
             rows[KUBELET_CLIENT_ROW] = { action: "keep", reason: `not inspected (${inventory ? `node unreachable: ${inventory.error ?? "unknown error"}` : opts.notInspected ?? "node not read"}): left to the kubelet`, expires: "" };

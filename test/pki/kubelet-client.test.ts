@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { attributeIssuer, parseCert, type CertInfo } from "../../src/drift/cert-info";
 import type { InventoryFile, NodeInventory } from "../../src/drift/inventory";
-import { kubeletClientRow } from "../../src/drift/actions";
+import { KUBELET_CLIENT_ROW, kubeletClientRow, planFileActions } from "../../src/drift/actions";
 import { renderRotatingKubeletConfig } from "../../src/pki/kubeconfig";
 import { rotationMarker, type RotationDecision, type RotationPhase } from "../../src/pki/ca-rotation";
 import { decideKubeletClient, decideKubeletClients, kubeletTrustsAlready, pemSha256, type KubeletClientRotation } from "../../src/pki/kubelet-client";
@@ -284,6 +284,12 @@ describe("during a rotation of the cluster CA (real certificates)", () => {
             expect(decideIn(inv, rotation("trust-both", true))).toEqual(today);
         }
         expect(decideKubeletClients(rotate, [node("old", OLD)], now)).toEqual({ "worker-1": decideIn(node("old", OLD)) });
+    });
+
+    it("the preview row says what the run does: reissue during the rotation, keep without it", () => {
+        const row = (r?: KubeletClientRotation) => planFileActions(rotate, [node("old", BOTH)], { now, ...(r ? { kubeletRotation: r } : {}) })["worker-1"][KUBELET_CLIENT_ROW];
+        expect(row(rotation("reissue"))).toMatchObject({ action: "reissue", reason: "signed by the old CA during the rotation to 2027 [issuer CN=kubernetes; rotation on]" });
+        expect(row()).toMatchObject({ action: "keep", reason: /^ok \(expires in 36\d d; the kubelet rotates it\)/ });
     });
 
     it("decideKubeletClients passes the rotation to every node; another CA's rotation is refused", () => {
