@@ -96,6 +96,34 @@ export function tryParseCert(pem: string): CertInfo | undefined {
     }
 }
 
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+
+/**
+ * Every certificate of a PEM text (a CA bundle holds several: during a CA rotation both CAs are
+ * trusted), in text order. `unparsed` counts blocks that are PEM certificates but do not parse.
+ */
+export function parseCertBundle(text: string): { certs: CertInfo[]; unparsed: number } {
+    const certs: CertInfo[] = [];
+    let unparsed = 0;
+    for (const block of text.match(PEM_CERTIFICATE) ?? []) {
+        const cert = tryParseCert(block + "\n");
+        if (cert) certs.push(cert);
+        else unparsed++;
+    }
+    return { certs, unparsed };
+}
+
+/** Every certificate of an inventory's certificate file: its bundle, or its one `cert`. */
+export function certificatesOf(file: { cert?: CertInfo; bundle?: CertInfo[] }): CertInfo[] {
+    return file.bundle ?? (file.cert ? [file.cert] : []);
+}
+
+/** Every certificate of an inventory kubeconfig's certificate-authority-data. */
+export function kubeconfigCasOf(file: { kubeconfig?: { ca?: CertInfo; caBundle?: CertInfo[] } }): CertInfo[] {
+    const kc = file.kubeconfig;
+    return kc?.caBundle ?? (kc?.ca ? [kc.ca] : []);
+}
+
 /** Does `ca` (a CA certificate) verify `cert`? Checks names and the signature. */
 export function issuedBy(cert: CertInfo, ca: CertInfo): boolean {
     try {

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { LayoutSpec, NodeRole, NodeSpec } from "../spec";
 import { filePath, INSTALLED_RECORD, LAST_INSTALL_NOTE, ROLLBACK_COUNTER, KUBECONFIG_FILE_KEYS, KUBELET_CLIENT_CURRENT, KUBELET_SERVING_FILE_KEYS, PKI_FILE_KEYS, pkiDirs, type FileKey } from "../pki/layout";
-import { attributeIssuer, tryParseCert, type CertInfo } from "./cert-info";
+import { attributeIssuer, certificatesOf, kubeconfigCasOf, parseCertBundle, tryParseCert, type CertInfo } from "./cert-info";
 import { KUBELET_CONFIG } from "../pki/kubelet-client";
 import { componentAddress, componentInfo, COMPONENTS, runsOn, type Component } from "../pki/components";
 import { runLocally } from "./local";
@@ -36,12 +36,22 @@ export interface InventoryFile {
     mode?: string;
     /** The (first) certificate: of a cert file, a kubelet .pem, or a kubeconfig's client cert. */
     cert?: CertInfo;
+    /**
+     * Every certificate of a certificate file, in file order (`bundle[0]` is `cert`): set only
+     * when the file holds more than one (a CA bundle trusting two CAs during a rotation).
+     * certificatesOf() (cert-info.ts) reads either form.
+     */
+    bundle?: CertInfo[];
     /** A certificate file that holds PEM text that does not parse. */
     parseError?: string;
     /** Does the private key belong to `cert`? Undefined when there is no key to compare. */
     keyMatches?: boolean;
     /** Kubeconfigs: server URL, embedded CA, and the client cert file when it is referenced. */
-    kubeconfig?: { server?: string; ca?: CertInfo; clientCertFile?: string };
+    kubeconfig?: {
+        server?: string; ca?: CertInfo; clientCertFile?: string;
+        /** Every certificate of certificate-authority-data when it holds more than one (`caBundle[0]` is `ca`). */
+        caBundle?: CertInfo[];
+    };
     /** kubelet-client-current: where the symlink points. */
     linkTarget?: string;
 }
@@ -192,6 +202,20 @@ function certFromBase64(b64: string | undefined): CertInfo | undefined {
     return tryParseCert(Buffer.from(b64, "base64").toString("utf8"));
 }
 
+/** A kubeconfig's CA data: the first certificate and, when it holds several, all of them. */
+function caDataOf(b64: string): { ca?: CertInfo; caBundle?: CertInfo[] } {
+    const { certs } = parseCertBundle(Buffer.from(b64, "base64").toString("utf8"));
+    // One certificate: parsed from the whole text as before (same `pem`).
+    if (certs.length <= 1) return { ca: certFromBase64(b64) };
+    return { ca: certs[0], caBundle: certs };
+}
+
+
+/** The self-signed CA certificates of a node's files, each with its file's path (every certificate of a bundle). */
+function nodeCas(files: readonly InventoryFile[]): Array<{ path: string; cert: CertInfo }> {
+    return files.flatMap((f) => certificatesOf(f).filter((c) => c.isCa && c.selfSigned).map((cert) => ({ path: f.path, cert })));
+}
+
 const toMatch = (v: string | undefined): boolean | undefined => (v === "yes" ? true : v === "no" || v === "error" ? false : undefined);
 
 /** Turns parsed script records into inventory files, keyed back to layout keys. */
@@ -225,6 +249,12 @@ export function assembleFiles(raw: RawInventory, layout: LayoutSpec, node?: Pick
         if ((kind === "certificate" || kind === "kubelet-pem") && rawFile.state === "present") {
             file.cert = rawFile.pems[0] ? tryParseCert(rawFile.pems[0]) : undefined;
             if (!file.cert) file.parseError = rawFile.pems.length ? "PEM certificate does not parse" : "no PEM certificate in file";
+            if (file.cert && rawFile.pems.length > 1) {
+                const rest = rawFile.pems.slice(1).map((p) => tryParseCert(p));
+                const bad = rest.findIndex((c) => !c);
+                file.bundle = [file.cert, ...rest.filter((c): c is CertInfo => !!c)];
+                if (bad >= 0) file.parseError = `PEM certificate ${bad + 2} of ${rawFile.pems.length} does not parse`;
+            }
             const keyPath = kind === "kubelet-pem" ? rawFile.path : keyFileOf.get(rawFile.path);
             if (keyPath) file.keyMatches = toMatch(raw.pairs.get(pairKey(rawFile.path, keyPath)));
         }
@@ -239,24 +269,25 @@ export function assembleFiles(raw: RawInventory, layout: LayoutSpec, node?: Pick
             file.keyMatches = toMatch(kc.keyMatch);
             file.kubeconfig = {
                 ...(kc.server ? { server: kc.server } : {}),
-                ...(kc.caData ? { ca: certFromBase64(kc.caData) } : {}),
+                ...(kc.caData ? caDataOf(kc.caData) : {}),
                 ...(kc.clientFile ? { clientCertFile: kc.clientFile } : {}),
             };
         }
         files.push(file);
     }
-    // Attribute every certificate to the node's own CAs (self-signed CA certs found on it).
-    const cas = files.filter((f) => f.cert?.isCa && f.cert.selfSigned).map((f) => ({ path: f.path, cert: f.cert! }));
+    // Attribute every certificate to the node's own CAs (self-signed CA certs found on it, any
+    // certificate of a bundle: a leaf signed by a bundle's second CA is signed by that file).
+    const cas = nodeCas(files);
     for (const f of files) {
-        if (f.cert) attributeIssuer(f.cert, cas);
-        if (f.kubeconfig?.ca) attributeIssuer(f.kubeconfig.ca, cas);
+        for (const cert of certificatesOf(f)) attributeIssuer(cert, cas);
+        for (const cert of kubeconfigCasOf(f)) attributeIssuer(cert, cas);
     }
     return files;
 }
 
 function assembleServed(raw: RawInventory, node: NodeSpec, layout: LayoutSpec, files: InventoryFile[]): ServedCert[] {
     const targets = servedTargets(node, layout);
-    const cas = files.filter((f) => f.cert?.isCa && f.cert.selfSigned).map((f) => ({ path: f.path, cert: f.cert! }));
+    const cas = nodeCas(files);
     return raw.served.map((s) => {
         const target = targets.find((t) => t.component === s.name);
         const diskPath = target?.diskPath && files.some((f) => f.path === target.diskPath && f.exists) ? target.diskPath : undefined;

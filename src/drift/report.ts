@@ -7,6 +7,7 @@ import { canonicalIp, shortFingerprint, type CertInfo } from "./cert-info";
 import { KUBELET_CLIENT_KEY, type InventoryFile, type NodeInventory, type ServedCert } from "./inventory";
 import type { Component } from "../pki/components";
 import type { KnownFile } from "../pki/plan";
+import { isRotationMarker } from "../pki/ca-rotation";
 
 /** What a certificate should look like (structurally the lead's `ExpectedCert`, minus Pulumi). */
 export interface ExpectedCertSummary {
@@ -123,7 +124,9 @@ function specDifferences(cert: CertInfo, expected: ExpectedCertSummary): string[
     if (expected.adoptedIssuer && cert.isCa && cert.selfSigned && cert.signedBy === expected.caPath) return [];
     const out: string[] = [];
     if ((cert.subjectCN ?? "") !== expected.subject.commonName) out.push(`CN ${cert.subjectCN ?? "(none)"} → ${expected.subject.commonName}`);
-    const o = setDiff("O", expected.subject.organizations, cert.subjectO);
+    // A CA kube-pki generated for a rotation carries its marker as O: still the CA's own certificate.
+    const ownCa = cert.isCa && cert.selfSigned && cert.signedBy === expected.caPath;
+    const o = setDiff("O", expected.subject.organizations, ownCa ? cert.subjectO.filter((x) => !isRotationMarker(x)) : cert.subjectO);
     if (o) out.push(o);
     const sans = setDiff("SANs",
         [...expected.subject.dnsNames.map((d) => `DNS:${d}`), ...expected.subject.ipAddresses.map((i) => `IP:${canonicalIp(i)}`)],
