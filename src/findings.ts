@@ -16,8 +16,10 @@ import { deriveMissingManifests } from "./drift/manifest-derive";
 import { manifestsDir } from "./pki/layout";
 import type { KitReship } from "./node/kit-ship";
 import type { NodeRepair } from "./rollout/rollout";
-import type { ClusterSpec } from "./spec";
+import type { ClusterSpec, RotatableAuthority } from "./spec";
 import { apiserverServes } from "./cluster-objects/reachability";
+import { CA_CONFIG_KEY, type CaId } from "./pki/catalog";
+import type { RotationDecision, RotationInputs } from "./pki/ca-rotation";
 
 export interface ClusterFindings {
     /** Per node and file key: why the file is (re)issued or re-pushed, or "ok". */
@@ -223,4 +225,36 @@ function withoutManifestless(repairs: Record<string, NodeRepair>, manifests: Rec
         const left: readonly string[] = notRestartable(plan);
         if (repair && left.length) repairs[node] = { ...repair, components: repair.components.filter((c) => !left.includes(c)) };
     }
+}
+
+/** The CA each kube-pki:authorities.rotate key names. */
+const ROTATED_CA = Object.fromEntries(Object.entries(CA_CONFIG_KEY).map(([id, key]) => [key, id as CaId])) as Record<RotatableAuthority, CaId>;
+
+/**
+ * The phase of every CA rotation asked for (kube-pki:authorities.rotate), decided from the
+ * program-time inventories: one phase per `up`, and none past a node that was not read. Without
+ * drift detection nothing would tell which phase the nodes completed, so a rotation needs it.
+ */
+export function rotationDecisions(
+    cluster: ClusterSpec, inventories: readonly NodeInventory[] | undefined, decide: (inputs: RotationInputs) => RotationDecision,
+): Partial<Record<CaId, RotationDecision>> {
+    const asked = Object.entries(cluster.authorities.rotate ?? {}) as [RotatableAuthority, NonNullable<ClusterSpec["authorities"]["rotate"]>[RotatableAuthority]][];
+    const out: Partial<Record<CaId, RotationDecision>> = {};
+    for (const [key, spec] of asked) {
+        if (!spec) continue;
+        if (!cluster.drift.enabled) {
+            throw new Error(`kube-pki:authorities.rotate.${key}: a CA rotation decides each phase from what every node holds, ` +
+                "which is read only with drift detection; set kube-pki:drift.enabled to true (it is false), or remove the rotation");
+        }
+        const ca = ROTATED_CA[key];
+        const newCaCertPem = spec.certPem;
+        out[ca] = decide({ ca, spec, ...(newCaCertPem ? { newCaCertPem } : {}), cluster, inventories: inventories ?? [] });
+    }
+    return out;
+}
+
+/** The preview line of one rotation: a warning while it is held, else information. */
+export function rotationMessage(decision: RotationDecision): { level: "warn" | "info"; text: string } {
+    if (!decision.held) return { level: "info", text: decision.summary };
+    return { level: "warn", text: decision.summary.includes(decision.held) ? decision.summary : `${decision.summary}; held: ${decision.held}` };
 }

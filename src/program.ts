@@ -5,7 +5,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { loadClusterSpec } from "./config";
 import { KUBELET_CLIENT_ROW, planFileActions, renderFileActions, type FileAction } from "./drift/actions";
-import { inspectCluster, type ClusterFindings } from "./findings";
+import { inspectCluster, rotationDecisions, rotationMessage, type ClusterFindings } from "./findings";
+import { decideRotation, type RotationDecision, type RotationInputs } from "./pki/ca-rotation";
 import { ClusterPki } from "./pki/cluster-pki";
 import { decideKubeletClients } from "./pki/kubelet-client";
 import type { Kit } from "./node/kit";
@@ -24,6 +25,8 @@ export interface KubePkiOptions {
     readonly inspect?: (cluster: ClusterSpec) => Promise<ClusterFindings>;
     /** The node kit (tests: another kube-pki version's scripts); default this package's. */
     readonly kit?: Kit;
+    /** Overrides the CA rotation phase decision (tests); default src/pki/ca-rotation.ts decideRotation. */
+    readonly decideRotation?: (inputs: RotationInputs) => RotationDecision;
 }
 
 /** One row of the `certificates` stack output (src/drift/actions.ts decides it at program time). */
@@ -50,11 +53,20 @@ export async function kubePki(options: KubePkiOptions = {}) {
 
 /** Every resource and the stack outputs, from the config and what the nodes hold (synchronous). */
 function declareStack(cluster: ClusterSpec, findings: ClusterFindings, options: KubePkiOptions) {
+    // CA rotations: this run's phase of each, from what every node holds (before any resource exists).
+    const rotations = rotationDecisions(cluster, findings.inventories, options.decideRotation ?? decideRotation);
+    for (const decision of Object.values(rotations)) {
+        const { level, text } = rotationMessage(decision);
+        pulumi.log[level](text);
+    }
+    const rotating = Object.keys(rotations).length > 0;
     // The node scripts reach each node once, as a kit every node command calls.
     const kits = new NodeKits(`${cluster.name}-kit`, { cluster, reship: findings.kitReships, kit: options.kit });
     // rotate mode: which kubelets get a client certificate from kube-pki (only unusable or overdue ones).
-    const kubeletClients = decideKubeletClients(cluster, findings.inventories, new Date());
-    const pki = new ClusterPki(cluster.name, { cluster, readAdopted: adoptReader(kits.nodes), kubeletClients });
+    // The cluster CA's rotation decides which CA their certificates must come from.
+    const caRotation = rotations.ca && { decision: rotations.ca, ...newCaCertOf(cluster) };
+    const kubeletClients = decideKubeletClients(cluster, findings.inventories, new Date(), caRotation);
+    const pki = new ClusterPki(cluster.name, { cluster, readAdopted: adoptReader(kits.nodes), kubeletClients, ...(rotating ? { rotations } : {}) });
     // A control plane already down (no etcd quorum possible, no apiserver serving) cannot be verified one master at a time.
     const down = detectControlPlaneDown(cluster, findings.inventories, new Date());
     if (down.down) pulumi.log.warn(recoveryMessage(down));
@@ -70,6 +82,7 @@ function declareStack(cluster: ClusterSpec, findings: ClusterFindings, options: 
     // Decided from the inventories, so preview knows every value; `up` takes notAfter from state.
     const plan = planFileActions(cluster, findings.inventories, {
         now: new Date(), repairedNodes: new Set(Object.keys(findings.repairs)), notInspected: "no inventory read",
+        ...(caRotation ? { kubeletRotation: caRotation } : {}),
     });
     pulumi.log.info(`kube-pki certificates\n${renderFileActions(plan)}`);
     const certificates: Record<string, Record<string, pulumi.Input<CertificateRow>>> = {};
@@ -92,8 +105,23 @@ function declareStack(cluster: ClusterSpec, findings: ClusterFindings, options: 
         drift: findings.report,
         served: rollout.served,
         caCertificates: pki.caCertificates,
+        // Only while a CA rotates: what its trust anchors hold (old + new), and each rotation's phase.
+        ...(rotating ? { caBundles: pki.caBundles, caRotations: rotationOutputs(rotations) } : {}),
         adminKubeconfig: pulumi.secret(pki.adminKubeconfig),
         // kube-pki:certificates entries with output: true (a cluster user's kubeconfig), secret, on no node.
         ...(Object.keys(pki.userKubeconfigs).length > 0 ? { kubeconfigs: pulumi.secret(pki.userKubeconfigs) } : {}),
     };
+}
+
+/** The adopted new cluster CA's certificate (read by the config), by which its certificates are recognised. */
+function newCaCertOf(cluster: ClusterSpec): { newCaCertPem?: string } {
+    const pem = cluster.authorities.rotate?.ca?.certPem;
+    return pem ? { newCaCertPem: pem } : {};
+}
+
+/** The `caRotations` stack output: per rotating CA, the phase this run declared. */
+function rotationOutputs(rotations: Partial<Record<string, RotationDecision>>) {
+    return Object.fromEntries(Object.entries(rotations).map(([ca, d]) => [ca, {
+        id: d!.id, phase: d!.phase, complete: d!.complete, summary: d!.summary, ...(d!.held ? { held: d!.held } : {}),
+    }]));
 }

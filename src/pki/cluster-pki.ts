@@ -173,8 +173,7 @@ function rotationUse(
 
 /** The PEMs of an adopted new CA, as the config read them (src/config/rotation.ts). */
 function pemsOf(spec: CaRotationSpec): { certPem: string; keyPem: string } | undefined {
-    const read = spec as CaRotationSpec & { certPem?: string; keyPem?: string };
-    return read.certPem && read.keyPem ? { certPem: read.certPem, keyPem: read.keyPem } : undefined;
+    return spec.certPem && spec.keyPem ? { certPem: spec.certPem, keyPem: spec.keyPem } : undefined;
 }
 
 /** @internal */

@@ -16,6 +16,8 @@ import { createExecutingMocks } from "../harness/mocks/executing-mocks";
 import { runProgram } from "../harness/mocks/run-program";
 import { MockStateStore } from "../harness/mocks/state-store";
 import type { RunResult } from "../harness/mocks/records";
+import { createSelfSignedCert } from "../harness/mocks/tls-certs";
+import { generatePrivateKey } from "../harness/mocks/tls-keys";
 
 const SSC = "tls:index/selfSignedCert:SelfSignedCert";
 const LSC = "tls:index/locallySignedCert:LocallySignedCert";
@@ -159,6 +161,34 @@ describe("etcd CA rotation: trust both → reissue → drop the old", () => {
         // Back where it started: the CA file is byte for byte the one before the rotation.
         expect(files(last, "master-1")["etcd/ca.crt"]).toBe(files(before, "master-1")["etcd/ca.crt"]);
         expect(files(last, "master-1")["etcd/ca.key"]).toBe(files(before, "master-1")["etcd/ca.key"]);
+    }, 120_000);
+});
+
+describe("etcd CA rotation to an adopted CA (the operator's files, read by the config)", () => {
+    it("uses the operator's certificate and key as they are: no CA generated, the key secret, leaves verified by it", async () => {
+        const key = generatePrivateKey({ algorithm: "ECDSA", ecdsaCurve: "P256" }).privateKeyPem;
+        const { certPem } = await createSelfSignedCert({
+            privateKeyPem: key, subject: { commonName: "etcd-ca", organization: "operator" }, isCaCertificate: true, setSubjectKeyId: true,
+            validityPeriodHours: 5 * 8760, allowedUses: ["cert_signing", "digital_signature", "key_encipherment"],
+        } as Parameters<typeof createSelfSignedCert>[0], new Date());
+        const rotate = { etcdCa: { id: "hsm", source: "adopt" as const, certFile: "/ops/ca.crt", keyFile: "/ops/ca.key", certPem, keyPem: key, abort: false } };
+        const store = new MockStateStore();
+        const before = await run(store, spec(undefined));
+        const old = caOf(before, "prod-etcd-ca");
+        const trust = await run(store, spec(rotate), { "etcd-ca": decision("etcd-ca", "hsm", "trust-both") });
+        expect(trust.get("prod-etcd-ca-hsm", "kube-pki:index:CertificateAuthority")).toBeDefined();
+        expect(trust.resources.filter((r) => r.name.startsWith("prod-etcd-ca-hsm-")).map((r) => r.name)).toEqual([]);
+        expect(certsIn(files(trust, "master-1")["etcd/ca.crt"])).toEqual([old.cert, certPem]);
+        const reissue = await run(store, spec(rotate), { "etcd-ca": decision("etcd-ca", "hsm", "reissue") });
+        const f = files(reissue, "master-3");
+        expect(certsIn(f["etcd/ca.crt"])).toEqual([certPem, old.cert]);
+        expect(f["etcd/ca.key"]).toBe(key);
+        expect(signedBy(f["etcd/server.crt"], certPem)).toBe(true);
+        // The key reaches state only as a secret: the CA key input of the leaves it signs.
+        const holders = reissue.resources.flatMap((r) => Object.entries(r.inputs)
+            .filter(([, v]) => JSON.stringify(v).includes(key.split("\n")[1])).map(([k]) => ({ r, k })));
+        expect(holders.length).toBeGreaterThan(0);
+        for (const { r, k } of holders) expect(r.secretInputs, `${r.name}.${k}`).toContain(k);
     }, 120_000);
 });
 

@@ -1,0 +1,205 @@
+/**
+ * The program under a CA rotation (echo mocks, successive runs on one state store): the phase
+ * decided from the program-time inventories reaches ClusterPki, preview prints one line per
+ * rotation, the readers of the rotating CA's files and nothing else restart, cluster-info carries
+ * the cluster CA's bundle, and a stack without rotation is left exactly as it was.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { parse } from "yaml";
+import type { ClusterFindings } from "../src/findings";
+import { rotationMessage } from "../src/findings";
+import type { NodeInventory } from "../src/drift/inventory";
+import { kubePki } from "../src/program";
+import { decideRotation, type RotationDecision, type RotationInputs, type RotationPhase } from "../src/pki/ca-rotation";
+import { pemBlocks } from "../src/pki/keys";
+import { adoptedContent, componentsToRestart } from "../src/rollout/plan";
+import type { ClusterSpec } from "../src/spec";
+import { haCluster } from "./fixtures/cluster";
+import { buildInventories } from "./drift/inventory-builder";
+import { createEchoMocks } from "./harness/mocks/echo-mocks";
+import { runProgram, ProgramRunError } from "./harness/mocks/run-program";
+import { MockStateStore, type RunReport } from "./harness/mocks/state-store";
+import type { RunResult } from "./harness/mocks/records";
+
+const COMMAND = "command:remote:Command";
+const LSC = "tls:index/locallySignedCert:LocallySignedCert";
+const SSC = "tls:index/selfSignedCert:SelfSignedCert";
+const CLUSTER_INFO = "prod-cluster-objects-configmap-cluster-info";
+const MASTERS = ["master-1", "master-2", "master-3"];
+const DAY = 86_400_000;
+
+function spec(rotate?: ClusterSpec["authorities"]["rotate"], drift = true): ClusterSpec {
+    const base = haCluster("1.30.4", 1);
+    return {
+        ...base,
+        authorities: { ...base.authorities, ...(rotate ? { rotate } : {}) },
+        drift: { ...base.drift, enabled: drift },
+    };
+}
+
+let inventories: NodeInventory[];
+beforeAll(async () => {
+    // Healthy nodes as kube-pki left them (no recovery, no repair): what the decision reads.
+    inventories = await buildInventories(spec(), { issuedAt: new Date(Date.now() - 10 * DAY), days: 365, keyAlgorithm: "ECDSA-P256", installed: true });
+}, 60_000);
+afterEach(() => { vi.restoreAllMocks(); });
+
+const findings = (): ClusterFindings => ({ reasons: {}, repairs: {}, report: "", inventories, apiserverServing: true });
+
+/** A decider that answers `phase` for every rotation and records what it was given. */
+function fixed(phase: RotationPhase, held?: string) {
+    const calls: RotationInputs[] = [];
+    const decide = (i: RotationInputs): RotationDecision => {
+        calls.push(i);
+        return { ca: i.ca, id: i.spec.id, phase, complete: false, summary: `CA rotation ${i.ca} → ${i.spec.id}: ${phase}${held ? ` held: ${held}` : ""}`, ...(held ? { held } : {}) };
+    };
+    return { decide, calls };
+}
+
+async function up(store: MockStateStore, cluster: ClusterSpec, decide?: (i: RotationInputs) => RotationDecision, preview = false): Promise<{ res: RunResult; report: RunReport }> {
+    const res = await runProgram(() => kubePki({ spec: cluster, inspect: async () => findings(), ...(decide ? { decideRotation: decide } : {}) }),
+        { mocks: createEchoMocks({ store }), stack: "prod", preview });
+    return { res, report: store.lastRun };
+}
+
+const name = (urn: string) => urn.split("::").pop()!;
+/** Component restarts (not installs, kit or repairs) the run replaces or creates, as "<node>/<component>". */
+function restarts(report: RunReport): string[] {
+    const components = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet"];
+    return [...report.replaced, ...report.created].filter((u) => u.includes(COMMAND)).map(name)
+        .flatMap((n) => {
+            const m = /^prod-rollout-(.+?)-(etcd|kube-apiserver|kube-controller-manager|kube-scheduler|kubelet)$/.exec(n);
+            return m && components.includes(m[2]) ? [`${m[1]}/${m[2]}`] : [];
+        }).sort();
+}
+const onMasters = (...components: string[]) => MASTERS.flatMap((m) => components.map((c) => `${m}/${c}`));
+
+function caData(kubeconfig: string): string[] {
+    const pem = Buffer.from(parse(kubeconfig).clusters[0].cluster["certificate-authority-data"], "base64").toString("utf8");
+    return pemBlocks(pem).map((b) => b.pem);
+}
+
+const messages = (spy: { mock: { calls: unknown[][] } }) => spy.mock.calls.map((c) => String(c[0])).filter((m) => m.startsWith("CA rotation"));
+
+describe("etcd CA rotation through the program", () => {
+    const rotate = { etcdCa: { id: "2027", source: "generate" as const, abort: false } };
+
+    it("passes the program-time inventories to the decision, prints its line, and restarts etcd and the apiservers only", async () => {
+        const store = new MockStateStore();
+        await up(store, spec());
+        const info = vi.spyOn(pulumi.log, "info");
+        const warn = vi.spyOn(pulumi.log, "warn");
+        const { decide, calls } = fixed("trust-both");
+        const { res, report } = await up(store, spec(rotate), decide);
+
+        expect(calls).toHaveLength(1);
+        expect(calls[0].ca).toBe("etcd-ca");
+        expect(calls[0].spec).toEqual(rotate.etcdCa);
+        expect(calls[0].inventories).toBe(inventories);
+        expect(messages(info)).toEqual(["CA rotation etcd-ca → 2027: trust-both"]);
+        expect(messages(warn)).toEqual([]);
+
+        expect(res.get("prod-etcd-ca-2027", "kube-pki:index:CertificateAuthority")).toBeDefined();
+        expect(report.created.map(name).filter((n) => n.startsWith("prod-etcd-ca-2027")).sort()).toEqual(["prod-etcd-ca-2027-cert", "prod-etcd-ca-2027-key"]);
+        expect(report.replaced.filter((u) => u.includes(LSC) || u.includes(SSC))).toEqual([]);
+        // etcd/ca.crt is read by etcd and the apiserver; workers hold no etcd CA.
+        expect(restarts(report)).toEqual(onMasters("etcd", "kube-apiserver").sort());
+        expect(report.replaced.map(name).filter((n) => n.endsWith("-install")).sort()).toEqual(MASTERS.map((m) => `prod-rollout-${m}-install`));
+        expect(report.operations[report.unchanged.find((u) => name(u) === CLUSTER_INFO)!]).toBe("same");
+
+        expect(res.outputs.caRotations.value).toEqual({ "etcd-ca": { id: "2027", phase: "trust-both", complete: false, summary: "CA rotation etcd-ca → 2027: trust-both" } });
+        const bundle = pemBlocks(res.outputs.caBundles.value["etcd-ca"]).map((b) => b.pem);
+        expect(bundle).toEqual([res.get("prod-etcd-ca-cert", SSC).outputs.certPem, res.get("prod-etcd-ca-2027-cert", SSC).outputs.certPem]);
+
+        // Reissue: the etcd leaves are signed again (new CA), the same components restart.
+        const next = await up(store, spec(rotate), fixed("reissue").decide);
+        expect(next.report.replaced.filter((u) => u.includes(LSC)).map(name).sort()).toEqual(
+            [...MASTERS.flatMap((m) => [`prod-${m}-etcd-peer-cert`, `prod-${m}-etcd-server-cert`]), "prod-apiserver-etcd-client-cert", "prod-etcd-healthcheck-client-cert"].sort());
+        expect(restarts(next.report)).toEqual(onMasters("etcd", "kube-apiserver").sort());
+        // The same phase again (an interrupted or finished one): nothing changes.
+        const again = await up(store, spec(rotate), fixed("reissue").decide);
+        expect([...again.report.created, ...again.report.replaced, ...again.report.updated, ...again.report.deleted]).toEqual([]);
+    }, 120_000);
+
+    it("a held rotation is a warning carrying why", async () => {
+        const warn = vi.spyOn(pulumi.log, "warn");
+        await up(new MockStateStore(), spec(rotate), fixed("trust-both", 'node "master-2" unread').decide, true);
+        expect(messages(warn)).toEqual(['CA rotation etcd-ca → 2027: trust-both held: node "master-2" unread']);
+        expect(rotationMessage({ ca: "etcd-ca", id: "2027", phase: "reissue", complete: false, summary: "CA rotation etcd-ca → 2027: reissue", held: "x" }))
+            .toEqual({ level: "warn", text: "CA rotation etcd-ca → 2027: reissue; held: x" });
+    }, 60_000);
+
+    it("with drift detection off: a config error naming kube-pki:drift.enabled, before anything is declared", async () => {
+        const { decide, calls } = fixed("trust-both");
+        const run = up(new MockStateStore(), spec(rotate, false), decide, true);
+        await expect(run).rejects.toThrow(ProgramRunError);
+        const err = (await run.catch((e: unknown) => e)) as ProgramRunError;
+        expect(String(err.cause ?? err.message)).toMatch(/kube-pki:authorities\.rotate\.etcdCa: .*kube-pki:drift\.enabled/);
+        expect((err as ProgramRunError).result.resources).toEqual([]);
+        expect(calls).toEqual([]);
+    }, 60_000);
+
+    it("the real decision on nodes that hold only the old CA: trust both next, not held", async () => {
+        const info = vi.spyOn(pulumi.log, "info");
+        const { res } = await up(new MockStateStore(), spec(rotate), undefined, true);
+        expect(res.outputs.caRotations.value["etcd-ca"]).toMatchObject({ id: "2027", phase: "trust-both", complete: false });
+        expect(res.outputs.caRotations.value["etcd-ca"].held).toBeUndefined();
+        expect(messages(info)).toHaveLength(1);
+    }, 60_000);
+});
+
+describe("cluster CA rotation through the program", () => {
+    const rotate = { ca: { id: "next", source: "generate" as const, abort: false } };
+
+    it("trust both: every reader of ca.crt and of a kubeconfig restarts (not etcd), cluster-info carries old + new", async () => {
+        const store = new MockStateStore();
+        await up(store, spec());
+        const { res, report } = await up(store, spec(rotate), fixed("trust-both").decide);
+        expect(restarts(report)).toEqual([...onMasters("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet"), "worker-1/kubelet"].sort());
+        const old = res.get("prod-ca-cert", SSC).outputs.certPem;
+        const fresh = res.get("prod-ca-next-cert", SSC).outputs.certPem;
+        expect(report.operations[res.get(CLUSTER_INFO).urn]).toBe("update");
+        expect(caData(res.get(CLUSTER_INFO).inputs.data.kubeconfig)).toEqual([old, fresh]);
+        expect(caData(res.outputs.adminKubeconfig.value)).toEqual([old, fresh]);
+        expect(res.outputs.caCertificates.value.ca).toBe(old);
+
+        const drop = await up(store, spec(rotate), fixed("drop-old").decide);
+        expect(caData(drop.res.get(CLUSTER_INFO).inputs.data.kubeconfig)).toEqual([fresh]);
+        expect(drop.res.outputs.caCertificates.value.ca).toBe(fresh);
+    }, 120_000);
+});
+
+describe("no rotation", () => {
+    it("asks no decision, prints no rotation line, adds no output, and a second run changes nothing", async () => {
+        const store = new MockStateStore();
+        const info = vi.spyOn(pulumi.log, "info");
+        const { decide, calls } = fixed("trust-both");
+        const first = await up(store, spec(), decide);
+        const second = await up(store, spec(), decide);
+        expect(calls).toEqual([]);
+        expect(messages(info)).toEqual([]);
+        expect(Object.keys(first.res.outputs).sort()).toEqual(["adminKubeconfig", "caCertificates", "certificates", "drift", "served"]);
+        expect([...second.report.created, ...second.report.replaced, ...second.report.updated, ...second.report.deleted]).toEqual([]);
+    }, 120_000);
+});
+
+describe("adoptedContent under rotation", () => {
+    const adopted = (rotate?: ClusterSpec["authorities"]["rotate"], frontProxyCa: ClusterSpec["authorities"]["frontProxyCa"] = "adopt") => ({
+        authorities: { ...spec().authorities, ca: "adopt" as const, frontProxyCa, etcdCa: "adopt" as const, ...(rotate ? { rotate } : {}) },
+    });
+
+    it("a rotating CA's files (and a same-as-ca CA's, with the cluster CA) are not adopted content; the others stay so", () => {
+        expect(adoptedContent("ca", adopted())).toBe(true);
+        expect(adoptedContent("ca", adopted({ ca: { id: "n", source: "generate", abort: false } }))).toBe(false);
+        expect(adoptedContent("etcd-ca", adopted({ ca: { id: "n", source: "generate", abort: false } }))).toBe(true);
+        expect(adoptedContent("front-proxy-ca", adopted({ ca: { id: "n", source: "generate", abort: false } }, "same-as-ca"))).toBe(false);
+        expect(adoptedContent("etcd-ca", adopted({ etcdCa: { id: "n", source: "generate", abort: true } }))).toBe(false);
+    });
+
+    it("so a component reading only the adopted CA file is restarted once that CA rotates", () => {
+        const caFile = { key: "ca.crt", path: "/etc/kubernetes/pki/ca.crt", mode: "0644", content: pulumi.output(""), consumers: ["kube-apiserver"], source: "ca" } as const;
+        expect(componentsToRestart([caFile], "master", adopted())).toEqual([]);
+        expect(componentsToRestart([caFile], "master", adopted({ ca: { id: "n", source: "generate", abort: false } }))).toEqual(["kube-apiserver"]);
+    });
+});
