@@ -170,6 +170,19 @@ describe("cluster CA rotation through the program", () => {
     }, 120_000);
 });
 
+describe("front-proxy CA rotation through the program", () => {
+    it("trust both and reissue restart the readers of front-proxy-ca.crt and front-proxy-client (apiserver, controller-manager) on masters only", async () => {
+        const store = new MockStateStore();
+        await up(store, spec());
+        const rotate = { frontProxyCa: { id: "fp2", source: "generate" as const, abort: false } };
+        const trust = await up(store, spec(rotate), fixed("trust-both").decide);
+        expect(restarts(trust.report)).toEqual(onMasters("kube-apiserver", "kube-controller-manager").sort());
+        const reissue = await up(store, spec(rotate), fixed("reissue").decide);
+        expect(reissue.report.replaced.filter((u) => u.includes(LSC)).map(name)).toEqual(["prod-front-proxy-client-cert"]);
+        expect(restarts(reissue.report)).toEqual(onMasters("kube-apiserver", "kube-controller-manager").sort());
+    }, 120_000);
+});
+
 describe("no rotation", () => {
     it("asks no decision, prints no rotation line, adds no output, and a second run changes nothing", async () => {
         const store = new MockStateStore();
