@@ -1,43 +1,35 @@
 /**
- * Judges of what the nodes hold during a CA rotation, by openssl (fingerprints of every certificate
- * of a bundle, in order; `openssl verify` against one CA at a time for a leaf's signer; public keys
- * of CA key files) and kubectl run inside a node with each kubeconfig as the node's components use it.
- * Never kube-pki's own readers. No vitest here: the bench imports it.
+ * Judges of what the nodes hold during a CA rotation, read from the node files by OpenSSL through
+ * node:crypto's X509Certificate (fingerprints of every certificate of a bundle, in order; a leaf's
+ * signer by issuer name and signature; public keys of CA key files) and kubectl run inside a node with
+ * each kubeconfig as the node's components use it. Never kube-pki's own readers (its inventory).
+ * In-process on purpose: a judgement of 4 nodes with the openssl CLI took 10-15 s on 2 loaded cores.
+ * No vitest here: the bench imports it.
  */
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as YAML from "yaml";
 import { SIM_BINARIES, type SimCluster, type SimNode } from "../harness/sim";
-import { run } from "../harness/sim/proc";
 
-const OPENSSL = "/usr/bin/openssl";
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
 export function pemCerts(text: string): string[] {
     return text.match(PEM_CERT) ?? [];
 }
 
-async function openssl(args: string[], input?: string): Promise<{ stdout: string; stderr: string; code: number }> {
-    return run(OPENSSL, args, { input, check: false, timeoutMs: 15_000, env: { PATH: "/usr/bin:/bin" } });
-}
-
-/** SHA-256 fingerprint (lowercase hex) of one PEM certificate, by openssl. */
-export async function fingerprintOf(pem: string): Promise<string> {
-    const r = await openssl(["x509", "-noout", "-fingerprint", "-sha256"], pem);
-    const fp = r.stdout.trim().split("=")[1];
-    if (r.code !== 0 || !fp) throw new Error(`openssl x509 -fingerprint: ${r.stderr.trim()}`);
-    return fp.replace(/:/g, "").toLowerCase();
+/** SHA-256 fingerprint (lowercase hex) of one PEM certificate. */
+export function fingerprintOf(pem: string): string {
+    return new crypto.X509Certificate(pem).fingerprint256.replace(/:/g, "").toLowerCase();
 }
 
 /** The fingerprints of every certificate in a PEM text, in file order. */
-export async function bundleFingerprints(text: string): Promise<string[]> {
-    const out: string[] = [];
-    for (const pem of pemCerts(text)) out.push(await fingerprintOf(pem));
-    return out;
+export function bundleFingerprints(text: string): string[] {
+    return pemCerts(text).map(fingerprintOf);
 }
 
-/** A CA the judges tell apart: its certificate (PEM) in a file for `openssl verify -CAfile`. */
+/** A CA the judges tell apart; `file` holds its certificate (for etcdctl --cacert and openssl). */
 export interface KnownCa { name: string; pem: string; fingerprint: string; file: string }
 
 /** Writes `pem` to a private temp file (a CA certificate: public) and fingerprints it. */
@@ -45,25 +37,26 @@ export async function knownCa(name: string, pem: string): Promise<KnownCa> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kube-pki-ca-judge-"));
     const file = path.join(dir, `${name}.crt`);
     fs.writeFileSync(file, pemCerts(pem)[0] + "\n");
-    return { name, pem: pemCerts(pem)[0], fingerprint: await fingerprintOf(pem), file };
+    return { name, pem: pemCerts(pem)[0], fingerprint: fingerprintOf(pem), file };
 }
 
-/** Names of the CAs (of `cas`) that `openssl verify -CAfile` accepts as the signer of `leafPem`. */
-export async function signersOf(leafPem: string, cas: readonly KnownCa[]): Promise<string[]> {
-    const ok = await Promise.all(cas.map(async (ca) => (await openssl(["verify", "-CAfile", ca.file], leafPem)).code === 0));
-    return cas.filter((_, i) => ok[i]).map((c) => c.name);
+/** Names of the CAs (of `cas`) that signed `leafPem`: issuer name and signature both check. */
+export function signersOf(leafPem: string, cas: readonly KnownCa[]): string[] {
+    const leaf = new crypto.X509Certificate(leafPem);
+    return cas.filter((ca) => {
+        const c = new crypto.X509Certificate(ca.pem);
+        return leaf.checkIssued(c) && leaf.verify(c.publicKey);
+    }).map((c) => c.name);
 }
 
-/** SHA-256 of the public key of a CA key file on the node (openssl pkey -pubout; the key never leaves the file). */
-export async function keyFilePublic(node: SimNode, nodePath: string): Promise<string> {
-    const r = await run(OPENSSL, ["pkey", "-in", node.realHostPath(nodePath), "-pubout"], { check: false, timeoutMs: 15_000, env: { PATH: "/usr/bin:/bin" } });
-    if (r.code !== 0) throw new Error(`openssl pkey ${nodePath} on ${node.name}: ${r.stderr.trim()}`);
-    return r.stdout.trim();
+/** The public key (SPKI PEM) of a CA key file on the node; the key itself is never copied. */
+export function keyFilePublic(node: SimNode, nodePath: string): string {
+    return crypto.createPublicKey(fs.readFileSync(node.realHostPath(nodePath))).export({ type: "spki", format: "pem" }).toString().trim();
 }
 
-/** The public key (PEM) of a certificate, by openssl. */
-export async function certPublic(pem: string): Promise<string> {
-    return (await openssl(["x509", "-noout", "-pubkey"], pem)).stdout.trim();
+/** The public key (SPKI PEM) of a certificate. */
+export function certPublic(pem: string): string {
+    return new crypto.X509Certificate(pem).publicKey.export({ type: "spki", format: "pem" }).toString().trim();
 }
 
 /** One kubeconfig of a node: its CA data and client certificate (inline or the file it names, as the node sees it). */
@@ -104,14 +97,10 @@ function pemFiles(node: SimNode, nodeDir: string): Record<string, string> {
  * Every place a certificate of `ca` (by fingerprint) is trusted or shown on the node: any PEM file
  * under /etc/kubernetes and /var/lib/kubelet, and every kubeconfig's CA data. [] when none.
  */
-export async function placesHolding(node: SimNode, fingerprint: string): Promise<string[]> {
-    const places: string[] = [];
+export function placesHolding(node: SimNode, fingerprint: string): string[] {
     const texts = { ...pemFiles(node, "/etc/kubernetes"), ...pemFiles(node, "/var/lib/kubelet") };
     for (const kc of kubeconfigsOf(node)) texts[`${kc.file} certificate-authority-data`] = kc.caPem;
-    for (const [where, text] of Object.entries(texts)) {
-        if ((await bundleFingerprints(text)).includes(fingerprint)) places.push(where);
-    }
-    return places;
+    return Object.entries(texts).filter(([, text]) => bundleFingerprints(text).includes(fingerprint)).map(([where]) => where);
 }
 
 /**
@@ -119,14 +108,11 @@ export async function placesHolding(node: SimNode, fingerprint: string): Promise
  * certificate of each file), the kubelet's current client certificate, and every kubeconfig's client
  * certificate. node-path → PEM.
  */
-export async function leavesOf(node: SimNode): Promise<Record<string, string>> {
+export function leavesOf(node: SimNode): Record<string, string> {
     const out: Record<string, string> = {};
     for (const [where, text] of Object.entries(pemFiles(node, "/etc/kubernetes/pki"))) {
         const first = pemCerts(text)[0];
-        if (!first) continue;
-        const ext = (await openssl(["x509", "-noout", "-ext", "basicConstraints"], first)).stdout;
-        if (/CA:TRUE/.test(ext)) continue;
-        out[where] = first;
+        if (first && !new crypto.X509Certificate(first).ca) out[where] = first;
     }
     const current = "/var/lib/kubelet/pki/kubelet-client-current.pem";
     if (fs.existsSync(node.realHostPath(current))) out[current] = pemCerts(fs.readFileSync(node.realHostPath(current), "utf8"))[0];
@@ -135,15 +121,13 @@ export async function leavesOf(node: SimNode): Promise<Record<string, string>> {
 }
 
 /** Per leaf of the node: which of `cas` signed it ("" when none of them). */
-export async function leafSigners(node: SimNode, cas: readonly KnownCa[]): Promise<Record<string, string>> {
-    const out: Record<string, string> = {};
-    for (const [where, pem] of Object.entries(await leavesOf(node))) out[where] = (await signersOf(pem, cas)).join("+");
-    return out;
+export function leafSigners(node: SimNode, cas: readonly KnownCa[]): Record<string, string> {
+    return Object.fromEntries(Object.entries(leavesOf(node)).map(([where, pem]) => [where, signersOf(pem, cas).join("+")]));
 }
 
 /** Names (of `cas`) of the certificates of a trust anchor, in order ("?" for one of no known CA). */
-export async function anchorOrder(text: string, cas: readonly KnownCa[]): Promise<string[]> {
-    return (await bundleFingerprints(text)).map((fp) => cas.find((c) => c.fingerprint === fp)?.name ?? `?${fp.slice(0, 12)}`);
+export function anchorOrder(text: string, cas: readonly KnownCa[]): string[] {
+    return bundleFingerprints(text).map((fp) => cas.find((c) => c.fingerprint === fp)?.name ?? `?${fp.slice(0, 12)}`);
 }
 
 /**

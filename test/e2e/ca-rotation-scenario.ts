@@ -102,8 +102,9 @@ export async function newCaFrom(sim: SimCluster, ca: RotatingCa, old: KnownCa, r
     const others = [];
     for (const pem of bundle) if (new crypto.X509Certificate(pem).fingerprint256.replace(/:/g, "").toLowerCase() !== old.fingerprint) others.push(pem);
     if (others.length !== 1) throw new Error(`${ca.certPath} on master-1 holds ${bundle.length} certificate(s), ${others.length} not the old CA`);
-    const pub = await certPublic(others[0]);
-    const key = result.ofType("tls:index/privateKey:PrivateKey").find((k) => String(k.outputs.publicKeyPem ?? "").trim() === pub);
+    const der = (pem: string) => crypto.createPublicKey(pem).export({ type: "spki", format: "der" }).toString("base64");
+    const pub = der(certPublic(others[0]));
+    const key = result.ofType("tls:index/privateKey:PrivateKey").find((k) => k.outputs.publicKeyPem && der(String(k.outputs.publicKeyPem)) === pub);
     if (!key) throw new Error(`no PrivateKey in the run's state has the public key of the new ${ca.caId}`);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kube-pki-newca-"));
     const keyFile = path.join(dir, "new-ca.key");
@@ -131,13 +132,12 @@ export async function holdings(sim: SimCluster, ca: RotatingCa, cas: readonly Kn
     const out: Record<string, NodeHoldings> = {};
     for (const n of sim.nodes) {
         const anchors: Record<string, string[]> = {};
-        for (const [where, text] of Object.entries(ca.anchors(n))) anchors[where] = await anchorOrder(text, cas);
-        const leaves = Object.fromEntries(Object.entries(await leafSigners(n, cas)).filter(([, s]) => s !== ""));
+        for (const [where, text] of Object.entries(ca.anchors(n))) anchors[where] = anchorOrder(text, cas);
+        const leaves = Object.fromEntries(Object.entries(leafSigners(n, cas)).filter(([, s]) => s !== ""));
         let key: string | undefined;
         if (n.role === "master") {
-            const pub = await keyFilePublic(n, ca.keyPath);
-            const fromCerts = await Promise.all(cas.map(async (c) => (await certPublic(c.pem)) === pub));
-            key = cas.find((_, i) => fromCerts[i])?.name ?? "?";
+            const pub = keyFilePublic(n, ca.keyPath);
+            key = cas.find((c) => certPublic(c.pem) === pub)?.name ?? "?";
         }
         out[n.name] = { anchors, leaves, key };
     }
