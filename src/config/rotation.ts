@@ -101,6 +101,14 @@ export function rotationIssues(input: Raw, env: KeyFileReader, issues: ConfigIss
         if (!r) continue;
         const at = (...rest: PropertyKey[]): string => configKey(["authorities", "rotate", key, ...rest]);
         const caId = CA_IDS[key];
+        if (key === "ca") {
+            // kube-controller-manager refuses a --cluster-signing-cert-file holding two certificates
+            // ("expected 1 certificate, found 2": pkg/controller/certificates/signer/ca_provider.go),
+            // and kubeadm points that flag at ca.crt, which every phase before drop-old makes a bundle.
+            issues.push({ key: at(), message: sentence(
+                "the cluster CA cannot be rotated by kube-pki yet: kube-controller-manager signs with --cluster-signing-cert-file, which kubeadm points at ca.crt and which must hold exactly one certificate, while the rotation needs both CAs in ca.crt",
+                "remove this rotation (rotate etcdCa and frontProxyCa with kube-pki; for the cluster CA follow Kubernetes' \"Manual Rotation of CA Certificates\")") });
+        }
         if (key !== "ca" && authorities[key] === "same-as-ca") {
             issues.push({ key: at(), message: sentence(`${key} is the cluster CA (same-as-ca)`, `rotate ca instead (kube-pki:authorities.rotate.ca), or remove this rotation`) });
         }

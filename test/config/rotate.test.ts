@@ -61,10 +61,10 @@ describe("kube-pki:authorities.rotate: valid", () => {
     });
 
     it("generate: defaults source generate and abort false; a numeric id is its text", () => {
-        const spec = parseClusterSpec(rotate({ etcdCa: { id: 2027 }, ca: { id: "q3-2027", abort: "true" } }), env);
+        const spec = parseClusterSpec(rotate({ etcdCa: { id: 2027 }, frontProxyCa: { id: "q3-2027", abort: "true" } }), env);
         expect(spec.authorities.rotate).toEqual({
             etcdCa: { id: "2027", source: "generate", abort: false },
-            ca: { id: "q3-2027", source: "generate", abort: true },
+            frontProxyCa: { id: "q3-2027", source: "generate", abort: true },
         });
     });
 
@@ -81,51 +81,63 @@ describe("kube-pki:authorities.rotate: valid", () => {
         expect(spec.authorities.rotate?.frontProxyCa?.keyPem).toBe(fs.readFileSync(file("home/ec-ca.key"), "utf8"));
         expect(spec.authorities.rotate?.frontProxyCa?.certFile).toBe(file("home/ec-ca.crt"));
     });
-
-    it("rotating the cluster CA while frontProxyCa and etcdCa are same-as-ca is allowed (they follow it)", () => {
-        const spec = parseClusterSpec(rotate({ ca: { id: "2027" } }, { frontProxyCa: "same-as-ca", etcdCa: "same-as-ca" }), env);
-        expect(spec.authorities.rotate).toEqual({ ca: { id: "2027", source: "generate", abort: false } });
-    });
 });
 
 describe("kube-pki:authorities.rotate: refused at preview, naming the key and the fix", () => {
+    it("the cluster CA is not rotatable: kube-controller-manager's signing cert must be one certificate", () => {
+        // Alone, and with frontProxyCa and etcdCa following it (same-as-ca), generated or aborted.
+        const configs: RawConfig[] = [
+            rotate({ ca: { id: "2027" } }),
+            rotate({ ca: { id: "2027", abort: true } }, { frontProxyCa: "same-as-ca", etcdCa: "same-as-ca" }),
+        ];
+        for (const raw of configs) {
+            const lines = problems(raw, env);
+            expect(lines).toHaveLength(1);
+            expect(lines[0]).toMatch(/^kube-pki:authorities\.rotate\.ca: the cluster CA cannot be rotated by kube-pki yet: /);
+            expect(lines[0]).toMatch(/kube-controller-manager signs with --cluster-signing-cert-file, which kubeadm points at ca\.crt and which must hold exactly one certificate/);
+            expect(lines[0]).toMatch(/; remove this rotation \(rotate etcdCa and frontProxyCa with kube-pki; for the cluster CA follow Kubernetes' "Manual Rotation of CA Certificates"\)\.$/);
+        }
+    });
+
     it("serviceAccount is not rotatable yet; unknown CAs and fields are unknown keys", () => {
-        const lines = problems(rotate({ serviceAccount: { id: "2027" }, etcd: { id: "2027" }, ca: { id: "2027", sourse: "adopt" } }), env);
+        const lines = problems(rotate({ serviceAccount: { id: "2027" }, etcd: { id: "2027" }, frontProxyCa: { id: "2027", sourse: "adopt" } }), env);
         expect(at(lines, "kube-pki:authorities.rotate.serviceAccount")[0]).toMatch(/not rotatable yet: .*service-account key pair; remove it/);
         expect(at(lines, "kube-pki:authorities.rotate.etcd")[0]).toMatch(/unknown key; valid keys here are ca, frontProxyCa, etcdCa\./);
-        expect(at(lines, "kube-pki:authorities.rotate.ca.sourse")[0]).toMatch(/unknown key; valid keys here are id, source, certFile, keyFile, abort\./);
+        expect(at(lines, "kube-pki:authorities.rotate.frontProxyCa.sourse")[0]).toMatch(/unknown key; valid keys here are id, source, certFile, keyFile, abort\./);
         expect(lines).toHaveLength(3);
     });
 
     it("id: required, a short DNS label", () => {
         const lines = problems(rotate({
-            ca: { source: "generate" },
-            frontProxyCa: { id: "Prod_2027" },
-            etcdCa: { id: "a".repeat(21) },
+            frontProxyCa: { source: "generate" },
+            etcdCa: { id: "Prod_2027" },
         }), env);
-        expect(at(lines, "kube-pki:authorities.rotate.ca.id")[0]).toMatch(/is required; name the new CA with up to 20 lowercase letters/);
-        expect(at(lines, "kube-pki:authorities.rotate.frontProxyCa.id")[0]).toMatch(/"Prod_2027" is not a valid rotation id; .*goes into resource names/);
-        expect(at(lines, `${E}.id`)[0]).toMatch(/is not a valid rotation id/);
-        expect(lines).toHaveLength(3);
+        expect(at(lines, "kube-pki:authorities.rotate.frontProxyCa.id")[0]).toMatch(/is required; name the new CA with up to 20 lowercase letters/);
+        expect(at(lines, `${E}.id`)[0]).toMatch(/"Prod_2027" is not a valid rotation id; .*goes into resource names/);
+        expect(lines).toHaveLength(2);
+        const tooLong = problems(rotate({ etcdCa: { id: "a".repeat(21) } }), env);
+        expect(tooLong).toHaveLength(1);
+        expect(at(tooLong, `${E}.id`)[0]).toMatch(/is not a valid rotation id/);
         // 20 characters, and "-" inside, are fine.
         expect(() => parseClusterSpec(rotate({ etcdCa: { id: `a-${"b".repeat(18)}` } }), env)).not.toThrow();
         expect(problems(rotate({ etcdCa: { id: "-2027" } }), env)).toHaveLength(1);
     });
 
     it("source, abort and the shape of an entry", () => {
-        const lines = problems(rotate({ ca: { id: "2027", source: "import", abort: "yes" }, etcdCa: "2027" }), env);
-        expect(at(lines, "kube-pki:authorities.rotate.ca.source")[0]).toMatch(/"import" is not allowed; use "generate" .* or "adopt"/);
-        expect(at(lines, "kube-pki:authorities.rotate.ca.abort")[0]).toMatch(/must be true or false, got "yes"/);
+        const lines = problems(rotate({ frontProxyCa: { id: "2027", source: "import", abort: "yes" }, etcdCa: "2027" }), env);
+        expect(at(lines, "kube-pki:authorities.rotate.frontProxyCa.source")[0]).toMatch(/"import" is not allowed; use "generate" .* or "adopt"/);
+        expect(at(lines, "kube-pki:authorities.rotate.frontProxyCa.abort")[0]).toMatch(/must be true or false, got "yes"/);
         expect(at(lines, E)[0]).toMatch(/must be an object .*got "2027"; set at least the new CA's id/);
+        expect(lines).toHaveLength(3);
     });
 
     it("generate with files, adopt without them", () => {
         const lines = problems(rotate({
-            ca: { id: "2027", certFile: "pki/new-ca.crt", keyFile: "pki/new-ca.key" },
+            frontProxyCa: { id: "2027", certFile: "pki/new-ca.crt", keyFile: "pki/new-ca.key" },
             etcdCa: { id: "2027", source: "adopt" },
         }), env);
-        expect(at(lines, "kube-pki:authorities.rotate.ca.certFile")[0]).toMatch(/is only used with source "adopt".*; remove it, or set source: adopt\./);
-        expect(at(lines, "kube-pki:authorities.rotate.ca.keyFile")[0]).toMatch(/is only used with source "adopt"/);
+        expect(at(lines, "kube-pki:authorities.rotate.frontProxyCa.certFile")[0]).toMatch(/is only used with source "adopt".*; remove it, or set source: adopt\./);
+        expect(at(lines, "kube-pki:authorities.rotate.frontProxyCa.keyFile")[0]).toMatch(/is only used with source "adopt"/);
         expect(at(lines, `${E}.certFile`)[0]).toMatch(/is required with source "adopt"; set the path of the new CA's PEM certificate/);
         expect(at(lines, `${E}.keyFile`)[0]).toMatch(/is required with source "adopt"; set the path of the new CA's unencrypted PEM private key/);
         expect(lines).toHaveLength(4);
@@ -214,6 +226,8 @@ describe("kube-pki:authorities.rotate: refused at preview, naming the key and th
             "kube-pki:cluster.name",
             "kube-pki:authorities.rotate.frontProxyCa.id",
             "kube-pki:authorities.rotate.serviceAccount",
+            // The refused cluster-CA rotation is still checked through, so one preview shows all.
+            "kube-pki:authorities.rotate.ca",
             "kube-pki:authorities.rotate.ca.certFile",
             "kube-pki:authorities.rotate.frontProxyCa",
             `${E}.certFile`,
