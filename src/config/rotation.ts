@@ -110,7 +110,7 @@ export function rotationIssues(input: Raw, env: KeyFileReader, issues: ConfigIss
                 "remove this rotation (rotate etcdCa and frontProxyCa with kube-pki; for the cluster CA follow Kubernetes' \"Manual Rotation of CA Certificates\")") });
         }
         if (key !== "ca" && authorities[key] === "same-as-ca") {
-            issues.push({ key: at(), message: sentence(`${key} is the cluster CA (same-as-ca)`, `rotate ca instead (kube-pki:authorities.rotate.ca), or remove this rotation`) });
+            issues.push({ key: at(), message: sentence(`${key} is the cluster CA (same-as-ca)`, `remove this rotation: its files are the cluster CA's, which kube-pki cannot rotate yet (see kube-pki:authorities.rotate.ca)`) });
         }
         const omitIndex = omit.indexOf(caId);
         if (omitIndex >= 0) {

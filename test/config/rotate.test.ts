@@ -146,8 +146,8 @@ describe("kube-pki:authorities.rotate: refused at preview, naming the key and th
     it("a CA that is the cluster CA (same-as-ca) is rotated through ca", () => {
         const lines = problems(rotate({ frontProxyCa: { id: "2027" }, etcdCa: { id: "2027" } }, { frontProxyCa: "same-as-ca", etcdCa: "same-as-ca" }), env);
         expect(lines).toEqual([
-            "kube-pki:authorities.rotate.frontProxyCa: frontProxyCa is the cluster CA (same-as-ca); rotate ca instead (kube-pki:authorities.rotate.ca), or remove this rotation.",
-            `${E}: etcdCa is the cluster CA (same-as-ca); rotate ca instead (kube-pki:authorities.rotate.ca), or remove this rotation.`,
+            "kube-pki:authorities.rotate.frontProxyCa: frontProxyCa is the cluster CA (same-as-ca); remove this rotation: its files are the cluster CA's, which kube-pki cannot rotate yet (see kube-pki:authorities.rotate.ca).",
+            `${E}: etcdCa is the cluster CA (same-as-ca); remove this rotation: its files are the cluster CA's, which kube-pki cannot rotate yet (see kube-pki:authorities.rotate.ca).`,
         ]);
     });
 
