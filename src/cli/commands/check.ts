@@ -2,7 +2,8 @@
  * `kube-pki check`: read every node once, judge each certificate, print a kubeadm-style table (or
  * JSON), optionally write Prometheus metrics, and return an exit code for cron/CI.
  */
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, Option } from "commander";
+import { isoDate, wholeNumber } from "../option-parsers";
 import { readInventories, type NodeInventory } from "../../drift/inventory";
 import { compareNode, type NodeDriftResult } from "../../drift/report";
 import type { NodeRole } from "../../spec";
@@ -52,18 +53,6 @@ Examples:
 Host keys: --stack nodes are pinned by their ssh.hostKey (kube-pki:ssh.insecureIgnoreHostKeys opts
 out); --host/--worker nodes by --known-hosts, else --insecure-ignore-host-keys is required.`;
 
-function positiveInt(value: string): number {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("must be a whole number ≥ 0");
-    return n;
-}
-
-function isoDate(value: string): Date {
-    const d = new Date(value);
-    if (Number.isNaN(d.getTime())) throw new InvalidArgumentError("must be an ISO date");
-    return d;
-}
-
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function checkCommand(io: CliIo, setExitCode: (code: number) => void): Command {
@@ -82,10 +71,10 @@ export function checkCommand(io: CliIo, setExitCode: (code: number) => void): Co
         .option("--layout-from <stack>", "read --host/--worker/--local nodes with the layout (kube-pki:layout) of stacks/Pulumi.<stack>.yaml")
         .addOption(new Option("-o, --output <format>", "output format").choices(["table", "json"]).default("table"))
         .option("--prometheus <file>", "also write a node_exporter textfile (x509-certificate-exporter metric names)")
-        .option("--warn-days <n>", "warn when a certificate expires within n days (default 30, or the stack's renewBeforeDays)", positiveInt)
+        .option("--warn-days <n>", "warn when a certificate expires within n days (default 30, or the stack's renewBeforeDays)", wholeNumber(0))
         .option("--no-served", "do not read the certificates components serve")
-        .option("--concurrency <n>", "nodes read at the same time", positiveInt)
-        .option("--connect-timeout <seconds>", "give up on an SSH connection after this long", positiveInt, 10)
+        .option("--concurrency <n>", "nodes read at the same time", wholeNumber(0))
+        .option("--connect-timeout <seconds>", "give up on an SSH connection after this long", wholeNumber(0), 10)
         .addOption(new Option("--now <iso>", "judge as of this time (tests)").argParser(isoDate).hideHelp())
         .addHelpText("after", HELP_AFTER)
         .action(async (opts: CheckOptions) => {

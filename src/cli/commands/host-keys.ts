@@ -3,7 +3,8 @@
  * prints the pins to paste into the stack, with fingerprints to compare out of band.
  */
 import * as path from "node:path";
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, Option } from "commander";
+import { wholeNumber } from "../option-parsers";
 import { ConfigError } from "../../config/errors";
 import { parseSshEndpoints } from "../../config/parse";
 import { mapBounded } from "../../drift/pool";
@@ -39,14 +40,6 @@ Examples:
   kube-pki host-keys --stack prod
   kube-pki host-keys --host root@10.0.0.11 --host root@10.0.0.12:2222
   kube-pki host-keys --host root@10.0.0.11 -o known-hosts >> pins && kube-pki check --host root@10.0.0.11 --known-hosts pins --ssh-key ~/.ssh/id_ed25519`;
-
-function wholeNumber(min: number) {
-    return (value: string): number => {
-        const n = Number(value);
-        if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`must be a whole number ≥ ${min}`);
-        return n;
-    };
-}
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 

@@ -7,7 +7,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, Option } from "commander";
+import { isoDate, wholeNumber } from "../option-parsers";
 import { CliError } from "../errors";
 import type { CliIo } from "../io";
 import { findPulumi, PROJECT_DIR, resourceSummary, runPulumi } from "../pulumi-cli";
@@ -62,18 +63,6 @@ Unattended:
             (examples/ci/github-actions-renew.yml)
   A stack whose kube-pki:sshPrivateKey is an encrypted secret needs --ssh-key for the checks.`;
 
-function wholeSeconds(value: string): number {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("must be a whole number ≥ 1");
-    return n;
-}
-
-function isoDate(value: string): Date {
-    const d = new Date(value);
-    if (Number.isNaN(d.getTime())) throw new InvalidArgumentError("must be an ISO date");
-    return d;
-}
-
 export function renewCommand(io: CliIo, setExitCode: (code: number) => void, env: NodeJS.ProcessEnv = process.env): Command {
     return new Command("renew")
         .description("Renew what is due: check, run `pulumi up` when something is due, check again (for cron, systemd timers, CI)")
@@ -84,7 +73,7 @@ export function renewCommand(io: CliIo, setExitCode: (code: number) => void, env
         .option("--pulumi <path>", "the pulumi binary (default: PATH, then ~/.pulumi/bin)")
         .option("--dry-run", "say what is due and what would run; run nothing", false)
         .option("--prometheus <file>", "write the final check's node_exporter textfile (as check --prometheus)")
-        .option("--connect-timeout <seconds>", "give up on an SSH connection after this long", wholeSeconds, 10)
+        .option("--connect-timeout <seconds>", "give up on an SSH connection after this long", wholeNumber(1), 10)
         .addOption(new Option("--now <iso>", "judge as of this time (tests)").argParser(isoDate).hideHelp())
         .addHelpText("after", HELP_AFTER)
         .action(async (opts: RenewOptions) => {
