@@ -7,7 +7,6 @@
  */
 import { execFile, execFileSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -18,6 +17,7 @@ import type { CliIo } from "../../src/cli/io";
 import { fixturePrerequisites } from "../drift/fixture-tree";
 import { seedNode } from "../drift/kubeadm-tree";
 import { describeNeeding } from "../harness/sim/tools";
+import { freePort } from "../harness/free-port";
 import { createStandInPulumi, type StandInPulumi } from "../harness/stand-in-pulumi";
 
 const missing = fixturePrerequisites();
@@ -271,7 +271,7 @@ describeNeeding(missing, "kube-pki renew --stack dev (local node, stand-in pulum
 
     it("a node that cannot be reached: exit 4, refused, nothing run even though the other node is due", async () => {
         newProject(full);
-        const port = await closedPort();
+        const port = await freePort();
         const key = path.join(work, `id-${n}`);
         execFileSync("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]);
         const hostKey = fs.readFileSync(`${key}.pub`, "utf8").trim().split(" ").slice(0, 2).join(" ");
@@ -305,15 +305,3 @@ describeNeeding(missing, "kube-pki renew --stack dev (local node, stand-in pulum
         expect(help).toContain("a certificate that is only not yet\nvalid (the node's clock is behind");
     }, 60_000);
 });
-
-/** A TCP port on 127.0.0.1 that nothing listens on (bound, then closed). */
-function closedPort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = net.createServer();
-        server.on("error", reject);
-        server.listen(0, "127.0.0.1", () => {
-            const { port } = server.address() as net.AddressInfo;
-            server.close(() => resolve(port));
-        });
-    });
-}

@@ -4,8 +4,8 @@
  */
 import { execFileSync, spawn, type ChildProcess } from "child_process";
 import { writeFileSync } from "fs";
-import { createServer } from "net";
 import { join } from "path";
+import { freePort } from "../harness/free-port";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { OPENSSL, runScript, tempDir, TestCa, type KeyCert } from "./fixtures";
 
@@ -15,17 +15,6 @@ let other: KeyCert;
 let client: KeyCert;
 let dir: string;
 const servers: ChildProcess[] = [];
-
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const s = createServer();
-        s.once("error", reject);
-        s.listen(0, "127.0.0.1", () => {
-            const port = (s.address() as { port: number }).port;
-            s.close(() => resolve(port));
-        });
-    });
-}
 
 async function serve(pair: KeyCert, requireClient = false): Promise<number> {
     const port = await freePort();

@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { freePort } from "../free-port";
 
 const SSHD = "/usr/sbin/sshd";
 const SSH_KEYGEN = "/usr/bin/ssh-keygen";
@@ -30,17 +31,6 @@ export function sshdPrerequisites(): string | undefined {
     if (!fs.existsSync(SSHD)) return `${SSHD} not installed (Debian: openssh-server)`;
     if (!fs.existsSync(SSH_KEYGEN)) return `${SSH_KEYGEN} not installed`;
     return undefined;
-}
-
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const srv = net.createServer();
-        srv.once("error", reject);
-        srv.listen(0, "127.0.0.1", () => {
-            const { port } = srv.address() as net.AddressInfo;
-            srv.close(() => resolve(port));
-        });
-    });
 }
 
 function canConnect(port: number): Promise<boolean> {
