@@ -2,7 +2,7 @@
  * Every config mistake named in the design produces one exact, actionable line
  * ("kube-pki:<key>: <problem>; <fix>.") and all of them are reported together.
  */
-import { utils } from "ssh2";
+import { generatePrivateKey } from "../harness/mocks/tls-keys";
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseClusterSpec } from "../../src/config";
 import { fakeEnv, minimalConfig, pinnedConfig, problems, realHostKey, realPrivateKey, realPublicKey, realRsaHostKey, withConfig } from "./helpers";
@@ -150,7 +150,7 @@ describe("host keys", () => {
 
     it("accepts ECDSA pins of every curve, with a comment", () => {
         for (const bits of [256, 384, 521] as const) {
-            const pin = `${utils.generateKeyPairSync("ecdsa", { bits }).public} root@master-1`;
+            const pin = `${generatePrivateKey({ algorithm: "ECDSA", ecdsaCurve: `P${bits}` }).publicKeyOpenssh.trim()} root@master-1`;
             expect(parseClusterSpec({ ...pinnedConfig(), nodes: twoNodes({ hostKey: pin }, { hostKey: ` ${realHostKey}\n` }) }, fakeEnv()).nodes.map((n) => n.ssh?.hostKey))
                 .toEqual([pin, realHostKey]);
         }

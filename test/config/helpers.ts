@@ -1,11 +1,16 @@
-import { utils } from "ssh2";
 import { expect } from "vitest";
 import type { ConfigEnv, RawConfig } from "../../src/config";
 import { ConfigError, parseClusterSpec } from "../../src/config";
+import { generatePrivateKey } from "../harness/mocks/tls-keys";
+
+// Keys come from node:crypto in OpenSSH form (tls-keys, checked against ssh-keygen), not from
+// ssh2's generateKeyPairSync: ssh2 1.17 drops a leading zero byte of an ed25519 public key
+// (about 1 key in 256), and its own parser then calls the key malformed — a flaky CI failure.
+const loginKey = generatePrivateKey({ algorithm: "ED25519" });
 
 /** A real, freshly generated OpenSSH private key (ssh2 must accept it, as it will at login). */
-export const realPrivateKey = utils.generateKeyPairSync("ed25519").private;
-export const realPublicKey = utils.generateKeyPairSync("ed25519").public;
+export const realPrivateKey = loginKey.privateKeyOpenssh;
+export const realPublicKey = generatePrivateKey({ algorithm: "ED25519" }).publicKeyOpenssh.trim();
 
 /** An env whose file system is the given map; other paths fail like fs.readFileSync does. */
 export function fakeEnv(files: Record<string, string> = {}, home = "/home/op", cwd = "/srv/kube-pki"): ConfigEnv & { reads: string[] } {
@@ -23,9 +28,9 @@ export function fakeEnv(files: Record<string, string> = {}, home = "/home/op", c
 }
 
 /** A node's ed25519 host public key, as a pin ("ssh-ed25519 AAAA…"). */
-export const realHostKey = utils.generateKeyPairSync("ed25519").public;
+export const realHostKey = generatePrivateKey({ algorithm: "ED25519" }).publicKeyOpenssh.trim();
 /** The same node's RSA host key, which must never be accepted as a pin. */
-export const realRsaHostKey = utils.generateKeyPairSync("rsa", { bits: 2048 }).public;
+export const realRsaHostKey = generatePrivateKey({ algorithm: "RSA", rsaBits: 2048 }).publicKeyOpenssh.trim();
 
 /** The smallest valid config: one SSH master, pinned, with its login key as a secret. */
 export function pinnedConfig(): RawConfig {
