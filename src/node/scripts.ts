@@ -8,9 +8,9 @@
 import { readFileSync } from "fs";
 import { join } from "path";
 
-export type ScriptName = "install" | "restore" | "restart" | "verify-served" | "rotate" | "read-adopted" | "kubelet-client" | "restart-consumer" | "manifests" | "verify-recovery";
+export type ScriptName = "install" | "restore" | "restart" | "verify-served" | "rotate" | "read-adopted" | "kubelet-client" | "restart-consumer" | "manifests" | "verify-recovery" | "signing-file";
 
-export const SCRIPT_NAMES: readonly ScriptName[] = ["install", "restore", "restart", "verify-served", "rotate", "read-adopted", "kubelet-client", "restart-consumer", "manifests", "verify-recovery"];
+export const SCRIPT_NAMES: readonly ScriptName[] = ["install", "restore", "restart", "verify-served", "rotate", "read-adopted", "kubelet-client", "restart-consumer", "manifests", "verify-recovery", "signing-file"];
 
 /** Directory holding the .sh files (resolved from this module, so it works from src/ and tests). */
 export const SCRIPTS_DIR = join(__dirname, "..", "scripts");

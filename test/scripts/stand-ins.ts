@@ -67,7 +67,8 @@ esac
 // Two kinds of CRI containers. A plain one (kube-proxy as a pod) is $S/cri/<name> holding
 // "<generation> <running>"; after `stop <id>` the kubelet starts generation+1 at the next \`ps\`,
 // which exits at once while dead. A static pod's container runs while its manifest is in
-// $KP_TEST_MANIFESTS; it gets a new id each time the manifest comes back. Ids: c<generation><name>.
+// $KP_TEST_MANIFESTS; it gets a new id each time the manifest comes back or changes, and one
+// started again does not run while dead. Ids: c<generation><name>.
 const CRICTL = `#!/bin/sh
 S=$KP_TEST_STATE
 printf 'crictl %s\\n' "$*" >>"$S/calls"
@@ -92,8 +93,14 @@ ps)
     fi
     n=$(cat "$S/gen-$name" 2>/dev/null || echo 1)
     if [ -f "$KP_TEST_MANIFESTS/$name.yaml" ]; then
-        if [ -f "$S/gone-$name" ]; then n=$((n + 1)); echo "$n" >"$S/gen-$name"; rm -f "$S/gone-$name"; fi
-        echo "c$n$name"
+        sha=$(sha256sum <"$KP_TEST_MANIFESTS/$name.yaml" | cut -d' ' -f1)
+        [ -f "$S/sha-$name" ] || echo "$sha" >"$S/sha-$name"
+        # Back after being gone, or edited in place: the kubelet runs a new container.
+        if [ -f "$S/gone-$name" ] || [ "$(cat "$S/sha-$name")" != "$sha" ]; then
+            n=$((n + 1)); echo "$n" >"$S/gen-$name"; echo "$sha" >"$S/sha-$name"; rm -f "$S/gone-$name"
+        fi
+        # A static pod started again does not run while dead (it exits at once).
+        [ "$n" -gt 1 ] && dead || echo "c$n$name"
     else
         : >"$S/gone-$name"
     fi ;;
