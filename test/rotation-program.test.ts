@@ -12,6 +12,7 @@ import { rotationMessage } from "../src/findings";
 import type { NodeInventory } from "../src/drift/inventory";
 import { kubePki } from "../src/program";
 import { decideRotation, type RotationDecision, type RotationInputs, type RotationPhase } from "../src/pki/ca-rotation";
+import { parseBundle } from "../src/node/bundle-format";
 import { pemBlocks } from "../src/pki/keys";
 import { adoptedContent, componentsToRestart } from "../src/rollout/plan";
 import type { ClusterSpec } from "../src/spec";
@@ -168,6 +169,37 @@ describe("cluster CA rotation through the program", () => {
         expect(caData(drop.res.get(CLUSTER_INFO).inputs.data.kubeconfig)).toEqual([fresh]);
         expect(drop.res.outputs.caCertificates.value.ca).toBe(fresh);
     }, 120_000);
+
+    it("each master points kube-controller-manager at a one-certificate signing file before its install, and back at ca.crt after drop-old's restarts", async () => {
+        const store = new MockStateStore();
+        const before = await up(store, spec());
+        expect(before.res.resources.filter((r) => r.name.endsWith("-ca-signing"))).toEqual([]);
+        const { res } = await up(store, spec(rotate), fixed("trust-both").decide);
+        const old = res.get("prod-ca-cert", SSC).outputs.certPem;
+        for (const m of MASTERS) {
+            const step = res.get(`prod-rollout-${m}-ca-signing`, COMMAND);
+            expect(step.inputs.create).toMatch(/\/signing-file\.sh" '--ca-cert' '\/etc\/kubernetes\/pki\/ca\.crt' '--ca-key' '\/etc\/kubernetes\/pki\/ca\.key' '--signing' '\/etc\/kubernetes\/pki\/kube-pki-ca-signing\.crt' 'point'/);
+            const install = res.get(`prod-rollout-${m}-install`, COMMAND);
+            expect(install.dependencies).toContain(step.urn);
+            // The engine runs it before this master's install, which carries the signing CA's certificate alone.
+            const file = parseBundle(install.inputs.stdin).files.find((f) => f.path === "/etc/kubernetes/pki/kube-pki-ca-signing.crt")!;
+            expect([file.mode, file.content]).toEqual(["0644", old]);
+        }
+        expect(res.resources.some((r) => r.name === "prod-rollout-worker-1-ca-signing")).toBe(false);
+
+        // Reissue keeps the step as it is (same trigger): nothing runs again for it.
+        const reissue = await up(store, spec(rotate), fixed("reissue").decide);
+        for (const m of MASTERS) expect(reissue.report.operations[reissue.res.get(`prod-rollout-${m}-ca-signing`, COMMAND).urn]).toBe("same");
+
+        // drop-old: back at ca.crt, after the node's restarts.
+        const drop = await up(store, spec(rotate), fixed("drop-old").decide);
+        for (const m of MASTERS) {
+            const step = drop.res.get(`prod-rollout-${m}-ca-signing`, COMMAND);
+            expect(step.inputs.create).toMatch(/'unpoint'$/);
+            expect(drop.report.operations[step.urn]).toBe("replace");
+            expect(step.dependencies).toContain(drop.res.get(`prod-rollout-${m}-kube-controller-manager`, COMMAND).urn);
+        }
+    }, 180_000);
 });
 
 describe("front-proxy CA rotation through the program", () => {

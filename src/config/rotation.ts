@@ -101,16 +101,9 @@ export function rotationIssues(input: Raw, env: KeyFileReader, issues: ConfigIss
         if (!r) continue;
         const at = (...rest: PropertyKey[]): string => configKey(["authorities", "rotate", key, ...rest]);
         const caId = CA_IDS[key];
-        if (key === "ca") {
-            // kube-controller-manager refuses a --cluster-signing-cert-file holding two certificates
-            // ("expected 1 certificate, found 2": pkg/controller/certificates/signer/ca_provider.go),
-            // and kubeadm points that flag at ca.crt, which every phase before drop-old makes a bundle.
-            issues.push({ key: at(), message: sentence(
-                "the cluster CA cannot be rotated by kube-pki yet: kube-controller-manager signs with --cluster-signing-cert-file, which kubeadm points at ca.crt and which must hold exactly one certificate, while the rotation needs both CAs in ca.crt",
-                "remove this rotation (rotate etcdCa and frontProxyCa with kube-pki; for the cluster CA follow Kubernetes' \"Manual Rotation of CA Certificates\")") });
-        }
+        if (key === "ca") clusterCaIssues(input, at(), issues);
         if (key !== "ca" && authorities[key] === "same-as-ca") {
-            issues.push({ key: at(), message: sentence(`${key} is the cluster CA (same-as-ca)`, `remove this rotation: its files are the cluster CA's, which kube-pki cannot rotate yet (see kube-pki:authorities.rotate.ca)`) });
+            issues.push({ key: at(), message: sentence(`${key} is the cluster CA (same-as-ca)`, "remove this rotation and rotate the cluster CA with kube-pki:authorities.rotate.ca") });
         }
         const omitIndex = omit.indexOf(caId);
         if (omitIndex >= 0) {
@@ -137,6 +130,28 @@ export function rotationIssues(input: Raw, env: KeyFileReader, issues: ConfigIss
         }
     }
     return files;
+}
+
+/**
+ * The cluster CA rotates only where kube-pki can point kube-controller-manager at a one-certificate
+ * signing file (src/scripts/signing-file.sh edits its static pod manifest and restarts it): it
+ * refuses a --cluster-signing-cert-file holding two certificates ("expected 1 certificate, found 2":
+ * pkg/controller/certificates/signer/ca_provider.go), and ca.crt holds two while the rotation runs.
+ */
+function clusterCaIssues(input: Raw, at: string, issues: ConfigIssue[]): void {
+    const layout = asObject(input.layout);
+    const own = asObject(asObject(layout?.components)?.["kube-controller-manager"]);
+    const method = own?.restart ?? layout?.restart ?? "static-pod";
+    if (method !== "static-pod") {
+        issues.push({ key: at, message: sentence(
+            `kube-controller-manager restarts by ${show(method)} here, not as a static pod: kube-pki cannot point its --cluster-signing-cert-file at a one-certificate file, and it refuses ca.crt while that holds both CAs`,
+            "remove this rotation and follow Kubernetes' \"Manual Rotation of CA Certificates\" (give the controller-manager a signing file with only the signing CA), or run it as a static pod") });
+    }
+    if (asObject(input.rollout)?.restart === false) {
+        issues.push({ key: at, message: sentence(
+            `${configKey(["rollout", "restart"])} is false: the rotation must restart kube-controller-manager on a one-certificate signing file before ca.crt holds both CAs`,
+            "set kube-pki:rollout.restart true for the rotation, or remove it") });
+    }
 }
 
 /** Reads and checks an adopted new CA: a CA certificate, in date, and its matching RSA/ECDSA key. */

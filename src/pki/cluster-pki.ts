@@ -15,7 +15,7 @@ import type { Component } from "./components";
 import { daysToHours } from "./keys";
 import { renderKubeconfig, renderRotatingKubeletConfig } from "./kubeconfig";
 import type { KubeletClientDecision } from "./kubelet-client";
-import { filePath, KUBELET_CLIENT_CURRENT, type FileKey } from "./layout";
+import { filePath, KUBELET_CLIENT_CURRENT, signingCertPath, type FileKey } from "./layout";
 import { LeafCertificate, type Signer } from "./leaf";
 import { planCluster, type NodePlan, type PlanFileKey, type PlannedCertificate, type PlannedFile } from "./plan";
 import { ServiceAccountKeys } from "./service-account";
@@ -64,9 +64,22 @@ export interface KubeletClientPki {
     readonly notAfter: pulumi.Output<string>;
 }
 
+/**
+ * A master's controller-manager signing file during a cluster CA rotation (src/scripts/signing-file.sh):
+ * `point` while ca.crt holds two CAs (the flag names `signing`, one certificate), `unpoint` once it holds one again.
+ */
+export interface SigningFileStep {
+    readonly mode: "point" | "unpoint";
+    readonly caCert: string;
+    readonly caKey: string;
+    readonly signing: string;
+}
+
 export interface NodePki {
     readonly node: NodeSpec;
     readonly files: readonly WantedFile[];
+    /** Set on masters holding the cluster CA key while the cluster CA rotates. */
+    readonly signing?: SigningFileStep;
     /** Set while kube-pki declares this node's kubelet client certificate (rotate mode). */
     readonly kubeletClient?: KubeletClientPki;
 }
@@ -294,11 +307,32 @@ export function createClusterPki(
         return { pem, certPem: leaf.certPem, notAfter: leaf.validityEndTime };
     };
 
+    // Cluster CA rotation: masters with the CA key also hold the signing CA's certificate alone
+    // (kube-controller-manager refuses a two-certificate --cluster-signing-cert-file), installed with ca.key.
+    const signingOf = (planned: NodePlan): { file: WantedFile; step: SigningFileStep } | undefined => {
+        const decision = rotations.ca;
+        const keyFile = planned.files.find((f) => f.material.kind === "ca-key" && f.material.ca === "ca");
+        const certFile = planned.files.find((f) => f.material.kind === "ca-cert" && f.material.ca === "ca");
+        if (!decision || !keyFile || !certFile) return undefined;
+        const signing = signingCertPath(cluster.layout, planned.node);
+        const keyCa = use("ca").keyCa;
+        return {
+            file: { key: "kube-pki-ca-signing.crt" as PlanFileKey, path: signing, mode: "0644", content: keyCa.certPem,
+                consumers: ["kube-controller-manager"], source: "ca", notAfter: keyCa.validityEndTime },
+            step: { mode: PHASE_CONTENTS[decision.phase].trust.length > 1 ? "point" : "unpoint", caCert: certFile.path, caKey: keyFile.path, signing },
+        };
+    };
+
     const nodes: Record<string, NodePki> = {};
     for (const node of cluster.nodes) {
         const planned = plan.nodes[node.name];
         const kubeletClient = kubeletClientOf(planned);
-        nodes[node.name] = { node, files: planned.files.map((f) => wantedFile(f, node)), ...(kubeletClient ? { kubeletClient } : {}) };
+        const signing = signingOf(planned);
+        const files = planned.files.map((f) => wantedFile(f, node));
+        nodes[node.name] = {
+            node, files: signing ? [...files, signing.file] : files,
+            ...(kubeletClient ? { kubeletClient } : {}), ...(signing ? { signing: signing.step } : {}),
+        };
     }
     const adminOwner = masters[0];
     const admin = nodes[adminOwner.name].files.find((f) => f.key === "admin.conf")!;

@@ -108,6 +108,14 @@ export function filePath(layout: LayoutSpec, key: FileKey, node?: Pick<NodeSpec,
         : path.posix.join(layout.kubernetesDir, "pki", key);
 }
 
+/**
+ * The one-certificate file kube-controller-manager signs with during a cluster CA rotation (beside
+ * ca.crt, which then holds two CAs: the controller-manager refuses that as a signing file).
+ */
+export function signingCertPath(layout: LayoutSpec, node?: Pick<NodeSpec, "name" | "advertiseAddress">): string {
+    return path.posix.join(path.posix.dirname(filePath(layout, "ca.crt", node)), "kube-pki-ca-signing.crt");
+}
+
 /** Directory holding static pod manifests (kube-pki:layout.manifestsDir; default <kubernetesDir>/manifests). */
 export function manifestsDir(layout: LayoutSpec): string {
     return layout.manifestsDir ?? path.posix.join(layout.kubernetesDir, "manifests");

@@ -13,9 +13,9 @@ import type { NodeKit } from "../node/kit-ship";
 import { shellQuote } from "../node/scripts";
 import { nodeCommand, type NodeCommand } from "../node/transport";
 import type { Component } from "../pki/catalog";
-import type { ClusterPki } from "../pki/cluster-pki";
+import type { ClusterPki, SigningFileStep } from "../pki/cluster-pki";
 import { catalogFor, kubeconfigServer } from "../pki/catalog";
-import { filePath, restartArgs } from "../pki/layout";
+import { filePath, manifestsDir, restartArgs, SCRIPT_MANIFESTS_DIR } from "../pki/layout";
 import { componentEndpoint } from "../pki/components";
 import { kubeletTrustsAlready, pemSha256, type KubeletClientDecision } from "../pki/kubelet-client";
 import { consumerRestarts } from "./consumers";
@@ -134,15 +134,23 @@ function rolloutNode(
     // Absent (0) it adds nothing, so stacks that never rolled back keep their triggers.
     const rollbacks = args.rollbacks?.[node.name] ?? 0;
     const epoch = rollbacks > 0 ? [`rollbacks:${rollbacks}`] : [];
+    // Cluster CA rotation: the controller-manager signs from a one-certificate file before ca.crt
+    // becomes a bundle (point, before the install), and from ca.crt again once it is one CA (unpoint, last).
+    const signing = args.pki.nodes[node.name].signing;
+    const signingStep = (dependsOn: pulumi.Input<pulumi.Resource[]>) => nodeCommand(`${name}-${node.name}-ca-signing`, node, {
+        create: run("signing-file", signingArgs(signing!, node, cluster)),
+        triggers: [signing!.mode, signing!.signing],
+    }, { parent, dependsOn });
+    const pointed = signing?.mode === "point" ? signingStep([...after, ...kit.ready]) : undefined;
     const install = nodeCommand(`${name}-${node.name}-install`, node, {
         create: makeRoot + run("install", installArgs),
         update: SETTINGS_ONLY_INSTALL,
         stdin: bundle,
         triggers: [fileFingerprints(files), ...epoch],
-    }, { parent, dependsOn: [...after, ...kit.ready] });
+    }, { parent, dependsOn: [...after, ...(pointed ? [pointed] : []), ...kit.ready] });
     barrier?.add("install", install);
 
-    const resources: pulumi.Resource[] = [install];
+    const resources: pulumi.Resource[] = pointed ? [pointed, install] : [install];
     const served: Record<string, pulumi.Output<string>> = {};
     let previous: pulumi.Resource = install;
     const components = cluster.rollout.restart ? componentsToRestart(files, node.role, cluster) : [];
@@ -222,6 +230,7 @@ function rolloutNode(
         const before = served[component] ?? pulumi.output("");
         served[component] = pulumi.all([step.stdout, before]).apply(([out, prev]) => servedFingerprint(out, component) || prev);
     }
+    if (signing?.mode === "unpoint") resources.push(signingStep([...resources, ...kit.ready]));
     // No repair: missing manifests come back after the node's own steps (the kubelet starts them).
     const restoredAlone = repair ? undefined : restoreManifests(name, node, cluster, args.manifests?.[node.name], run, { parent, dependsOn: [...resources, ...kit.ready] });
     if (restoredAlone) resources.push(restoredAlone);
@@ -308,6 +317,15 @@ function kubeletRestart(rotate: string, node: NodeSpec, args: RolloutArgs): pulu
 }
 
 /** What an install runs when only its settings changed: its files are its triggers, so none changed. */
+/** signing-file.sh arguments: the files, and the manifests dir when not kubeadm's. */
+function signingArgs(step: SigningFileStep, node: NodeSpec, cluster: ClusterSpec): string[] {
+    const dir = manifestsDir(cluster.layout);
+    return [
+        ...rootArgs(node), ...(dir !== SCRIPT_MANIFESTS_DIR ? ["--manifests", dir] : []),
+        "--ca-cert", step.caCert, "--ca-key", step.caKey, "--signing", step.signing, step.mode,
+    ];
+}
+
 const SETTINGS_ONLY_INSTALL = `echo "install: settings changed, files unchanged; nothing pushed"`;
 
 /**

@@ -84,19 +84,23 @@ describe("kube-pki:authorities.rotate: valid", () => {
 });
 
 describe("kube-pki:authorities.rotate: refused at preview, naming the key and the fix", () => {
-    it("the cluster CA is not rotatable: kube-controller-manager's signing cert must be one certificate", () => {
-        // Alone, and with frontProxyCa and etcdCa following it (same-as-ca), generated or aborted.
-        const configs: RawConfig[] = [
-            rotate({ ca: { id: "2027" } }),
-            rotate({ ca: { id: "2027", abort: true } }, { frontProxyCa: "same-as-ca", etcdCa: "same-as-ca" }),
-        ];
-        for (const raw of configs) {
-            const lines = problems(raw, env);
-            expect(lines).toHaveLength(1);
-            expect(lines[0]).toMatch(/^kube-pki:authorities\.rotate\.ca: the cluster CA cannot be rotated by kube-pki yet: /);
-            expect(lines[0]).toMatch(/kube-controller-manager signs with --cluster-signing-cert-file, which kubeadm points at ca\.crt and which must hold exactly one certificate/);
-            expect(lines[0]).toMatch(/; remove this rotation \(rotate etcdCa and frontProxyCa with kube-pki; for the cluster CA follow Kubernetes' "Manual Rotation of CA Certificates"\)\.$/);
+    it("the cluster CA needs its controller-manager as a static pod and rollout.restart (it is pointed at a one-certificate signing file)", () => {
+        // kubeadm's static pods and restarts: valid, with frontProxyCa and etcdCa following it (same-as-ca).
+        for (const raw of [rotate({ ca: { id: "2027" } }), rotate({ ca: { id: "2027", abort: true } }, { frontProxyCa: "same-as-ca", etcdCa: "same-as-ca" })]) {
+            expect(parseClusterSpec(raw, env).authorities.rotate?.ca?.id).toBe("2027");
         }
+        const C = "kube-pki:authorities.rotate.ca";
+        const systemd = problems(withConfig({ authorities: { rotate: { ca: { id: "2027" } } }, layout: { kind: "custom", components: { "kube-controller-manager": { restart: "systemd" } } } }), env);
+        expect(systemd).toHaveLength(1);
+        expect(systemd[0]).toMatch(new RegExp(`^${C.replace(/\./g, "\\.")}: kube-controller-manager restarts by "systemd" here, not as a static pod: `));
+        expect(systemd[0]).toMatch(/; remove this rotation and follow Kubernetes' "Manual Rotation of CA Certificates" .*, or run it as a static pod\.$/);
+        const crictl = problems(withConfig({ authorities: { rotate: { ca: { id: "2027" } } }, layout: { kind: "custom", restart: "crictl" } }), env);
+        expect(crictl).toHaveLength(1);
+        expect(crictl[0]).toMatch(/restarts by "crictl" here, not as a static pod/);
+        const noRestart = problems(withConfig({ authorities: { rotate: { ca: { id: "2027" } } }, rollout: { restart: false } }), env);
+        expect(noRestart).toEqual([
+            `${C}: kube-pki:rollout.restart is false: the rotation must restart kube-controller-manager on a one-certificate signing file before ca.crt holds both CAs; set kube-pki:rollout.restart true for the rotation, or remove it.`,
+        ]);
     });
 
     it("serviceAccount is not rotatable yet; unknown CAs and fields are unknown keys", () => {
@@ -146,8 +150,8 @@ describe("kube-pki:authorities.rotate: refused at preview, naming the key and th
     it("a CA that is the cluster CA (same-as-ca) is rotated through ca", () => {
         const lines = problems(rotate({ frontProxyCa: { id: "2027" }, etcdCa: { id: "2027" } }, { frontProxyCa: "same-as-ca", etcdCa: "same-as-ca" }), env);
         expect(lines).toEqual([
-            "kube-pki:authorities.rotate.frontProxyCa: frontProxyCa is the cluster CA (same-as-ca); remove this rotation: its files are the cluster CA's, which kube-pki cannot rotate yet (see kube-pki:authorities.rotate.ca).",
-            `${E}: etcdCa is the cluster CA (same-as-ca); remove this rotation: its files are the cluster CA's, which kube-pki cannot rotate yet (see kube-pki:authorities.rotate.ca).`,
+            "kube-pki:authorities.rotate.frontProxyCa: frontProxyCa is the cluster CA (same-as-ca); remove this rotation and rotate the cluster CA with kube-pki:authorities.rotate.ca.",
+            `${E}: etcdCa is the cluster CA (same-as-ca); remove this rotation and rotate the cluster CA with kube-pki:authorities.rotate.ca.`,
         ]);
     });
 
@@ -226,8 +230,6 @@ describe("kube-pki:authorities.rotate: refused at preview, naming the key and th
             "kube-pki:cluster.name",
             "kube-pki:authorities.rotate.frontProxyCa.id",
             "kube-pki:authorities.rotate.serviceAccount",
-            // The refused cluster-CA rotation is still checked through, so one preview shows all.
-            "kube-pki:authorities.rotate.ca",
             "kube-pki:authorities.rotate.ca.certFile",
             "kube-pki:authorities.rotate.frontProxyCa",
             `${E}.certFile`,
