@@ -6,9 +6,9 @@
  * moment accepts (test/e2e/ca-rotation-probes.ts). Prints, per phase, the wall time of the `up`, the
  * longest window with no apiserver answering and the failed quorum writes; asserts nothing.
  * Goal (issue 14): 0 ms with no apiserver answering, no failed quorum write.
- *   (a) the etcd CA (the cluster CA is refused this round: README "Rotating a CA")
+ *   (a) the etcd CA   (b) the cluster CA
  *
- *   node bench/run.js bench/ca-rotation.ts     (root, Debian packages as for the live tests)
+ *   node bench/run.js bench/ca-rotation.ts [--case a|b]     (default both; root, Debian packages as for the live tests)
  * Writes what it prints to bench/out/ca-rotation-<case>.txt too.
  */
 import * as fs from "node:fs";
@@ -20,7 +20,7 @@ import { createExecutingMocks, MockStateStore, runProgram } from "../test/harnes
 import { SimCluster } from "../test/harness/sim";
 import { knownCa } from "../test/e2e/ca-rotation-judges";
 import { RotationProbes, type PhaseStats } from "../test/e2e/ca-rotation-probes";
-import { baseSpec, ETCD_CA, etcdProbeClient, newCaFrom, PHASES, rotating, ROTATION_SIM, type RotatingCa } from "../test/e2e/ca-rotation-scenario";
+import { baseSpec, CLUSTER_CA, ETCD_CA, etcdProbeClient, newCaFrom, PHASES, rotating, ROTATION_SIM, type RotatingCa } from "../test/e2e/ca-rotation-scenario";
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
@@ -77,13 +77,26 @@ function phaseLine(p: PhaseStats, wall: number): string {
         `${p.longestQuorumGap ? `, longest gap ${p.longestQuorumGap} ms` : ""}`;
 }
 
+const CASES: Record<string, [string, RotatingCa]> = {
+    a: ["(a) etcd CA rotation, 3 masters + 1 worker", ETCD_CA],
+    b: ["(b) cluster CA rotation, 3 masters + 1 worker", CLUSTER_CA],
+};
+
+/** `--case a|b` (default both). */
+function chosenCases(argv: readonly string[]): string[] {
+    const at = argv.indexOf("--case");
+    if (at < 0) return Object.keys(CASES);
+    const value = argv[at + 1];
+    if (!value || !(value in CASES)) throw new Error(`--case: expected one of ${Object.keys(CASES).join(", ")}, got ${value ?? "nothing"}; omit it to run both`);
+    return [value];
+}
+
 async function main(): Promise<void> {
-    // Only the etcd CA: kube-pki refuses rotate.ca this round (kube-controller-manager's signing file
-    // must hold one certificate), and the simulated controller-manager would not show why.
-    for (const c of ["a"]) {
+    for (const c of chosenCases(process.argv.slice(2))) {
         const lines: string[] = [];
         const print = (l: string) => { console.log(l); lines.push(l); };
-        await rotation("(a) etcd CA rotation, 3 masters + 1 worker", ETCD_CA, print);
+        const [label, ca] = CASES[c];
+        await rotation(label, ca, print);
         const [l1, l5] = os.loadavg();
         const head = `# node bench/run.js bench/ca-rotation.ts --case ${c}, finished ${new Date().toISOString().slice(0, 16)}Z on ${os.cpus().length} cores; ` +
             `load average at the end ${l1.toFixed(1)} (1 min), ${l5.toFixed(1)} (5 min)`;

@@ -13,7 +13,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { RotatableAuthority, ClusterSpec } from "../../src/spec";
 import type { RunResult } from "../harness/mocks";
 import { issueCert, type SimClusterOptions, type SimCluster, type SimNode } from "../harness/sim";
-import { anchorOrder, certPublic, keyFilePublic, knownCa, leafSigners, pemCerts, type KnownCa } from "./ca-rotation-judges";
+import { anchorOrder, certPublic, keyFilePublic, knownCa, kubeconfigsOf, leafSigners, pemCerts, type KnownCa } from "./ca-rotation-judges";
 import { specFor } from "./sim-spec";
 
 export const ROTATION_ID = "r1";
@@ -46,6 +46,14 @@ export const ETCD_CA: RotatingCa = {
     key: "etcdCa", caId: "etcd-ca", certPath: "/etc/kubernetes/pki/etcd/ca.crt", keyPath: "/etc/kubernetes/pki/etcd/ca.key",
     anchors: (node): Record<string, string> => (node.role === "master"
         ? { "/etc/kubernetes/pki/etcd/ca.crt": fs.readFileSync(node.realHostPath("/etc/kubernetes/pki/etcd/ca.crt"), "utf8") } : {}),
+};
+
+export const CLUSTER_CA: RotatingCa = {
+    key: "ca", caId: "ca", certPath: "/etc/kubernetes/pki/ca.crt", keyPath: "/etc/kubernetes/pki/ca.key",
+    anchors: (node) => ({
+        "/etc/kubernetes/pki/ca.crt": fs.readFileSync(node.realHostPath("/etc/kubernetes/pki/ca.crt"), "utf8"),
+        ...Object.fromEntries(kubeconfigsOf(node).map((kc) => [`${kc.file} certificate-authority-data`, kc.caPem])),
+    }),
 };
 
 /** The stack the tests start from (kubeadm's own kubelet client rotation, as kubeadm seeds it). */
