@@ -21,6 +21,7 @@ import { SimCluster } from "../test/harness/sim";
 import { knownCa } from "../test/e2e/ca-rotation-judges";
 import { RotationProbes, type PhaseStats } from "../test/e2e/ca-rotation-probes";
 import { baseSpec, CLUSTER_CA, ETCD_CA, etcdProbeClient, newCaFrom, PHASES, rotating, ROTATION_SIM, type RotatingCa } from "../test/e2e/ca-rotation-scenario";
+import { chosenCases } from "./cases";
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
@@ -82,17 +83,8 @@ const CASES: Record<string, [string, RotatingCa]> = {
     b: ["(b) cluster CA rotation, 3 masters + 1 worker", CLUSTER_CA],
 };
 
-/** `--case a|b` (default both). */
-function chosenCases(argv: readonly string[]): string[] {
-    const at = argv.indexOf("--case");
-    if (at < 0) return Object.keys(CASES);
-    const value = argv[at + 1];
-    if (!value || !(value in CASES)) throw new Error(`--case: expected one of ${Object.keys(CASES).join(", ")}, got ${value ?? "nothing"}; omit it to run both`);
-    return [value];
-}
-
 async function main(): Promise<void> {
-    for (const c of chosenCases(process.argv.slice(2))) {
+    for (const c of chosenCases(process.argv.slice(2), CASES)) {
         const lines: string[] = [];
         const print = (l: string) => { console.log(l); lines.push(l); };
         const [label, ca] = CASES[c];

@@ -18,6 +18,7 @@ import type { ExecutionEvent } from "../test/harness/mocks/state-store";
 import { SimCluster } from "../test/harness/sim";
 import { specFor } from "../test/e2e/sim-spec";
 import { waitStopped, wipe, WIPED_SIM, wipedSpec } from "../test/e2e/wiped-master";
+import { chosenCases } from "./cases";
 
 type Phases = ReadonlyArray<[string, (name: string) => boolean]>;
 const KIT: Phases[number] = ["kit shipped", (n) => n.includes("-kit-")];
@@ -96,17 +97,8 @@ async function wipedMaster(): Promise<void> {
 
 const CASES: Record<string, () => Promise<void>> = { a: expiredHa, b: wipedMaster };
 
-/** `--case a|b` (default both). */
-function chosenCases(argv: readonly string[]): string[] {
-    const at = argv.indexOf("--case");
-    if (at < 0) return Object.keys(CASES);
-    const value = argv[at + 1];
-    if (!value || !(value in CASES)) throw new Error(`--case: expected one of ${Object.keys(CASES).join(", ")}, got ${value ?? "nothing"}; omit it to run both`);
-    return [value];
-}
-
 async function main(): Promise<void> {
-    for (const c of chosenCases(process.argv.slice(2))) await CASES[c]();
+    for (const c of chosenCases(process.argv.slice(2), CASES)) await CASES[c]();
     const [l1, l5] = os.loadavg();
     console.log(`# ${os.cpus().length} cores; load average at the end ${l1.toFixed(1)} (1 min), ${l5.toFixed(1)} (5 min); finished ${new Date().toISOString()}`);
 }
