@@ -169,7 +169,10 @@ function planWithConflicts(cluster: ClusterSpec): Planned {
     const signerOf = (id: CaId): CaId => aliases.get(id) ?? id;
     const cas = entries.filter((e): e is CaEntry => e.kind === "ca" && !aliases.has(e.id));
     const caOf = (id: CaId) => cas.find((c) => c.id === signerOf(id))!;
-    const adopted = (id: CaId) => cluster.authorities[CA_CONFIG_KEY[signerOf(id)]] === "adopt";
+    // A rotation to an adopted CA counts too: the operator's new CA has whatever subject they gave
+    // it, so its leaves are judged by signature, not by kubeadm's CN.
+    const adopted = (id: CaId) => cluster.authorities[CA_CONFIG_KEY[signerOf(id)]] === "adopt"
+        || cluster.authorities.rotate?.[CA_CONFIG_KEY[signerOf(id)]]?.source === "adopt";
     const sameCertificate = cluster.layout.sameCertificate ?? {};
     let node: NodeSpec = cluster.nodes[0];
     const path = (key: FileKey) => filePath(cluster.layout, key, node);

@@ -143,7 +143,8 @@ describeLive("cluster CA rotation (3 masters + 1 worker)", () => {
     it("the apiservers were probed through every phase (the longest window with none answering is printed; bench/ca-rotation reports it)", async () => {
         await probes.stop();
         for (const p of probes.phases) expect(p.apiTicks, `probes during ${p.phase}`).toBeGreaterThan(10);
-        console.log(`apiserver: longest window with none answering ${probes.summary().longestAllDown} ms`);
+        console.log(`apiserver: longest window with none answering ${probes.summary().longestAllDown} ms; by phase: ` +
+            probes.phases.map((p) => `${p.phase} ${p.longestAllDown} ms (${p.apiTicks} ticks)`).join(", "));
         expect(checked).toHaveLength(3);
     });
 });

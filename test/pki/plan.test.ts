@@ -117,6 +117,21 @@ describe("planNodeFiles", () => {
         expect(rotate.nodes["worker-1"].files.find((f) => f.key === "kubelet.conf")!.material.kind).toBe("rotating-kubeconfig");
         expect(planCluster(haCluster("1.30.4", 1)).nodes["worker-1"].kubeletClient).toBeUndefined();
     });
+
+    it("judges the leaves of a CA rotating to an adopted CA by signature (its subject is the operator's), others as before", () => {
+        const generated = haCluster("1.30.4", 1);
+        const withRotation = (source: "adopt" | "generate"): ClusterSpec => ({
+            ...generated,
+            authorities: { ...generated.authorities, etcdCa: "generate", rotate: { etcdCa: { id: "2027", source, abort: false } } },
+        });
+        const adoptedIssuerOf = (c: ClusterSpec, key: string) => planCluster(c).nodes["master-1"].files.find((f) => f.key === key)!.expected?.adoptedIssuer;
+        expect(adoptedIssuerOf(withRotation("adopt"), "etcd/server.crt")).toBe(true);
+        expect(adoptedIssuerOf(withRotation("adopt"), "apiserver-etcd-client.crt")).toBe(true);
+        expect(adoptedIssuerOf(withRotation("generate"), "etcd/server.crt")).toBeUndefined();
+        expect(adoptedIssuerOf({ ...generated, authorities: { ...generated.authorities, etcdCa: "generate" } }, "etcd/server.crt")).toBeUndefined();
+        // Another CA's leaves are not touched by the etcd CA's rotation.
+        expect(adoptedIssuerOf(withRotation("adopt"), "apiserver.crt")).toBe(adoptedIssuerOf(generated, "apiserver.crt"));
+    });
 });
 
 describe("knownFiles", () => {
