@@ -133,10 +133,11 @@ backup_node=$KP_BACKUP_DIR/manifests/${backup##*/}
 
 _rc_name=$C
 _rc_old=$(running_id "$C")
-_stays() { sleep 3; [ "$(running_id "$C")" = "$_rc_now" ]; }
+# Gone again (exited, or replaced by a restart loop) within 3 s of starting: it did not take the flag.
+_gone() { [ "$(running_id "$C")" != "$_rc_now" ]; }
 mv -f "$staged" "$manifest"
 log "$C: $CERT_FLAG=$target in $manifest_node (was $cert_values; old manifest in $backup_node)"
-if poll_until "$(deadline_in "$opt_timeout")" _new_running && _stays; then
+if poll_until "$(deadline_in "$opt_timeout")" _new_running && ! poll_until "$(deadline_in 3)" _gone; then
     log "$C runs again (container ${_rc_old:-none} -> $_rc_now), signing with $target"
     exit 0
 fi
