@@ -15,7 +15,8 @@ import { nodeCommand, type NodeCommand } from "../node/transport";
 
 type Run = (script: string, args: string[]) => pulumi.Input<string>;
 
-function manifestArgs(node: NodeSpec, cluster: ClusterSpec): string[] {
+/** --root for a local node, --manifests when not kubeadm's: what every manifest-editing script takes first. */
+export function manifestArgs(node: NodeSpec, cluster: ClusterSpec): string[] {
     const dir = manifestsDir(cluster.layout);
     return [...(node.localRoot ? ["--root", node.localRoot] : []), ...(dir !== SCRIPT_MANIFESTS_DIR ? ["--manifests", dir] : [])];
 }

@@ -15,11 +15,11 @@ import { nodeCommand, type NodeCommand } from "../node/transport";
 import type { Component } from "../pki/catalog";
 import type { ClusterPki, SigningFileStep } from "../pki/cluster-pki";
 import { catalogFor, kubeconfigServer } from "../pki/catalog";
-import { filePath, manifestsDir, restartArgs, SCRIPT_MANIFESTS_DIR } from "../pki/layout";
+import { filePath, restartArgs } from "../pki/layout";
 import { componentEndpoint } from "../pki/components";
 import { kubeletTrustsAlready, pemSha256, type KubeletClientDecision } from "../pki/kubelet-client";
 import { consumerRestarts } from "./consumers";
-import { restoreManifests, saveManifests } from "./manifests";
+import { manifestArgs, restoreManifests, saveManifests } from "./manifests";
 import type { NodeManifests } from "../drift/manifests";
 import { PhaseBarrier } from "./recovery";
 import { extraComponentsOf } from "../pki/stack-certificates";
@@ -319,11 +319,7 @@ function kubeletRestart(rotate: string, node: NodeSpec, args: RolloutArgs): pulu
 /** What an install runs when only its settings changed: its files are its triggers, so none changed. */
 /** signing-file.sh arguments: the files, and the manifests dir when not kubeadm's. */
 function signingArgs(step: SigningFileStep, node: NodeSpec, cluster: ClusterSpec): string[] {
-    const dir = manifestsDir(cluster.layout);
-    return [
-        ...rootArgs(node), ...(dir !== SCRIPT_MANIFESTS_DIR ? ["--manifests", dir] : []),
-        "--ca-cert", step.caCert, "--ca-key", step.caKey, "--signing", step.signing, step.mode,
-    ];
+    return [...manifestArgs(node, cluster), "--ca-cert", step.caCert, "--ca-key", step.caKey, "--signing", step.signing, step.mode];
 }
 
 const SETTINGS_ONLY_INSTALL = `echo "install: settings changed, files unchanged; nothing pushed"`;
