@@ -137,9 +137,29 @@ export interface AuthoritySourcesSpec {
     keyAlgorithm: KeyAlgorithm;
     /** `kube-pki:authorities.rotate`: CA rotations asked for, by config key (absent: none). */
     rotate?: Partial<Record<RotatableAuthority, CaRotationSpec>>;
+    /** `kube-pki:authorities.rotate.serviceAccount`: the sa key pair's rotation (absent: none). */
+    serviceAccountRotation?: SaRotationSpec;
 }
 
-/** The CAs a stack can rotate (`kube-pki:authorities.rotate.<key>`); the sa pair is not one yet. */
+/**
+ * One declared rotation of the service-account key pair (src/pki/sa-rotation.ts walks its phases,
+ * one per `up`). The new key is the operator's file: its public half is known at program time,
+ * which is how the nodes' sa.pub keys are told apart (a public key carries no marker).
+ */
+export interface SaRotationSpec {
+    /** Names the rotation in preview and outputs ("2027"); DNS-label characters. */
+    id: string;
+    /** The new private key's file on the machine running Pulumi, absolute (configured relative to the project directory). */
+    keyFile: string;
+    /** keyFile's text: an unencrypted RSA/ECDSA PEM private key. Secret: only ever passed on wrapped in pulumi.secret. */
+    keyPem: string;
+    /** Its public half, SubjectPublicKeyInfo PEM (public). */
+    publicKeyPem: string;
+    /** Walk back to the old key (verify both, sign with the old one, drop the new). */
+    abort: boolean;
+}
+
+/** The CAs a stack can rotate (`kube-pki:authorities.rotate.<key>`); the sa pair: SaRotationSpec. */
 export type RotatableAuthority = "ca" | "frontProxyCa" | "etcdCa";
 
 /** One declared CA rotation (src/pki/ca-rotation.ts walks its phases, one per `up`). */
