@@ -13,7 +13,7 @@ import { componentAddress, componentInfo, COMPONENTS, runsOn, type Component } f
 import { runLocally } from "./local";
 import { manifestInventoryArgs, type ManifestState } from "./manifests";
 import { mapBounded } from "./pool";
-import { pairKey, parseInventoryOutput, type RawInventory } from "./script-output";
+import { pairKey, parseInventoryOutput, spkiPem, type RawInventory } from "./script-output";
 import { runOverSsh, type RunResult } from "./ssh";
 
 export type FileKind = "certificate" | "private-key" | "public-key" | "kubeconfig" | "kubelet-pem";
@@ -54,6 +54,13 @@ export interface InventoryFile {
     };
     /** kubelet-client-current: where the symlink points. */
     linkTarget?: string;
+    /**
+     * A public key file (sa.pub): every public key in it, file order, as SubjectPublicKeyInfo PEM
+     * (a key that does not parse is left out). A private key file paired with one (sa.key): its
+     * public half, in `publicKey`. What a service-account key rotation is judged by.
+     */
+    publicKeys?: string[];
+    publicKey?: string;
 }
 
 export interface ServedCert {
@@ -233,6 +240,7 @@ export function assembleFiles(raw: RawInventory, layout: LayoutSpec, node?: Pick
     for (const [crt, key] of declared?.pairs ?? []) if (!keyFileOf.has(crt)) keyFileOf.set(crt, key);
     const saPub = filePathOf("sa.pub");
     keyFileOf.set(saPub, filePathOf("sa.key"));
+    const saKey = filePathOf("sa.key");
 
     const files: InventoryFile[] = [];
     for (const rawFile of raw.files.values()) {
@@ -260,6 +268,11 @@ export function assembleFiles(raw: RawInventory, layout: LayoutSpec, node?: Pick
         }
         if (kind === "public-key" && keyFileOf.has(rawFile.path)) {
             file.keyMatches = toMatch(raw.pairs.get(pairKey(rawFile.path, keyFileOf.get(rawFile.path)!)));
+            if (rawFile.state === "present") file.publicKeys = (raw.pubLists.get(rawFile.path) ?? []).flatMap((p) => spkiPem(p) ?? []);
+        }
+        if (kind === "private-key" && rawFile.state === "present" && rawFile.path === saKey) {
+            const pub = spkiPem(raw.pubs.get(rawFile.path));
+            if (pub) file.publicKey = pub;
         }
         if (kind === "kubeconfig" && rawFile.state === "present") {
             const kc = raw.kubeconfigs.get(rawFile.path) ?? {};
@@ -282,6 +295,10 @@ export function assembleFiles(raw: RawInventory, layout: LayoutSpec, node?: Pick
         for (const cert of certificatesOf(f)) attributeIssuer(cert, cas);
         for (const cert of kubeconfigCasOf(f)) attributeIssuer(cert, cas);
     }
+    // sa.key's public half is not read again where install.sh verified the pair: then it is sa.pub's first key.
+    const saKeyFile = files.find((f) => f.path === saKey && f.exists);
+    const saPubFile = files.find((f) => f.path === saPub);
+    if (saKeyFile && !saKeyFile.publicKey && saPubFile?.keyMatches && saPubFile.publicKeys?.[0]) saKeyFile.publicKey = saPubFile.publicKeys[0];
     return files;
 }
 

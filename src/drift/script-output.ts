@@ -47,6 +47,8 @@ export interface RawInventory {
     pairs: Map<string, "yes" | "no" | "error">;
     /** Public key PEM derived on the node from a key file (by path) or an embedded key ("kc:<path>"). */
     pubs: Map<string, string>;
+    /** Every public key block of a public key file, in file order (sa.pub holds two during a rotation). */
+    pubLists: Map<string, string[]>;
     kubeconfigs: Map<string, RawKubeconfig>;
     /** Symlink path → target (undefined when the path is not a link). */
     links: Map<string, string | undefined>;
@@ -77,7 +79,7 @@ function splitPems(lines: string[]): string[] {
 
 export function parseInventoryOutput(stdout: string): RawInventory {
     const out: RawInventory = {
-        files: new Map(), pairs: new Map(), pubs: new Map(), kubeconfigs: new Map(), links: new Map(), served: [], installed: new Map(), rollbacks: 0, complete: false,
+        files: new Map(), pairs: new Map(), pubs: new Map(), pubLists: new Map(), kubeconfigs: new Map(), links: new Map(), served: [], installed: new Map(), rollbacks: 0, complete: false,
     };
     const requestedPairs: Array<[string, string]> = [];
     const lines = stdout.split("\n");
@@ -112,8 +114,9 @@ export function parseInventoryOutput(stdout: string): RawInventory {
             case "pub": {
                 const body = collectUntil(lines, i + 1, `endpub ${a}`);
                 i = body.next;
-                const pem = body.lines.join("\n").match(PUBLIC_KEY_BLOCK)?.[0];
-                if (pem) out.pubs.set(a, pem + "\n");
+                const pems = [...body.lines.join("\n").matchAll(PUBLIC_KEY_BLOCKS)].map((m) => m[0] + "\n");
+                if (pems.length) out.pubs.set(a, pems[0]);
+                out.pubLists.set(a, pems);
                 break;
             }
             case "keypub": {
@@ -185,7 +188,7 @@ export function parseInventoryOutput(stdout: string): RawInventory {
 }
 
 /** SubjectPublicKeyInfo from openssl, or a public key file's own form (e.g. PKCS#1 "RSA PUBLIC KEY"). */
-const PUBLIC_KEY_BLOCK = /-----BEGIN ([A-Z ]*)PUBLIC KEY-----[\s\S]*?-----END \1PUBLIC KEY-----/;
+const PUBLIC_KEY_BLOCKS = /-----BEGIN ([A-Z ]*)PUBLIC KEY-----[\s\S]*?-----END \1PUBLIC KEY-----/g;
 
 function pemOf(b64: string): string {
     return `-----BEGIN CERTIFICATE-----\n${b64.match(/.{1,64}/g)!.join("\n")}\n-----END CERTIFICATE-----\n`;
@@ -223,6 +226,12 @@ function spki(pem: string | undefined): Buffer | undefined {
     } catch {
         return undefined;
     }
+}
+
+/** A certificate's or public key's SubjectPublicKeyInfo as PEM (one form to compare); undefined when it does not parse. */
+export function spkiPem(pem: string | undefined): string | undefined {
+    const der = spki(pem);
+    return der ? createPublicKey({ key: der, format: "der", type: "spki" }).export({ type: "spki", format: "pem" }) as string : undefined;
 }
 
 /** yes/no when both sides are usable public keys, error when either is missing or broken. */

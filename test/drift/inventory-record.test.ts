@@ -141,6 +141,32 @@ describeNeeding(missing, "inventory and the install record", () => {
         expect(out).not.toMatch(/PRIVATE KEY/);
     }, 60_000);
 
+    it("sa.pub holding two keys (a service-account rotation): every key as SPKI, sa.key's public half, pair judged by the first", async () => {
+        const root = path.join(dir, "m4");
+        seedNode(root, { name: "m4", ip: "10.0.0.1", role: "master" });
+        const pki = path.join(root, "etc/kubernetes/pki");
+        const ssl = (...args: string[]) => spawnSync(OPENSSL, args, { encoding: "utf8" });
+        const spki = (key: string) => ssl("pkey", "-in", key, "-pubout").stdout;
+        const oldKey = path.join(pki, "sa.key");
+        const newKey = path.join(dir, "sa-new.key");
+        ssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", oldKey);
+        ssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", newKey);
+        // Old key first in PKCS#1 form ("RSA PUBLIC KEY", as some tools write it), the new one as SPKI.
+        const pkcs1 = ssl("rsa", "-in", oldKey, "-RSAPublicKey_out").stdout;
+        fs.writeFileSync(path.join(pki, "sa.pub"), pkcs1 + spki(newKey));
+        const { inv } = await counted(node("m4", root));
+        const pub = inv.files.find((f) => f.key === "sa.pub")!;
+        const key = inv.files.find((f) => f.key === "sa.key")!;
+        expect(pub.publicKeys).toEqual([spki(oldKey), spki(newKey)]);
+        expect(key.publicKey).toBe(spki(oldKey));
+        expect(pub.keyMatches).toBe(true);
+        // sa.key swapped to the new key: the first key of sa.pub is no longer its own.
+        fs.copyFileSync(newKey, oldKey);
+        const swapped = (await counted(node("m4", root))).inv;
+        expect(swapped.files.find((f) => f.key === "sa.key")!.publicKey).toBe(spki(newKey));
+        expect(swapped.files.find((f) => f.key === "sa.pub")!.keyMatches).toBe(false);
+    }, 60_000);
+
     it("prints the same records under dash and bash --posix", () => {
         const root = path.join(dir, "m1");
         const args = inventoryArgs(node("m1", root), KUBEADM_LAYOUT, false);
