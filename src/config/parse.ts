@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import type { z } from "zod";
 import { formatKubernetesVersion, parseKubernetesVersion } from "../pki/versions";
-import type { AuthoritySourcesSpec, ClusterSpec, LayoutSpec, NodeSpec, RotatableAuthority } from "../spec";
+import type { AuthoritySourcesSpec, ClusterSpec, LayoutSpec, NodeSpec } from "../spec";
 import { catalogFor, type CaId } from "../pki/catalog";
 import { caAliases, pathConflicts, planCluster } from "../pki/plan";
 import { layoutFileKeys } from "../pki/layout";
@@ -20,7 +20,7 @@ import { CONFIG_KEY_NAMES, keySchemas } from "./schema";
 import type { KeyFileReader } from "./ssh-key";
 import { KeyFileCache, SET_SECRET_KEY_HINT, checkSecretKey } from "./ssh-key";
 import { hostKeyIssue, unpinnedIssue } from "./host-key-rules";
-import { type AdoptedCaFiles, rotationIssues, rotationSpecs } from "./rotation";
+import { type RotationFiles, rotationIssues, rotationSpecs } from "./rotation";
 
 /** The `kube-pki:*` config values without the namespace, already JSON-parsed (as Pulumi's getObject returns them). */
 export type RawConfig = Partial<Record<string, unknown>>;
@@ -393,7 +393,7 @@ function resolvePrivateKeys(parsed: Partial<ParsedConfig>, env: ConfigEnv, issue
     return keys;
 }
 
-function buildSpec(config: ParsedConfig, privateKeys: Map<number, string>, env: ConfigEnv, rotationFiles: ReadonlyMap<RotatableAuthority, AdoptedCaFiles>): ClusterSpec {
+function buildSpec(config: ParsedConfig, privateKeys: Map<number, string>, env: ConfigEnv, rotationFiles: RotationFiles): ClusterSpec {
     const { cluster, validity, layout, authorities, rollout, drift, kubelet } = config;
     const nodes: NodeSpec[] = config.nodes.map((node, index) => {
         const spec: NodeSpec = { name: node.name, role: node.role, advertiseAddress: node.address, transport: node.transport };
@@ -436,10 +436,10 @@ function buildSpec(config: ParsedConfig, privateKeys: Map<number, string>, env: 
 }
 
 function authoritiesSpec(
-    authorities: ParsedConfig["authorities"], firstMaster: string, rotationFiles: ReadonlyMap<RotatableAuthority, AdoptedCaFiles>,
+    authorities: ParsedConfig["authorities"], firstMaster: string, rotationFiles: RotationFiles,
 ): AuthoritySourcesSpec {
     const { rotate, ...sources } = authorities;
-    const rotations = rotationSpecs(rotate, rotationFiles);
-    // Only when asked for, so specs (and everything derived from them) without a rotation stay as they were.
-    return { ...sources, adoptFrom: authorities.adoptFrom ?? firstMaster, ...(rotations ? { rotate: rotations } : {}) };
+    // rotate and serviceAccountRotation only when asked for, so specs (and everything derived from
+    // them) without a rotation stay as they were.
+    return { ...sources, adoptFrom: authorities.adoptFrom ?? firstMaster, ...rotationSpecs(rotate, rotationFiles) };
 }

@@ -1,13 +1,17 @@
 /**
- * kube-pki:authorities.rotate: the CA rotations a stack asks for. The schema checks each field's
+ * kube-pki:authorities.rotate: the rotations a stack asks for, of the CAs (ca, frontProxyCa,
+ * etcdCa) and of the service-account key pair (serviceAccount). The schema checks each field's
  * type and form; rotationIssues checks what spans fields and keys (source vs files, same-as-ca,
- * omitted or external CAs) on the raw config, so every problem shows up in one preview even when
- * a neighbouring field is broken, and reads an adopted new CA's files. The key text read here goes
- * only into the spec (the program wraps it in pulumi.secret); messages name files, never content.
+ * omitted or external CAs, an omitted sa pair) on the raw config, so every problem shows up in one
+ * preview even when a neighbouring field is broken, and reads the operator's files: an adopted new
+ * CA's certificate and key, the new service-account key. The new sa key is never generated: a
+ * public key carries no marker, so only a key known at program time can be told from the old one
+ * on the nodes. The key text read here goes only into the spec (the program wraps it in
+ * pulumi.secret); messages name files, never content, never crypto's error text.
  */
-import { X509Certificate, createPrivateKey, type KeyObject } from "node:crypto";
+import { X509Certificate, createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
 import { z } from "zod";
-import type { CaRotationSpec, RotatableAuthority } from "../spec";
+import type { AuthoritySourcesSpec, CaRotationSpec, RotatableAuthority, SaRotationSpec } from "../spec";
 import type { ConfigIssue, ConfigPath } from "./errors";
 import { configKey, show } from "./errors";
 import { flagWithDefault, optionalString, sentence } from "./fields";
@@ -19,24 +23,28 @@ const CA_IDS: Record<RotatableAuthority, string> = { ca: "ca", frontProxyCa: "fr
 
 /** The id goes into resource names (`<cluster>-etcd-ca-<id>`), so it is a short DNS label. */
 const ID_PATTERN = /^[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?$/;
-const ID_FIX = 'name the new CA with up to 20 lowercase letters, digits and "-", starting and ending with a letter or digit (e.g. "2027"); it goes into resource names';
+const ID_RULE = 'with up to 20 lowercase letters, digits and "-", starting and ending with a letter or digit (e.g. "2027")';
+const ID_FIX = `name the new CA ${ID_RULE}; it goes into resource names`;
+const SA_ID_FIX = `name the rotation ${ID_RULE}; it names the rotation in preview and outputs`;
 const CERT_FILE_FIX = "set the path of the new CA's PEM certificate on the machine running Pulumi (relative to the project directory)";
 const KEY_FILE_FIX = "set the path of the new CA's unencrypted PEM private key on the machine running Pulumi (relative to the project directory)";
+const SA_KEY_FILE_FIX = "set the path of the new service-account key, an unencrypted RSA or ECDSA PEM private key, on the machine running Pulumi (relative to the project directory)";
+const SA_MAKE_KEY = "make one, e.g. `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out sa-2027.key` (readable only by you), and set keyFile to it";
 
 // YAML `id: 2027` and `pulumi config set --path …id 2027` store a number: take it as the text it spells.
-const idSchema = z.preprocess(
+const idSchema = (fix: string) => z.preprocess(
     (v) => (typeof v === "number" && Number.isInteger(v) && v >= 0 ? String(v) : v),
     z
-        .string({ error: (iss) => (iss.input === undefined ? sentence("is required", ID_FIX) : sentence(`must be a string, got ${show(iss.input)}`, ID_FIX)) })
+        .string({ error: (iss) => (iss.input === undefined ? sentence("is required", fix) : sentence(`must be a string, got ${show(iss.input)}`, fix)) })
         .superRefine((v, ctx) => {
-            if (!ID_PATTERN.test(v)) ctx.addIssue({ code: "custom", message: sentence(`${show(v)} is not a valid rotation id`, ID_FIX) });
+            if (!ID_PATTERN.test(v)) ctx.addIssue({ code: "custom", message: sentence(`${show(v)} is not a valid rotation id`, fix) });
         }),
 );
 
 const SOURCES = ["generate", "adopt"] as const;
 const rotationSchema = z.strictObject(
     {
-        id: idSchema,
+        id: idSchema(ID_FIX),
         source: z.enum(SOURCES, { error: (iss) => sentence(`${show(iss.input)} is not allowed`, 'use "generate" (default: kube-pki generates the new CA) or "adopt" (with certFile and keyFile)') }).default("generate"),
         certFile: optionalString(CERT_FILE_FIX),
         keyFile: optionalString(KEY_FILE_FIX),
@@ -50,9 +58,28 @@ const rotationSchema = z.strictObject(
     },
 );
 
-const SA_NOT_ROTATABLE = sentence(
-    "not rotatable yet: kube-pki rotates the CAs (ca, frontProxyCa, etcdCa) but not the service-account key pair",
-    "remove it; replace sa.key/sa.pub by hand (kube-apiserver's --service-account-key-file accepts several keys)",
+const saRotationSchema = z.strictObject(
+    {
+        id: idSchema(SA_ID_FIX),
+        source: z
+            .literal("adopt", {
+                error: (iss) =>
+                    iss.input === "generate"
+                        ? sentence("kube-pki cannot generate the new service-account key: a new public key carries no marker, so a generated key could not be told from the old on the nodes", SA_MAKE_KEY)
+                        : sentence(`${show(iss.input)} is not allowed`, 'use "adopt" (the default: the new key is the one in keyFile), or leave source out'),
+            })
+            .default("adopt"),
+        keyFile: z.string({ error: (iss) => sentence(iss.input === undefined ? "is required" : `must be a string, got ${show(iss.input)}`, SA_KEY_FILE_FIX) }),
+        // Listed so it gets its own message instead of the plain "unknown key".
+        certFile: z.custom<never>(() => false, { error: sentence("unknown key: the service-account pair has no certificate", "give keyFile only") }).optional(),
+        abort: flagWithDefault(false, "set true to walk the rotation back to the old key (default false)"),
+    },
+    {
+        error: (iss) =>
+            iss.code === "unrecognized_keys"
+                ? sentence("unknown key", "valid keys here are id, source, keyFile, abort")
+                : sentence(`must be an object (a map of keys), got ${show(iss.input)}`, 'set the rotation\'s id and the new key\'s file, e.g. { id: "2027", keyFile: "sa-2027.key" }'),
+    },
 );
 
 export const rotateSchema = z
@@ -61,14 +88,13 @@ export const rotateSchema = z
             ca: rotationSchema.optional(),
             frontProxyCa: rotationSchema.optional(),
             etcdCa: rotationSchema.optional(),
-            // Listed so it gets its own message instead of "unknown key".
-            serviceAccount: z.custom<never>(() => false, { error: SA_NOT_ROTATABLE }).optional(),
+            serviceAccount: saRotationSchema.optional(),
         },
         {
             error: (iss) =>
                 iss.code === "unrecognized_keys"
-                    ? sentence("unknown key", "valid keys here are ca, frontProxyCa, etcdCa")
-                    : sentence(`must be an object (a map of keys), got ${show(iss.input)}`, 'map the CA to rotate to its new id, e.g. { etcdCa: { id: "2027" } }'),
+                    ? sentence("unknown key", "valid keys here are ca, frontProxyCa, etcdCa, serviceAccount")
+                    : sentence(`must be an object (a map of keys), got ${show(iss.input)}`, 'map what to rotate to its new id, e.g. { etcdCa: { id: "2027" } }'),
         },
     )
     .optional();
@@ -81,18 +107,32 @@ export interface AdoptedCaFiles {
     keyPem: string;
 }
 
+/** The new service-account key (absolute path), its text (secret) and its public half. */
+export interface AdoptedSaKey {
+    keyFile: string;
+    keyPem: string;
+    publicKeyPem: string;
+}
+
+/** What rotationIssues read: each sound adopt CA rotation's files, and a sound sa rotation's key. */
+export interface RotationFiles {
+    cas: Map<RotatableAuthority, AdoptedCaFiles>;
+    serviceAccount?: AdoptedSaKey;
+}
+
 type Raw = Record<string, unknown>;
 const asObject = (v: unknown): Raw | undefined => (typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Raw) : undefined);
 
 /**
  * Checks the rotations against each other's fields and the rest of the raw config, and reads the
- * files of adopted new CAs. Problems go to `issues`; the files of each sound adopt rotation are returned.
+ * files of adopted new CAs and the new sa key. Problems go to `issues`; the files of each sound
+ * rotation are returned.
  */
-export function rotationIssues(input: Raw, env: KeyFileReader, issues: ConfigIssue[], now: Date = new Date()): Map<RotatableAuthority, AdoptedCaFiles> {
+export function rotationIssues(input: Raw, env: KeyFileReader, issues: ConfigIssue[], now: Date = new Date()): RotationFiles {
     const files = new Map<RotatableAuthority, AdoptedCaFiles>();
     const authorities = asObject(input.authorities);
     const rotate = asObject(authorities?.rotate);
-    if (!authorities || !rotate) return files;
+    if (!authorities || !rotate) return { cas: files };
     const layout = asObject(input.layout);
     const omit = Array.isArray(layout?.omit) ? (layout.omit as unknown[]) : [];
     const externalEtcd = asObject(asObject(input.cluster)?.etcd)?.mode === "external";
@@ -129,7 +169,26 @@ export function rotationIssues(input: Raw, env: KeyFileReader, issues: ConfigIss
             }
         }
     }
-    return files;
+    const serviceAccount = serviceAccountIssues(rotate, omit, env, issues);
+    return serviceAccount ? { cas: files, serviceAccount } : { cas: files };
+}
+
+/** The sa rotation's cross-key check (an omitted sa pair) and its key file, read when keyFile is a string. */
+function serviceAccountIssues(rotate: Raw, omit: unknown[], env: KeyFileReader, issues: ConfigIssue[]): AdoptedSaKey | undefined {
+    const r = asObject(rotate.serviceAccount);
+    if (!r) return undefined;
+    const at = ["authorities", "rotate", "serviceAccount"];
+    const omitIndex = omit.indexOf("sa");
+    if (omitIndex >= 0) {
+        issues.push({ key: configKey(at), message: sentence(`sa is omitted (${configKey(["layout", "omit", omitIndex])}): kube-pki manages no service-account key files to rotate`, "remove this rotation, or stop omitting sa") });
+    }
+    if (typeof r.keyFile !== "string") return undefined;
+    const keyAt = configKey([...at, "keyFile"]);
+    const keyPath = resolveUserPath(r.keyFile, env);
+    const keyPem = readText(keyPath, keyAt, SA_KEY_FILE_FIX, env, issues);
+    const key = keyPem === undefined ? undefined : checkPrivateKey(keyPem, keyPath, keyAt, issues, SA_KEY_RULES);
+    if (!key) return undefined;
+    return { keyFile: keyPath, keyPem: keyPem!, publicKeyPem: createPublicKey(key).export({ type: "spki", format: "pem" }) as string };
 }
 
 /**
@@ -163,7 +222,7 @@ function readAdoptedCa(certFile: string, keyFile: string, at: ConfigPath, env: K
     const certPem = readText(certPath, certAt, CERT_FILE_FIX, env, issues);
     const keyPem = readText(keyPath, keyAt, KEY_FILE_FIX, env, issues);
     const cert = certPem === undefined ? undefined : checkCaCertificate(certPem, certPath, certAt, issues, now);
-    const key = keyPem === undefined ? undefined : checkCaKey(keyPem, keyPath, keyAt, issues);
+    const key = keyPem === undefined ? undefined : checkPrivateKey(keyPem, keyPath, keyAt, issues, CA_KEY_RULES);
     if (!cert || !key) return undefined;
     if (!cert.checkPrivateKey(key)) {
         issues.push({ key: keyAt, message: sentence(`${show(keyPath)} is not the key of ${show(certPath)}`, "point certFile and keyFile at the same CA's certificate and key") });
@@ -208,44 +267,98 @@ function checkCaCertificate(pem: string, file: string, key: string, issues: Conf
     return cert;
 }
 
-function checkCaKey(pem: string, file: string, key: string, issues: ConfigIssue[]): KeyObject | undefined {
+/** What a key file must be, beyond one unencrypted RSA/ECDSA PEM private key, and the fixes to name. */
+interface KeyRules {
+    fix: string;
+    /** The file to decrypt an encrypted key into, in the fix. */
+    decryptedName: string;
+    /** Keep-only-one fix when the file holds several private keys. */
+    oneKeyFix: string;
+    typeFix: string;
+    /** Further checks of the parsed key: [problem, fix], or undefined when it is fine. */
+    check?: (key: KeyObject) => [string, string] | undefined;
+}
+
+const CA_KEY_RULES: KeyRules = {
+    fix: KEY_FILE_FIX,
+    decryptedName: "ca-new.key",
+    oneKeyFix: "keep only the new CA's key in keyFile",
+    typeFix: "use an RSA or ECDSA CA key (what kubeadm and the controller-manager's signer accept)",
+};
+
+// kube-apiserver's --service-account-signing-key-file signs with RS256 or ES256/384/512 only.
+const SA_CURVES: Record<string, string> = { prime256v1: "P-256", secp384r1: "P-384", secp521r1: "P-521" };
+const SA_KEY_RULES: KeyRules = {
+    fix: SA_KEY_FILE_FIX,
+    decryptedName: "sa-new.key",
+    oneKeyFix: "keep only the new service-account key in keyFile",
+    typeFix: `use an RSA or ECDSA key (what kube-apiserver's --service-account-signing-key-file accepts); ${SA_MAKE_KEY}`,
+    check: (key) => {
+        const details = key.asymmetricKeyDetails ?? {};
+        if (key.asymmetricKeyType === "rsa" && (details.modulusLength ?? 0) < 2048) {
+            return [`is a ${details.modulusLength ?? "unknown"}-bit RSA key, too small to sign service-account tokens`, `use at least 2048 bits; ${SA_MAKE_KEY}`];
+        }
+        if (key.asymmetricKeyType === "ec" && !SA_CURVES[details.namedCurve ?? ""]) {
+            return [`is an ECDSA key on ${details.namedCurve ?? "an unknown curve"}, which kube-apiserver cannot sign tokens with`, `use P-256, P-384 or P-521, or an RSA key; ${SA_MAKE_KEY}`];
+        }
+        return undefined;
+    },
+};
+
+const article = (word: string): string => (/^[aeiou]/i.test(word) ? "an" : "a");
+
+/** One unencrypted RSA/ECDSA PEM private key, as `rules` further asks; a certificate beside it is ignored. */
+function checkPrivateKey(pem: string, file: string, key: string, issues: ConfigIssue[], rules: KeyRules): KeyObject | undefined {
     const problem = (p: string, fix: string) => {
         issues.push({ key, message: sentence(`${show(file)} ${p}`, fix) });
         return undefined;
     };
     if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(pem)) {
-        return problem("is encrypted", `decrypt it into a file only you can read (\`openssl pkey -in ${file} -out ca-new.key\`)`);
+        return problem("is encrypted", `decrypt it into a file only you can read (\`openssl pkey -in ${file} -out ${rules.decryptedName}\`)`);
     }
-    if (count(pem, /-----BEGIN (RSA |EC )?PRIVATE KEY-----/g) !== 1) return problem("is not one PEM private key", KEY_FILE_FIX);
+    const blocks = count(pem, /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/g);
+    if (blocks === 0) return problem("is not one PEM private key", rules.fix);
+    if (blocks > 1) return problem(`holds ${blocks} private keys`, rules.oneKeyFix);
     let object: KeyObject;
     try {
         // Crypto's error text is not passed on: it is never needed and must not carry key material.
         object = createPrivateKey(pem);
     } catch {
-        return problem("is not a readable PEM private key", KEY_FILE_FIX);
+        return problem("is not a readable PEM private key", rules.fix);
     }
-    if (object.asymmetricKeyType !== "rsa" && object.asymmetricKeyType !== "ec") {
-        return problem(`is a ${object.asymmetricKeyType ?? "unknown"} key`, "use an RSA or ECDSA CA key (what kubeadm and the controller-manager's signer accept)");
-    }
-    return object;
+    const type = object.asymmetricKeyType ?? "unknown";
+    if (type !== "rsa" && type !== "ec") return problem(`is ${article(type)} ${type} key`, rules.typeFix);
+    const more = rules.check?.(object);
+    return more ? problem(...more) : object;
 }
 
-/** The spec of each rotation asked for; undefined when none is, so specs without rotation stay as they were. */
+/**
+ * The spec of each rotation asked for: `rotate` (the CAs) and `serviceAccountRotation`, each only
+ * when asked for, so specs without rotation stay as they were.
+ */
 export function rotationSpecs(
     rotate: z.output<typeof rotateSchema>,
-    files: ReadonlyMap<RotatableAuthority, AdoptedCaFiles>,
-): Partial<Record<RotatableAuthority, CaRotationSpec>> | undefined {
-    if (!rotate) return undefined;
+    files: RotationFiles,
+): Pick<AuthoritySourcesSpec, "rotate" | "serviceAccountRotation"> {
+    if (!rotate) return {};
     const out: Partial<Record<RotatableAuthority, CaRotationSpec>> = {};
     for (const key of ROTATABLE) {
         const r = rotate[key];
         if (!r) continue;
         const spec: CaRotationSpec = { id: r.id, source: r.source, abort: r.abort };
         if (r.source === "adopt") {
-            const { certFile, keyFile, certPem, keyPem } = files.get(key)!;
+            const { certFile, keyFile, certPem, keyPem } = files.cas.get(key)!;
             Object.assign(spec, { certFile, keyFile, certPem, keyPem });
         }
         out[key] = spec;
     }
-    return Object.keys(out).length > 0 ? out : undefined;
+    const sa = rotate.serviceAccount;
+    const saSpec = (): SaRotationSpec => {
+        const { keyFile, keyPem, publicKeyPem } = files.serviceAccount!;
+        return { id: sa!.id, keyFile, keyPem, publicKeyPem, abort: sa!.abort };
+    };
+    return {
+        ...(Object.keys(out).length > 0 ? { rotate: out } : {}),
+        ...(sa ? { serviceAccountRotation: saSpec() } : {}),
+    };
 }

@@ -1,7 +1,7 @@
 /**
  * kube-pki:authorities.rotate: every bad input is a ConfigError line naming its key and the fix,
- * all in one error; an adopted new CA is read from files openssl made (never kube-pki), relative to
- * the project directory; nothing configured leaves the spec as it was.
+ * all in one error; an adopted new CA and the new service-account key are read from files openssl
+ * made (never kube-pki), relative to the project directory; nothing configured leaves the spec as it was.
  */
 import { generateKeyPairSync } from "node:crypto";
 import * as fs from "node:fs";
@@ -41,6 +41,19 @@ beforeAll(async () => {
     fs.writeFileSync(file("pass.txt"), "correct horse\n", { mode: 0o600 });
     const enc = spawnSync("openssl", ["pkey", "-in", file("pki/new-ca.key"), "-aes256", "-passout", `file:${file("pass.txt")}`, "-out", file("encrypted.key")]);
     expect(enc.status, enc.stderr.toString()).toBe(0);
+    // New service-account keys, made as the operator would (openssl genpkey writes them 0600).
+    const genpkey = (out: string, ...args: string[]) => {
+        const r = spawnSync("openssl", ["genpkey", ...args, "-out", file(out)]);
+        expect(r.status, r.stderr.toString()).toBe(0);
+    };
+    fs.mkdirSync(file("sa"));
+    genpkey("sa/sa-2027.key", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048");
+    genpkey("home/sa-ec.key", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256");
+    genpkey("sa/rsa-1024.key", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024");
+    genpkey("sa/secp256k1.key", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:secp256k1");
+    fs.writeFileSync(file("sa/two.key"), read("sa/sa-2027.key") + read("sa/rsa-1024.key"), { mode: 0o600 });
+    const saEnc = spawnSync("openssl", ["pkey", "-in", file("sa/sa-2027.key"), "-aes256", "-passout", `file:${file("pass.txt")}`, "-out", file("sa/encrypted.key")]);
+    expect(saEnc.status, saEnc.stderr.toString()).toBe(0);
 }, 120_000);
 
 afterAll(() => fs.rmSync(project, { recursive: true, force: true }));
@@ -56,6 +69,7 @@ describe("kube-pki:authorities.rotate: valid", () => {
         for (const raw of [minimalConfig(), rotate({})]) {
             const spec = parseClusterSpec(raw, env);
             expect(Object.keys(spec.authorities)).not.toContain("rotate");
+            expect(Object.keys(spec.authorities)).not.toContain("serviceAccountRotation");
             expect(spec.authorities).toEqual({ ca: "adopt", frontProxyCa: "adopt", etcdCa: "adopt", serviceAccount: "adopt", keyAlgorithm: "RSA-2048", adoptFrom: "master-1" });
         }
     });
@@ -103,12 +117,11 @@ describe("kube-pki:authorities.rotate: refused at preview, naming the key and th
         ]);
     });
 
-    it("serviceAccount is not rotatable yet; unknown CAs and fields are unknown keys", () => {
-        const lines = problems(rotate({ serviceAccount: { id: "2027" }, etcd: { id: "2027" }, frontProxyCa: { id: "2027", sourse: "adopt" } }), env);
-        expect(at(lines, "kube-pki:authorities.rotate.serviceAccount")[0]).toMatch(/not rotatable yet: .*service-account key pair; remove it/);
-        expect(at(lines, "kube-pki:authorities.rotate.etcd")[0]).toMatch(/unknown key; valid keys here are ca, frontProxyCa, etcdCa\./);
+    it("unknown CAs and fields are unknown keys", () => {
+        const lines = problems(rotate({ etcd: { id: "2027" }, frontProxyCa: { id: "2027", sourse: "adopt" } }), env);
+        expect(at(lines, "kube-pki:authorities.rotate.etcd")[0]).toMatch(/unknown key; valid keys here are ca, frontProxyCa, etcdCa, serviceAccount\./);
         expect(at(lines, "kube-pki:authorities.rotate.frontProxyCa.sourse")[0]).toMatch(/unknown key; valid keys here are id, source, certFile, keyFile, abort\./);
-        expect(lines).toHaveLength(3);
+        expect(lines).toHaveLength(2);
     });
 
     it("id: required, a short DNS label", () => {
@@ -201,7 +214,7 @@ describe("kube-pki:authorities.rotate: refused at preview, naming the key and th
             ["other-ca.key", /"[^"]*other-ca.key" is not the key of "[^"]*new-ca.crt"; point certFile and keyFile at the same CA's certificate and key\./],
             ["encrypted.key", /"[^"]*encrypted.key" is encrypted; decrypt it/],
             ["broken.key", /"[^"]*broken.key" is not a readable PEM private key; set the path/],
-            ["ed25519.key", /"[^"]*ed25519.key" is a ed25519 key; use an RSA or ECDSA CA key/],
+            ["ed25519.key", /"[^"]*ed25519.key" is an ed25519 key; use an RSA or ECDSA CA key/],
             ["pki/new-ca.crt", /"[^"]*new-ca.crt" is not one PEM private key/],
         ];
         for (const [keyFile, message] of cases) {
@@ -221,7 +234,7 @@ describe("kube-pki:authorities.rotate: refused at preview, naming the key and th
                     ca: { id: "2027", source: "adopt", certFile: "combined.pem", keyFile: "other-ca.key" },
                     frontProxyCa: { id: "BAD" },
                     etcdCa: { id: "2027", source: "adopt", certFile: "leaf.crt", keyFile: "broken.key" },
-                    serviceAccount: { id: "2027" },
+                    serviceAccount: { id: "2027", keyFile: "sa/rsa-1024.key" },
                 },
             },
         });
@@ -229,16 +242,150 @@ describe("kube-pki:authorities.rotate: refused at preview, naming the key and th
         expect(lines.map((l) => l.slice(0, l.indexOf(": ")))).toEqual([
             "kube-pki:cluster.name",
             "kube-pki:authorities.rotate.frontProxyCa.id",
-            "kube-pki:authorities.rotate.serviceAccount",
             "kube-pki:authorities.rotate.ca.certFile",
             "kube-pki:authorities.rotate.frontProxyCa",
             `${E}.certFile`,
             `${E}.keyFile`,
+            "kube-pki:authorities.rotate.serviceAccount.keyFile",
         ]);
         // No line carries a line of any key file's body (the PEM base64), nor of the broken key's.
         const text = lines.join("\n");
-        for (const name of ["pki/new-ca.key", "other-ca.key", "broken.key"]) {
+        for (const name of ["pki/new-ca.key", "other-ca.key", "broken.key", "sa/rsa-1024.key"]) {
             const body = fs.readFileSync(file(name), "utf8").split("\n").filter((l) => l.length > 0 && !l.startsWith("-----"));
+            for (const l of body) expect(text).not.toContain(l);
+        }
+    });
+});
+
+const S = "kube-pki:authorities.rotate.serviceAccount";
+const saRotate = (r: Record<string, unknown>) => rotate({ serviceAccount: r });
+const MAKE_KEY = /make one, e\.g\. `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out sa-2027\.key` \(readable only by you\), and set keyFile to it\.$/;
+const KEY_FILE_FIX = /set the path of the new service-account key, an unencrypted RSA or ECDSA PEM private key, on the machine running Pulumi \(relative to the project directory\)\.$/;
+/** The key's public half as openssl prints it (SubjectPublicKeyInfo PEM). */
+const opensslPublicKey = (keyFile: string): string => {
+    const r = spawnSync("openssl", ["pkey", "-in", keyFile, "-pubout"]);
+    expect(r.status, r.stderr.toString()).toBe(0);
+    return r.stdout.toString();
+};
+
+describe("kube-pki:authorities.rotate.serviceAccount", () => {
+    it("adopt: keyFile relative to the project directory is read into the spec with its public half; abort false, source adopt by default", () => {
+        const spec = parseClusterSpec(saRotate({ id: "2027", keyFile: "sa/sa-2027.key" }), env);
+        expect(spec.authorities.serviceAccountRotation).toEqual({
+            id: "2027",
+            keyFile: file("sa/sa-2027.key"),
+            keyPem: fs.readFileSync(file("sa/sa-2027.key"), "utf8"),
+            publicKeyPem: opensslPublicKey(file("sa/sa-2027.key")),
+            abort: false,
+        });
+        // A sa rotation alone adds no CA rotations.
+        expect(Object.keys(spec.authorities)).not.toContain("rotate");
+    });
+
+    it("adopt: a ~ path and a numeric id; abort true; source adopt spelled out; beside a CA rotation", () => {
+        const spec = parseClusterSpec(rotate({
+            etcdCa: { id: "2027" },
+            serviceAccount: { id: 2027, source: "adopt", keyFile: "~/sa-ec.key", abort: "true" },
+        }), env);
+        expect(spec.authorities.serviceAccountRotation).toEqual({
+            id: "2027",
+            keyFile: file("home/sa-ec.key"),
+            keyPem: fs.readFileSync(file("home/sa-ec.key"), "utf8"),
+            publicKeyPem: opensslPublicKey(file("home/sa-ec.key")),
+            abort: true,
+        });
+        expect(spec.authorities.rotate).toEqual({ etcdCa: { id: "2027", source: "generate", abort: false } });
+        // A CA rotation alone adds no sa rotation.
+        expect(Object.keys(parseClusterSpec(rotate({ etcdCa: { id: "2027" } }), env).authorities)).not.toContain("serviceAccountRotation");
+    });
+
+    it("an EC P-256 key is accepted, and so is a certificate beside the one private key", () => {
+        const ec = parseClusterSpec(saRotate({ id: "2027", keyFile: "home/sa-ec.key" }), env).authorities.serviceAccountRotation;
+        expect(ec?.publicKeyPem).toMatch(/^-----BEGIN PUBLIC KEY-----\n/);
+        const combined = parseClusterSpec(saRotate({ id: "2027", keyFile: "combined.pem" }), env).authorities.serviceAccountRotation;
+        expect(combined?.publicKeyPem).toBe(opensslPublicKey(file("pki/new-ca.key")));
+    });
+
+    it("source generate is refused: kube-pki cannot make the new key", () => {
+        const lines = problems(saRotate({ id: "2027", source: "generate", keyFile: "sa/sa-2027.key" }), env);
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toMatch(new RegExp(`^${S}\\.source: kube-pki cannot generate the new service-account key: a new public key carries no marker, so a generated key could not be told from the old on the nodes; `));
+        expect(lines[0]).toMatch(MAKE_KEY);
+        const other = problems(saRotate({ id: "2027", source: "import", keyFile: "sa/sa-2027.key" }), env);
+        expect(other).toEqual([`${S}.source: "import" is not allowed; use "adopt" (the default: the new key is the one in keyFile), or leave source out.`]);
+    });
+
+    it("keyFile and id are required", () => {
+        const lines = problems(saRotate({ abort: false }), env);
+        expect(at(lines, `${S}.id`)[0]).toMatch(/: is required; name the rotation with up to 20 lowercase letters, digits and "-", .*\(e\.g\. "2027"\)/);
+        expect(at(lines, `${S}.keyFile`)[0]).toMatch(/: is required; set the path of the new service-account key/);
+        expect(at(lines, `${S}.keyFile`)[0]).toMatch(KEY_FILE_FIX);
+        expect(lines).toHaveLength(2);
+        expect(problems(saRotate({ id: "Prod_2027", keyFile: "sa/sa-2027.key" }), env)).toEqual([
+            expect.stringMatching(new RegExp(`^${S}\\.id: "Prod_2027" is not a valid rotation id; name the rotation `)),
+        ]);
+        expect(problems(saRotate({ id: "2027", keyFile: 7 }), env)).toEqual([expect.stringMatching(new RegExp(`^${S}\\.keyFile: must be a string, got 7; set the path`))]);
+        expect(problems(rotate({ serviceAccount: "2027" }), env)).toEqual([
+            `${S}: must be an object (a map of keys), got "2027"; set the rotation's id and the new key's file, e.g. { id: "2027", keyFile: "sa-2027.key" }.`,
+        ]);
+    });
+
+    it("an unreadable keyFile names the resolved path", () => {
+        expect(problems(saRotate({ id: "2027", keyFile: "sa/missing.key" }), env)).toEqual([
+            `${S}.keyFile: cannot read ${JSON.stringify(file("sa/missing.key"))} (ENOENT); set the path of the new service-account key, an unencrypted RSA or ECDSA PEM private key, on the machine running Pulumi (relative to the project directory).`,
+        ]);
+    });
+
+    it("the key must be one unencrypted RSA (2048 bits or more) or ECDSA P-256/384/521 PEM private key", () => {
+        const cases: Array<[string, RegExp, RegExp]> = [
+            ["sa/encrypted.key", /"[^"]*sa\/encrypted.key" is encrypted; /, /decrypt it into a file only you can read \(`openssl pkey -in [^`]*sa\/encrypted.key -out sa-new.key`\)\.$/],
+            ["ed25519.key", /"[^"]*ed25519.key" is an ed25519 key; /, /use an RSA or ECDSA key \(what kube-apiserver's --service-account-signing-key-file accepts\); make one, e\.g\. `openssl genpkey/],
+            ["sa/rsa-1024.key", /"[^"]*rsa-1024.key" is a 1024-bit RSA key, too small to sign service-account tokens; /, /use at least 2048 bits; make one, e\.g\. `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048/],
+            ["sa/secp256k1.key", /"[^"]*secp256k1.key" is an ECDSA key on secp256k1, which kube-apiserver cannot sign tokens with; /, /use P-256, P-384 or P-521, or an RSA key; make one/],
+            ["not-pem.crt", /"[^"]*not-pem.crt" is not one PEM private key; /, KEY_FILE_FIX],
+            ["pki/new-ca.crt", /"[^"]*new-ca.crt" is not one PEM private key; /, KEY_FILE_FIX],
+            ["broken.key", /"[^"]*broken.key" is not a readable PEM private key; /, KEY_FILE_FIX],
+            ["sa/two.key", /"[^"]*sa\/two.key" holds 2 private keys; /, /keep only the new service-account key in keyFile\.$/],
+        ];
+        for (const [keyFile, problem, fix] of cases) {
+            const lines = problems(saRotate({ id: "2027", keyFile }), env);
+            expect(lines, keyFile).toHaveLength(1);
+            expect(lines[0].startsWith(`${S}.keyFile: `), keyFile).toBe(true);
+            expect(lines[0], keyFile).toMatch(problem);
+            expect(lines[0], keyFile).toMatch(fix);
+        }
+    });
+
+    it("certFile gets its own message; other keys are unknown", () => {
+        const lines = problems(saRotate({ id: "2027", keyFile: "sa/sa-2027.key", certFile: "pki/new-ca.crt", signingKey: "x" }), env);
+        expect(lines).toEqual([
+            `${S}.certFile: unknown key: the service-account pair has no certificate; give keyFile only.`,
+            `${S}.signingKey: unknown key; valid keys here are id, source, keyFile, abort.`,
+        ]);
+    });
+
+    it("an omitted sa pair (kube-pki:layout.omit) has no files to rotate", () => {
+        const lines = problems(withConfig({
+            layout: { kind: "custom", omit: ["front-proxy-ca", "front-proxy-client", "sa"] },
+            authorities: { rotate: { serviceAccount: { id: "2027", keyFile: "sa/sa-2027.key" } } },
+        }), env);
+        expect(lines).toEqual([
+            `${S}: sa is omitted (kube-pki:layout.omit[2]): kube-pki manages no service-account key files to rotate; remove this rotation, or stop omitting sa.`,
+        ]);
+    });
+
+    it("every problem in one error; the key's text is in none of them", () => {
+        // Almost valid: a real, readable, unencrypted RSA key, only too small; and one file with two keys.
+        const lines = problems(withConfig({
+            layout: { kind: "custom", omit: ["sa"] },
+            authorities: { rotate: { serviceAccount: { id: "2027", source: "generate", keyFile: "sa/rsa-1024.key", certFile: "x.crt" } } },
+        }), env);
+        expect(lines.map((l) => l.slice(0, l.indexOf(": ")))).toEqual([`${S}.source`, `${S}.certFile`, `${S}`, `${S}.keyFile`]);
+        const two = problems(saRotate({ id: "2027", keyFile: "sa/two.key" }), env);
+        const text = [...lines, ...two].join("\n");
+        for (const name of ["sa/rsa-1024.key", "sa/sa-2027.key"]) {
+            const body = fs.readFileSync(file(name), "utf8").split("\n").filter((l) => l.length > 0 && !l.startsWith("-----"));
+            expect(body.length).toBeGreaterThan(5);
             for (const l of body) expect(text).not.toContain(l);
         }
     });
