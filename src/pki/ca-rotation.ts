@@ -217,16 +217,28 @@ function newness(i: RotationInputs, readings: readonly NodeReading[]): Newness {
 /** Why a node cannot be judged or must not be walked past: unread, an anchor unusable, a component serving other than its disk. */
 function nodeHold(r: NodeReading): string | undefined {
     const inv = r.inventory;
-    if (!inv) return `${r.node.name} not read`;
-    if (!inv.reachable) return `${r.node.name} not read (${inv.error ?? "unreachable"})`;
+    const unread = readHold(r.node, inv);
+    if (unread || !inv) return unread;
     const bad = r.anchors.find((a) => a.problem);
     if (bad) return `${r.node.name}: ${bad.label}${bad.kubeconfig ? " CA data" : ""} ${bad.problem}`;
+    return servingHold(r.node, inv);
+}
+
+/** A node not read (absent from the inventories, or unreachable): no rotation walks past it. */
+export function readHold(node: NodeSpec, inv: NodeInventory | undefined): string | undefined {
+    if (!inv) return `${node.name} not read`;
+    if (!inv.reachable) return `${node.name} not read (${inv.error ?? "unreachable"})`;
+    return undefined;
+}
+
+/** A component serving other than its disk (or nothing): the last phase did not take there. */
+export function servingHold(node: NodeSpec, inv: NodeInventory): string | undefined {
     for (const s of inv.served) {
         if (!s.diskPath) continue;
         const disk = inv.files.find((f) => f.path === s.diskPath)?.cert;
         if (!disk) continue;
-        if (!s.cert) return `${r.node.name}: ${s.component} serves nothing on :${s.port} (${s.error ?? "no certificate"})`;
-        if (s.cert.sha256 !== disk.sha256) return `${r.node.name}: ${s.component} serves ${shortFingerprint(s.cert.sha256)} ≠ disk ${shortFingerprint(disk.sha256)}`;
+        if (!s.cert) return `${node.name}: ${s.component} serves nothing on :${s.port} (${s.error ?? "no certificate"})`;
+        if (s.cert.sha256 !== disk.sha256) return `${node.name}: ${s.component} serves ${shortFingerprint(s.cert.sha256)} ≠ disk ${shortFingerprint(disk.sha256)}`;
     }
     return undefined;
 }
@@ -239,6 +251,17 @@ function stageToward(r: NodeReading, isTarget: (ca: CertInfo) => boolean, leafIs
     const keyDone = r.anchors.every((a) => !a.keyed || (a.certs?.[0] && isTarget(a.certs[0])));
     if (!leavesDone || !keyDone) return 1;
     return anchors.every((certs) => certs.every(isTarget)) ? 3 : 2;
+}
+
+/** The phase the next `up` declares when the furthest-behind node is at `stage` (0..3, toward the target). */
+export function phaseAt(stage: number, abort: boolean, held: boolean): RotationPhase {
+    return (abort ? (held ? ABORT_HELD : ABORT_NEXT) : (held ? FORWARD_HELD : FORWARD_NEXT))[stage];
+}
+
+/** The preview label of a phase ("phase 2 of 3 (reissue)"). */
+export function phaseLabel(phase: RotationPhase, abort: boolean, what = "CA"): string {
+    if (abort && phase === "reissue") return `abort 0 of 2 (trust the old ${what} again, the new one still signs)`;
+    return PHASE_LABEL[phase].replace(/\bCA\b/g, what);
 }
 
 const FORWARD_NEXT: readonly RotationPhase[] = ["trust-both", "reissue", "drop-old", "drop-old"];
@@ -294,10 +317,10 @@ export function decideRotation(i: RotationInputs): RotationDecisionDetail {
     }
     const stage = min(i.spec.abort ? backward : forward);
     const held = holds.length ? holds.join("; ") : undefined;
-    const phase = (i.spec.abort ? (held ? ABORT_HELD : ABORT_NEXT) : (held ? FORWARD_HELD : FORWARD_NEXT))[stage];
+    const phase = phaseAt(stage, i.spec.abort, !!held);
     const complete = !held && stage === 3;
     const head = `CA rotation ${i.ca} → ${i.spec.id}${i.spec.abort ? " (abort)" : ""}`;
-    const label = i.spec.abort && phase === "reissue" ? "abort 0 of 2 (trust the old CA again, the new one still signs)" : PHASE_LABEL[phase];
+    const label = phaseLabel(phase, i.spec.abort);
     let summary: string;
     if (complete) summary = `${head}: complete (every node trusts only the ${i.spec.abort ? "old" : "new"} CA)`;
     else if (held) summary = `${head}: held at ${label}: ${held}`;
