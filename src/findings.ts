@@ -20,6 +20,7 @@ import type { ClusterSpec, RotatableAuthority } from "./spec";
 import { apiserverServes } from "./cluster-objects/reachability";
 import { CA_CONFIG_KEY, type CaId } from "./pki/catalog";
 import type { RotationDecision, RotationInputs } from "./pki/ca-rotation";
+import { SA_ROTATION_KEY, type SaRotationDecision, type SaRotationInputs } from "./pki/sa-rotation";
 
 export interface ClusterFindings {
     /** Per node and file key: why the file is (re)issued or re-pushed, or "ok". */
@@ -253,8 +254,24 @@ export function rotationDecisions(
     return out;
 }
 
+/**
+ * The phase of the service-account key rotation asked for (kube-pki:authorities.rotate.serviceAccount),
+ * decided like a CA rotation's from the masters' program-time readings; undefined when none is asked.
+ */
+export function saRotationDecision(
+    cluster: ClusterSpec, inventories: readonly NodeInventory[] | undefined, decide: (inputs: SaRotationInputs) => SaRotationDecision,
+): SaRotationDecision | undefined {
+    const spec = cluster.authorities.serviceAccountRotation;
+    if (!spec) return undefined;
+    if (!cluster.drift.enabled) {
+        throw new Error(`${SA_ROTATION_KEY}: a key rotation decides each phase from what every master holds, ` +
+            "which is read only with drift detection; set kube-pki:drift.enabled to true (it is false), or remove the rotation");
+    }
+    return decide({ spec, cluster, inventories: inventories ?? [] });
+}
+
 /** The preview line of one rotation: a warning while it is held, else information. */
-export function rotationMessage(decision: RotationDecision): { level: "warn" | "info"; text: string } {
+export function rotationMessage(decision: RotationDecision | SaRotationDecision): { level: "warn" | "info"; text: string } {
     if (!decision.held) return { level: "info", text: decision.summary };
     return { level: "warn", text: decision.summary.includes(decision.held) ? decision.summary : `${decision.summary}; held: ${decision.held}` };
 }

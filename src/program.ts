@@ -5,8 +5,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { loadClusterSpec } from "./config";
 import { KUBELET_CLIENT_ROW, planFileActions, renderFileActions, type FileAction } from "./drift/actions";
-import { inspectCluster, rotationDecisions, rotationMessage, type ClusterFindings } from "./findings";
+import { inspectCluster, rotationDecisions, rotationMessage, saRotationDecision, type ClusterFindings } from "./findings";
 import { decideRotation, type RotationDecision, type RotationInputs } from "./pki/ca-rotation";
+import { decideSaRotation, type SaRotationDecision, type SaRotationInputs } from "./pki/sa-rotation";
 import { ClusterPki } from "./pki/cluster-pki";
 import { decideKubeletClients } from "./pki/kubelet-client";
 import type { Kit } from "./node/kit";
@@ -27,6 +28,8 @@ export interface KubePkiOptions {
     readonly kit?: Kit;
     /** Overrides the CA rotation phase decision (tests); default src/pki/ca-rotation.ts decideRotation. */
     readonly decideRotation?: (inputs: RotationInputs) => RotationDecision;
+    /** Overrides the service-account key rotation's phase decision (tests); default src/pki/sa-rotation.ts decideSaRotation. */
+    readonly decideSaRotation?: (inputs: SaRotationInputs) => SaRotationDecision;
 }
 
 /** One row of the `certificates` stack output (src/drift/actions.ts decides it at program time). */
@@ -60,13 +63,19 @@ function declareStack(cluster: ClusterSpec, findings: ClusterFindings, options: 
         pulumi.log[level](text);
     }
     const rotating = Object.keys(rotations).length > 0;
+    // The service-account key pair's rotation, the same way (src/pki/sa-rotation.ts).
+    const saRotation = saRotationDecision(cluster, findings.inventories, options.decideSaRotation ?? decideSaRotation);
+    if (saRotation) {
+        const { level, text } = rotationMessage(saRotation);
+        pulumi.log[level](text);
+    }
     // The node scripts reach each node once, as a kit every node command calls.
     const kits = new NodeKits(`${cluster.name}-kit`, { cluster, reship: findings.kitReships, kit: options.kit });
     // rotate mode: which kubelets get a client certificate from kube-pki (only unusable or overdue ones).
     // The cluster CA's rotation decides which CA their certificates must come from.
     const caRotation = rotations.ca && { decision: rotations.ca, ...newCaCertOf(cluster) };
     const kubeletClients = decideKubeletClients(cluster, findings.inventories, new Date(), caRotation);
-    const pki = new ClusterPki(cluster.name, { cluster, readAdopted: adoptReader(kits.nodes), kubeletClients, ...(rotating ? { rotations } : {}) });
+    const pki = new ClusterPki(cluster.name, { cluster, readAdopted: adoptReader(kits.nodes), kubeletClients, ...(rotating ? { rotations } : {}), ...(saRotation ? { saRotation } : {}) });
     // A control plane already down (no etcd quorum possible, no apiserver serving) cannot be verified one master at a time.
     const down = detectControlPlaneDown(cluster, findings.inventories, new Date());
     if (down.down) pulumi.log.warn(recoveryMessage(down));
@@ -107,6 +116,8 @@ function declareStack(cluster: ClusterSpec, findings: ClusterFindings, options: 
         caCertificates: pki.caCertificates,
         // Only while a CA rotates: what its trust anchors hold (old + new), and each rotation's phase.
         ...(rotating ? { caBundles: pki.caBundles, caRotations: rotationOutputs(rotations) } : {}),
+        // Only while the sa pair rotates: the phase this run declared.
+        ...(saRotation ? { serviceAccountRotation: rotationOutputs({ sa: saRotation }).sa } : {}),
         adminKubeconfig: pulumi.secret(pki.adminKubeconfig),
         // kube-pki:certificates entries with output: true (a cluster user's kubeconfig), secret, on no node.
         ...(Object.keys(pki.userKubeconfigs).length > 0 ? { kubeconfigs: pulumi.secret(pki.userKubeconfigs) } : {}),
@@ -120,7 +131,7 @@ function newCaCertOf(cluster: ClusterSpec): { newCaCertPem?: string } {
 }
 
 /** The `caRotations` stack output: per rotating CA, the phase this run declared. */
-function rotationOutputs(rotations: Partial<Record<string, RotationDecision>>) {
+function rotationOutputs(rotations: Partial<Record<string, Pick<RotationDecision, "id" | "phase" | "complete" | "summary" | "held">>>) {
     return Object.fromEntries(Object.entries(rotations).map(([ca, d]) => [ca, {
         id: d!.id, phase: d!.phase, complete: d!.complete, summary: d!.summary, ...(d!.held ? { held: d!.held } : {}),
     }]));

@@ -5,6 +5,7 @@
  * the cluster CA's bundle, and a stack without rotation is left exactly as it was.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { generateKeyPairSync } from "node:crypto";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { parse } from "yaml";
 import type { ClusterFindings } from "../src/findings";
@@ -14,6 +15,7 @@ import { kubePki } from "../src/program";
 import { decideRotation, type RotationDecision, type RotationInputs, type RotationPhase } from "../src/pki/ca-rotation";
 import { parseBundle } from "../src/node/bundle-format";
 import { pemBlocks } from "../src/pki/keys";
+import type { SaRotationDecision, SaRotationInputs } from "../src/pki/sa-rotation";
 import { adoptedContent, componentsToRestart } from "../src/rollout/plan";
 import type { ClusterSpec } from "../src/spec";
 import { haCluster } from "./fixtures/cluster";
@@ -246,5 +248,75 @@ describe("adoptedContent under rotation", () => {
         const caFile = { key: "ca.crt", path: "/etc/kubernetes/pki/ca.crt", mode: "0644", content: pulumi.output(""), consumers: ["kube-apiserver"], source: "ca" } as const;
         expect(componentsToRestart([caFile], "master", adopted())).toEqual([]);
         expect(componentsToRestart([caFile], "master", adopted({ ca: { id: "n", source: "generate", abort: false } }))).toEqual(["kube-apiserver"]);
+    });
+});
+
+describe("service-account key rotation through the program", () => {
+    const pair = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const newKey = pair.privateKey.export({ type: "pkcs8", format: "pem" }) as string;
+    const newPub = pair.publicKey.export({ type: "spki", format: "pem" }) as string;
+    const saSpec = (abort = false): ClusterSpec => {
+        const base = spec();
+        return { ...base, authorities: { ...base.authorities, serviceAccountRotation: { id: "2027", keyFile: "/p/sa-2027.key", keyPem: newKey, publicKeyPem: newPub, abort } } };
+    };
+    const saUp = (store: MockStateStore, cluster: ClusterSpec, phase?: RotationPhase) =>
+        runProgram(() => kubePki({
+            spec: cluster, inspect: async () => findings(),
+            ...(phase ? { decideSaRotation: (i: SaRotationInputs): SaRotationDecision => ({ id: i.spec.id, phase, complete: false, summary: `sa → ${i.spec.id}: ${phase}`, nodes: {} }) } : {}),
+        }), { mocks: createEchoMocks({ store }), stack: "prod" }).then((res) => ({ res, report: store.lastRun }));
+    /** sa.key and sa.pub as master-1's install carries them; the install's stdin is a secret input. */
+    const saFiles = (res: RunResult, m = "master-1") => {
+        const install = res.get(`prod-rollout-${m}-install`, COMMAND);
+        expect(install.secretInputs).toContain("stdin");
+        const files = parseBundle(install.inputs.stdin).files;
+        return { key: files.find((f) => f.path === "/etc/kubernetes/pki/sa.key")!, pub: files.find((f) => f.path === "/etc/kubernetes/pki/sa.pub")! };
+    };
+
+    it("the real decision on masters holding the old pair: trust both next; sa.pub old + new, sa.key unchanged, only the apiservers restart", async () => {
+        const store = new MockStateStore();
+        const first = await up(store, spec());
+        const old = saFiles(first.res);
+        const info = vi.spyOn(pulumi.log, "info");
+        const { res, report } = await saUp(store, saSpec());
+        expect(res.outputs.serviceAccountRotation.value).toEqual({ id: "2027", phase: "trust-both", complete: false,
+            summary: "service-account key rotation → 2027: phase 1 of 3 (trust both) next: sa.pub on 3 masters; restarts kube-apiserver" });
+        expect(info.mock.calls.map((c) => String(c[0]))).toContain(res.outputs.serviceAccountRotation.value.summary);
+        const now = saFiles(res);
+        expect(now.key.content).toBe(old.key.content);
+        expect(pemBlocks(now.pub.content).map((b) => b.pem)).toEqual([old.pub.content, newPub]);
+        expect(restarts(report)).toEqual(onMasters("kube-apiserver").sort());
+        // The new private key is nowhere in plain state (stdin is secret; outputs carry no key).
+        expect(JSON.stringify(res.outputs)).not.toContain(newKey.split("\n")[1]);
+    }, 120_000);
+
+    it("reissue signs with the new key (apiserver and controller-manager restart), drop-old keeps only it, abort-trust signs with the old again", async () => {
+        const store = new MockStateStore();
+        const old = saFiles((await up(store, spec())).res);
+        await saUp(store, saSpec(), "trust-both");
+        const reissue = await saUp(store, saSpec(), "reissue");
+        expect(saFiles(reissue.res).key.content).toBe(newKey);
+        expect(pemBlocks(saFiles(reissue.res).pub.content).map((b) => b.pem)).toEqual([newPub, old.pub.content]);
+        expect(saFiles(reissue.res, "master-3").key.mode).toBe("0600");
+        expect(restarts(reissue.report)).toEqual(onMasters("kube-apiserver", "kube-controller-manager").sort());
+        const drop = await saUp(store, saSpec(), "drop-old");
+        expect(saFiles(drop.res).pub.content).toBe(newPub);
+        expect(restarts(drop.report)).toEqual(onMasters("kube-apiserver").sort());
+
+        const back = new MockStateStore();
+        await up(back, spec());
+        await saUp(back, saSpec(true), "trust-both");
+        await saUp(back, saSpec(true), "reissue");
+        const abort = await saUp(back, saSpec(true), "abort-trust");
+        expect(saFiles(abort.res).key.content).toBe(old.key.content);
+        expect(pemBlocks(saFiles(abort.res).pub.content).map((b) => b.pem)).toEqual([old.pub.content, newPub]);
+        const dropNew = await saUp(back, saSpec(true), "abort-drop-new");
+        expect(saFiles(dropNew.res).pub.content).toBe(old.pub.content);
+        expect(restarts(dropNew.report)).toEqual(onMasters("kube-apiserver").sort());
+    }, 240_000);
+
+    it("an adopted pair under rotation is not adopted content: its readers restart", () => {
+        const a = { authorities: { ...saSpec().authorities, serviceAccount: "adopt" as const } };
+        expect(adoptedContent("sa", { authorities: { ...a.authorities, serviceAccountRotation: undefined } })).toBe(true);
+        expect(adoptedContent("sa", a)).toBe(false);
     });
 });

@@ -169,15 +169,22 @@ export function rotationIssues(input: Raw, env: KeyFileReader, issues: ConfigIss
             }
         }
     }
-    const serviceAccount = serviceAccountIssues(rotate, omit, env, issues);
+    const serviceAccount = serviceAccountIssues(input, rotate, omit, env, issues);
     return serviceAccount ? { cas: files, serviceAccount } : { cas: files };
 }
 
-/** The sa rotation's cross-key check (an omitted sa pair) and its key file, read when keyFile is a string. */
-function serviceAccountIssues(rotate: Raw, omit: unknown[], env: KeyFileReader, issues: ConfigIssue[]): AdoptedSaKey | undefined {
+/** The sa rotation's cross-key checks (an omitted sa pair, no restarts) and its key file, read when keyFile is a string. */
+function serviceAccountIssues(input: Raw, rotate: Raw, omit: unknown[], env: KeyFileReader, issues: ConfigIssue[]): AdoptedSaKey | undefined {
     const r = asObject(rotate.serviceAccount);
     if (!r) return undefined;
     const at = ["authorities", "rotate", "serviceAccount"];
+    // Each phase is safe only once every apiserver has loaded the last one's keys: without restarts
+    // the first apiserver restarted later would sign with a key the others do not accept.
+    if (asObject(input.rollout)?.restart === false) {
+        issues.push({ key: configKey(at), message: sentence(
+            `${configKey(["rollout", "restart"])} is false: every kube-apiserver must restart onto sa.pub holding both keys before any signs with the new one`,
+            "set kube-pki:rollout.restart true for the rotation, or remove it") });
+    }
     const omitIndex = omit.indexOf("sa");
     if (omitIndex >= 0) {
         issues.push({ key: configKey(at), message: sentence(`sa is omitted (${configKey(["layout", "omit", omitIndex])}): kube-pki manages no service-account key files to rotate`, "remove this rotation, or stop omitting sa") });

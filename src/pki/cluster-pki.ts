@@ -10,6 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { CaRotationSpec, ClusterSpec, KeySource, NodeSpec } from "../spec";
 import { CertificateAuthority, type AdoptReader } from "./authority";
 import { PHASE_CONTENTS, rotationMarker, type RotationDecision } from "./ca-rotation";
+import { SA_ROTATION_KEY, type SaRotationDecision } from "./sa-rotation";
 import { CA_CONFIG_KEY, type AllowedUse, type CaEntry, type CaId, type KubeconfigEntry, type ResolvedSubject } from "./catalog";
 import type { Component } from "./components";
 import { daysToHours } from "./keys";
@@ -93,6 +94,8 @@ export interface ClusterPkiArgs {
     readonly kubeletClients?: Readonly<Record<string, KubeletClientDecision>>;
     /** CA rotations under way: per CA, the phase this run declares (decideRotation, src/pki/ca-rotation.ts). */
     readonly rotations?: Partial<Record<CaId, RotationDecision>>;
+    /** The service-account key rotation under way: the phase this run declares (src/pki/sa-rotation.ts). */
+    readonly saRotation?: SaRotationDecision;
 }
 
 export class ClusterPki extends pulumi.ComponentResource {
@@ -114,7 +117,7 @@ export class ClusterPki extends pulumi.ComponentResource {
      */
     constructor(name: string, args: ClusterPkiArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kube-pki:index:ClusterPki", name, {}, opts);
-        const built = createClusterPki(name, this, args.cluster, args.readAdopted, args.kubeletClients, args.rotations);
+        const built = createClusterPki(name, this, args.cluster, args.readAdopted, args.kubeletClients, args.rotations, args.saRotation);
         this.nodes = built.nodes;
         this.adminKubeconfig = built.adminKubeconfig;
         this.caCertificates = built.caCertificates;
@@ -184,6 +187,22 @@ function rotationUse(
     };
 }
 
+/**
+ * sa.key and sa.pub in a phase of the service-account key rotation: the phase's signing key, and
+ * its public keys in order (the signing key's first: install.sh checks the pair by sa.pub's first key).
+ * The old pair stays the stack's ServiceAccountKeys (adopted once, or generated), so an abort has it.
+ */
+function saRotationFiles(cluster: ClusterSpec, sa: ServiceAccountKeys, decision: SaRotationDecision): { privateKeyPem: pulumi.Output<string>; publicKeyPem: pulumi.Output<string> } {
+    const spec = cluster.authorities.serviceAccountRotation;
+    if (!spec || spec.id !== decision.id) throw new Error(`${SA_ROTATION_KEY}: a rotation to "${decision.id}" was decided but the config asks for ${spec ? `"${spec.id}"` : "none"}`);
+    const contents = PHASE_CONTENTS[decision.phase];
+    const withNewline = (pem: string) => (pem.endsWith("\n") ? pem : `${pem}\n`);
+    return {
+        privateKeyPem: contents.key === "new" ? pulumi.secret(spec.keyPem) : sa.privateKeyPem,
+        publicKeyPem: sa.publicKeyPem.apply((oldPub) => contents.trust.map((side) => withNewline(side === "new" ? spec.publicKeyPem : oldPub)).join("")),
+    };
+}
+
 /** The PEMs of an adopted new CA, as the config read them (src/config/rotation.ts). */
 function pemsOf(spec: CaRotationSpec): { certPem: string; keyPem: string } | undefined {
     return spec.certPem && spec.keyPem ? { certPem: spec.certPem, keyPem: spec.keyPem } : undefined;
@@ -193,6 +212,7 @@ function pemsOf(spec: CaRotationSpec): { certPem: string; keyPem: string } | und
 export function createClusterPki(
     name: string, parent: pulumi.ComponentResource, cluster: ClusterSpec, readAdopted?: AdoptReader,
     kubeletClients?: Readonly<Record<string, KubeletClientDecision>>, rotations: Partial<Record<CaId, RotationDecision>> = {},
+    saRotation?: SaRotationDecision,
 ): Built {
     const plan = planCluster(cluster);
     const masters = cluster.nodes.filter((n) => n.role === "master");
@@ -241,6 +261,8 @@ export function createClusterPki(
         privateKeyPath: path("sa.key"),
         publicKeyPath: path("sa.pub"),
     }, { parent }) : undefined;
+    const saFiles = sa && (saRotation ? saRotationFiles(cluster, sa, saRotation) : { privateKeyPem: sa.privateKeyPem, publicKeyPem: sa.publicKeyPem });
+    if (saRotation && !sa) throw new Error(`${SA_ROTATION_KEY}: kube-pki manages no sa.key/sa.pub in this stack (kube-pki:layout.omit names sa); remove the rotation`);
 
     // One LeafCertificate per planned certificate, shared or per node as the plan says.
     const issued = new Map<string, LeafCertificate>();
@@ -267,8 +289,8 @@ export function createClusterPki(
             // The first certificate of the file is the key's (the controller-manager signs with the pair).
             case "ca-cert": return { content: use(m.ca).bundle, notAfter: use(m.ca).keyCa.validityEndTime };
             case "ca-key": return { content: use(m.ca).keyCa.privateKeyPem };
-            case "sa-private-key": return { content: sa!.privateKeyPem };
-            case "sa-public-key": return { content: sa!.publicKeyPem };
+            case "sa-private-key": return { content: saFiles!.privateKeyPem };
+            case "sa-public-key": return { content: saFiles!.publicKeyPem };
             case "leaf-cert": return { content: byId(m.certificate).certPem, notAfter: byId(m.certificate).validityEndTime };
             case "leaf-key": return { content: byId(m.certificate).privateKeyPem };
             case "rotating-kubeconfig":

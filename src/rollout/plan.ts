@@ -23,12 +23,13 @@ export function rolloutStages(nodes: readonly NodeSpec[], batchSize: number): No
 /**
  * Is this file's content the cluster's own, read back from the node (an adopted CA or sa pair)?
  * Pushing it changes nothing a component has loaded, so it alone is no reason to restart. A CA
- * under rotation (kube-pki:authorities.rotate) is not: its files carry the phase's old/new bundle
- * and key, and every reader must restart to load the new trust anchors.
+ * under rotation (kube-pki:authorities.rotate) is not, nor is the sa pair under rotation: its files
+ * carry the phase's old/new bundle and key, and every reader must restart to load them.
  */
 export function adoptedContent(source: string, cluster: Pick<ClusterSpec, "authorities">): boolean {
     const a = cluster.authorities;
-    if (source === "sa") return a.serviceAccount === "adopt";
+    // Under rotation sa.key/sa.pub carry the phase's keys: the apiserver and controller-manager must load them.
+    if (source === "sa") return a.serviceAccount === "adopt" && !a.serviceAccountRotation;
     if (!(source in CA_CONFIG_KEY)) return false;
     const own = a[CA_CONFIG_KEY[source as CaId]];
     // A same-as-ca CA's files are the cluster CA's, rotating with it.

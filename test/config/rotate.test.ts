@@ -374,6 +374,13 @@ describe("kube-pki:authorities.rotate.serviceAccount", () => {
         ]);
     });
 
+    it("without restarts (kube-pki:rollout.restart false): refused, no apiserver would load both keys", () => {
+        const lines = problems(withConfig({ rollout: { restart: false }, authorities: { rotate: { serviceAccount: { id: "2027", keyFile: "sa/sa-2027.key" } } } }), env);
+        expect(lines).toEqual([
+            `${S}: kube-pki:rollout.restart is false: every kube-apiserver must restart onto sa.pub holding both keys before any signs with the new one; set kube-pki:rollout.restart true for the rotation, or remove it.`,
+        ]);
+    });
+
     it("every problem in one error; the key's text is in none of them", () => {
         // Almost valid: a real, readable, unencrypted RSA key, only too small; and one file with two keys.
         const lines = problems(withConfig({

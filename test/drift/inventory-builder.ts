@@ -4,7 +4,7 @@
  * as readInventory would return them after kube-pki's install (or before its first one).
  * Per file: issue time, validity, extra SANs, a foreign signer, absent, or content that differs.
  */
-import { createHash } from "node:crypto";
+import { createHash, createPublicKey } from "node:crypto";
 import { attributeIssuer, parseCert } from "../../src/drift/cert-info";
 import type { InventoryFile, NodeInventory, ServedCert } from "../../src/drift/inventory";
 import { wantedFromSpec } from "../../src/drift/wanted";
@@ -64,6 +64,7 @@ export async function buildInventories(cluster: ClusterSpec, shape: InventorySha
         if (e.kind === "ca") cas.set(e.certFile, { cn: e.commonName, pem: await selfSigned(e.commonName, shape.issuedAt, 3650, caKey) });
     }
     const foreignCa = await selfSigned("someone-else", shape.issuedAt, 3650, keyFor("foreign"));
+    const saPublicKey = createPublicKey(keyFor("RSA-2048")).export({ type: "spki", format: "pem" }) as string;
     const wanted = wantedFromSpec(cluster);
     const out: NodeInventory[] = [];
     for (const node of cluster.nodes) {
@@ -100,6 +101,9 @@ export async function buildInventories(cluster: ClusterSpec, shape: InventorySha
             const content = `${w.path}\n${pem ?? "key"}`;
             const file: InventoryFile = { key: w.key, path: w.path, kind, exists: true, sha256: sha(content), mode: kind === "certificate" ? "644" : "600" };
             if (pem) Object.assign(file, { cert: parseCert(pem), keyMatches: true });
+            // The sa pair as inventory.sh reads it: sa.pub's keys and sa.key's public half (one pair per call).
+            if (w.key === "sa.pub") Object.assign(file, { publicKeys: [saPublicKey], keyMatches: true });
+            if (w.key === "sa.key") file.publicKey = saPublicKey;
             files.push(file);
             if (!f.unrecorded) installed[w.path] = f.differs ? sha(`${content} before the hand edit`) : file.sha256!;
         }
