@@ -395,10 +395,10 @@ export const authoritiesSchema = section(
         // Generated CAs and the sa pair only; kube-pki:keyAlgorithm is for leaves. Its own key, so
         // changing the leaves' algorithm never replaces a CA key.
         keyAlgorithm: choiceWithDefault(KEY_ALGORITHMS, "RSA-2048", "is not supported"),
-        // CA rotations asked for; checks across fields and keys, and the adopted files: rotation.ts.
+        // CA and service-account key rotations asked for; checks across fields and keys, and the files read: rotation.ts.
         rotate: rotateSchema,
     },
-    'set each of ca, frontProxyCa, etcdCa, serviceAccount to "adopt" or "generate", keyAlgorithm for generated ones, and rotate for CA rotations',
+    'set each of ca, frontProxyCa, etcdCa, serviceAccount to "adopt" or "generate", keyAlgorithm for generated ones, and rotate for CA and service-account key rotations',
 ).prefault({});
 
 export const rolloutSchema = section(
