@@ -60,7 +60,9 @@ export async function seedRke(o: LayoutSeedOptions): Promise<LayoutSeed> {
         issueCert({ ...expired, cn: "system:kube-proxy", eku: both, issuer: ca, out: shared.proxy }),
         issueCert({ ...expired, cn: "system:kube-controller-manager", eku: both, issuer: ca, out: shared.cm }),
         issueCert({ ...expired, cn: "system:kube-scheduler", eku: both, issuer: ca, out: shared.scheduler }),
-        issueCert({ ...expired, cn: "kube-service-account-token", eku: both, issuer: ca, out: shared.sa }),
+        // RSA whatever the seed's key type, as RKE: this key file is also --service-account-key-file, and
+        // keyutil.ParsePublicKeysPEM (hence kube-apiserver) refuses a PKCS#8 EC private key there.
+        issueCert({ ...expired, keyType: "rsa-2048", cn: "kube-service-account-token", eku: both, issuer: ca, out: shared.sa }),
         // The operator's workstation copy (kube_config_cluster.yml): valid, so tests can judge with kubectl.
         issueCert({ issuedDaysAgo: 1, validDays: 365, keyType: o.keyType, cn: "kube-admin", o: ["system:masters"], eku: both, issuer: ca, out: shared.admin }),
     ]);
