@@ -268,16 +268,15 @@ const opensslPublicKey = (keyFile: string): string => {
     return r.stdout.toString();
 };
 
+/** The spec a rotation to id 2027 with this project file as keyFile must give: the file's text and openssl's public half. */
+const saSpecOf = (rel: string, abort: boolean) => ({
+    id: "2027", keyFile: file(rel), keyPem: fs.readFileSync(file(rel), "utf8"), publicKeyPem: opensslPublicKey(file(rel)), abort,
+});
+
 describe("kube-pki:authorities.rotate.serviceAccount", () => {
     it("adopt: keyFile relative to the project directory is read into the spec with its public half; abort false, source adopt by default", () => {
         const spec = parseClusterSpec(saRotate({ id: "2027", keyFile: "sa/sa-2027.key" }), env);
-        expect(spec.authorities.serviceAccountRotation).toEqual({
-            id: "2027",
-            keyFile: file("sa/sa-2027.key"),
-            keyPem: fs.readFileSync(file("sa/sa-2027.key"), "utf8"),
-            publicKeyPem: opensslPublicKey(file("sa/sa-2027.key")),
-            abort: false,
-        });
+        expect(spec.authorities.serviceAccountRotation).toEqual(saSpecOf("sa/sa-2027.key", false));
         // A sa rotation alone adds no CA rotations.
         expect(Object.keys(spec.authorities)).not.toContain("rotate");
     });
@@ -287,13 +286,7 @@ describe("kube-pki:authorities.rotate.serviceAccount", () => {
             etcdCa: { id: "2027" },
             serviceAccount: { id: 2027, source: "adopt", keyFile: "~/sa-ec.key", abort: "true" },
         }), env);
-        expect(spec.authorities.serviceAccountRotation).toEqual({
-            id: "2027",
-            keyFile: file("home/sa-ec.key"),
-            keyPem: fs.readFileSync(file("home/sa-ec.key"), "utf8"),
-            publicKeyPem: opensslPublicKey(file("home/sa-ec.key")),
-            abort: true,
-        });
+        expect(spec.authorities.serviceAccountRotation).toEqual(saSpecOf("home/sa-ec.key", true));
         expect(spec.authorities.rotate).toEqual({ etcdCa: { id: "2027", source: "generate", abort: false } });
         // A CA rotation alone adds no sa rotation.
         expect(Object.keys(parseClusterSpec(rotate({ etcdCa: { id: "2027" } }), env).authorities)).not.toContain("serviceAccountRotation");
