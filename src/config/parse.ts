@@ -4,12 +4,14 @@
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
+import { isIP } from "node:net";
 import type { z } from "zod";
 import { formatKubernetesVersion, parseKubernetesVersion } from "../pki/versions";
 import type { AuthoritySourcesSpec, ClusterSpec, LayoutSpec, NodeSpec } from "../spec";
 import { catalogFor, type CaId } from "../pki/catalog";
 import { caAliases, pathConflicts, planCluster } from "../pki/plan";
 import { layoutFileKeys } from "../pki/layout";
+import { ipToBigInt } from "../pki/net";
 import type { ConfigIssue, ConfigPath } from "./errors";
 import { ConfigError, configKey, show } from "./errors";
 import { certificateIssues, certificateSpecs } from "./certificates";
@@ -312,6 +314,23 @@ function checkNodeSet(nodes: unknown, issues: ConfigIssue[]): void {
             ),
         });
     }
+    // One address, one node: it is the node's SANs, its etcd peer URL and its {address-dashed} file names.
+    const byAddress = new Map<string, number>();
+    nodes.forEach((node, index) => {
+        const address = (node as { address?: unknown } | null)?.address;
+        if (typeof address !== "string" || isIP(address) === 0) return; // the schema says what is wrong
+        const same = ipToBigInt(address).toString() + "/" + isIP(address);
+        const earlier = byAddress.get(same);
+        if (earlier === undefined) {
+            byAddress.set(same, index);
+            return;
+        }
+        issues.push({
+            key: configKey(["nodes", index, "address"]),
+            message: sentence(`${show(address)} is already the address of ${configKey(["nodes", earlier])}`,
+                "give every node its own address (it goes into the node's certificates, its etcd peer URL and per-address file names)"),
+        });
+    });
     if (!rawNodes(nodes).some((n) => n.role === "master")) {
         issues.push({
             key: configKey(["nodes"]),

@@ -47,6 +47,21 @@ describe("nodes", () => {
         ]);
     });
 
+    it("rejects a duplicate address, in any spelling of the same IP, naming both indexes", () => {
+        const nodes = [
+            { name: "master-1", role: "master", address: "fd00::11" },
+            { name: "master-2", role: "master", address: "10.0.0.12" },
+            { name: "worker-1", role: "worker", address: "fd00:0:0:0:0:0:0:11" },
+            { name: "worker-2", role: "worker", address: "10.0.0.12" },
+            { name: "worker-3", role: "worker", address: "::ffff:10.0.0.12" },
+        ];
+        const fix = "give every node its own address (it goes into the node's certificates, its etcd peer URL and per-address file names).";
+        expect(problems(withConfig({ nodes }))).toEqual([
+            `kube-pki:nodes[2].address: "fd00:0:0:0:0:0:0:11" is already the address of kube-pki:nodes[0]; ${fix}`,
+            `kube-pki:nodes[3].address: "10.0.0.12" is already the address of kube-pki:nodes[1]; ${fix}`,
+        ]);
+    });
+
     it("requires at least one master", () => {
         expect(problems(withConfig({ nodes: [{ name: "worker-1", role: "worker", address: "10.0.0.21" }] }))).toEqual([
             'kube-pki:nodes: no node has role "master"; mark the control-plane nodes with role: master (at least one is needed).',
