@@ -16,11 +16,13 @@ import { decideRotation, type RotationDecision, type RotationInputs, type Rotati
 import { parseBundle } from "../src/node/bundle-format";
 import { pemBlocks } from "../src/pki/keys";
 import type { SaRotationDecision, SaRotationInputs } from "../src/pki/sa-rotation";
+import { spkiPem } from "../src/drift/script-output";
+import { parseCert } from "../src/drift/cert-info";
 import { adoptedContent, componentsToRestart } from "../src/rollout/plan";
 import type { ClusterSpec } from "../src/spec";
 import { haCluster } from "./fixtures/cluster";
 import { buildInventories } from "./drift/inventory-builder";
-import { createEchoMocks } from "./harness/mocks/echo-mocks";
+import { createAdoptingEchoMocks, createEchoMocks } from "./harness/mocks/echo-mocks";
 import { runProgram, ProgramRunError } from "./harness/mocks/run-program";
 import { MockStateStore, type RunReport } from "./harness/mocks/state-store";
 import type { RunResult } from "./harness/mocks/records";
@@ -152,6 +154,27 @@ describe("etcd CA rotation through the program", () => {
     }, 60_000);
 });
 
+describe("a rotation whose old CA the nodes do not trust (an earlier rotation's CA on the nodes)", () => {
+    const rotate = { etcdCa: { id: "2028", source: "generate" as const, abort: false } };
+    const adopted = (r?: ClusterSpec["authorities"]["rotate"]): ClusterSpec => ({ ...spec(r), authorities: { ...spec(r).authorities, etcdCa: "adopt" } });
+    const run = (store: MockStateStore, cluster: ClusterSpec, oldSeen?: string[]) => runProgram(() => kubePki({
+        spec: cluster, inspect: async () => findings(),
+        decideRotation: (i) => ({ ca: i.ca, id: i.spec.id, phase: "trust-both", complete: false, summary: "x", ...(oldSeen ? { oldSeen } : {}) }),
+    }), { mocks: createAdoptingEchoMocks({ store }), stack: "prod" });
+
+    it("is refused before any command runs, naming the key and the fix; the stack's own old CA passes", async () => {
+        const store = new MockStateStore();
+        const first = await run(store, adopted());
+        const own = parseCert(first.get("prod-etcd-ca-adopt", COMMAND).outputs.stdout).sha256;
+        const err = (await run(store, adopted(rotate), ["ab".repeat(32)]).catch((e: unknown) => e)) as ProgramRunError;
+        expect(err).toBeInstanceOf(ProgramRunError);
+        expect(String(err.cause ?? err.message)).toMatch(/kube-pki:authorities\.rotate\.etcdCa\.id: the nodes trust sha256:abababab… besides the new CA, not this stack's etcd-ca \(sha256:[0-9a-f]{8}…, kube-pki:authorities\.etcdCa\): an earlier rotation's CA\? A second rotation of the same CA is not supported yet; set id back/);
+        expect([...store.lastRun.created, ...store.lastRun.replaced, ...store.lastRun.updated].filter((u) => u.includes("-rollout-"))).toEqual([]);
+        const ok = await run(store, adopted(rotate), [own, "cd".repeat(32)]);
+        expect(ok.get("prod-etcd-ca-2028", "kube-pki:index:CertificateAuthority")).toBeDefined();
+    }, 120_000);
+});
+
 describe("cluster CA rotation through the program", () => {
     const rotate = { ca: { id: "next", source: "generate" as const, abort: false } };
 
@@ -255,15 +278,17 @@ describe("service-account key rotation through the program", () => {
     const pair = generateKeyPairSync("ec", { namedCurve: "P-256" });
     const newKey = pair.privateKey.export({ type: "pkcs8", format: "pem" }) as string;
     const newPub = pair.publicKey.export({ type: "spki", format: "pem" }) as string;
+    /** The stack with its service-account pair adopted (the fixture's sa.pub, a real key: what the nodes hold). */
+    const adopting = (): ClusterSpec => ({ ...spec(), authorities: { ...spec().authorities, serviceAccount: "adopt" } });
     const saSpec = (abort = false): ClusterSpec => {
-        const base = spec();
+        const base = adopting();
         return { ...base, authorities: { ...base.authorities, serviceAccountRotation: { id: "2027", keyFile: "/p/sa-2027.key", keyPem: newKey, publicKeyPem: newPub, abort } } };
     };
-    const saUp = (store: MockStateStore, cluster: ClusterSpec, phase?: RotationPhase) =>
+    const saUp = (store: MockStateStore, cluster: ClusterSpec, phase?: RotationPhase, read: NodeInventory[] = inventories) =>
         runProgram(() => kubePki({
-            spec: cluster, inspect: async () => findings(),
+            spec: cluster, inspect: async () => ({ ...findings(), inventories: read }),
             ...(phase ? { decideSaRotation: (i: SaRotationInputs): SaRotationDecision => ({ id: i.spec.id, phase, complete: false, summary: `sa → ${i.spec.id}: ${phase}`, nodes: {} }) } : {}),
-        }), { mocks: createEchoMocks({ store }), stack: "prod" }).then((res) => ({ res, report: store.lastRun }));
+        }), { mocks: createAdoptingEchoMocks({ store }), stack: "prod" }).then((res) => ({ res, report: store.lastRun }));
     /** sa.key and sa.pub as master-1's install carries them; the install's stdin is a secret input. */
     const saFiles = (res: RunResult, m = "master-1") => {
         const install = res.get(`prod-rollout-${m}-install`, COMMAND);
@@ -272,12 +297,18 @@ describe("service-account key rotation through the program", () => {
         return { key: files.find((f) => f.path === "/etc/kubernetes/pki/sa.key")!, pub: files.find((f) => f.path === "/etc/kubernetes/pki/sa.pub")! };
     };
 
+    /** The inventories with every master's sa.pub/sa.key holding `pub` (what the nodes hold after the first up). */
+    const holdingSa = (pub: string): NodeInventory[] => inventories.map((inv) => ({
+        ...inv,
+        files: inv.files.map((f) => (f.key === "sa.pub" ? { ...f, publicKeys: [spkiPem(pub)!] } : f.key === "sa.key" ? { ...f, publicKey: spkiPem(pub)! } : f)),
+    }));
+
     it("the real decision on masters holding the old pair: trust both next; sa.pub old + new, sa.key unchanged, only the apiservers restart", async () => {
         const store = new MockStateStore();
-        const first = await up(store, spec());
+        const first = await saUp(store, adopting());
         const old = saFiles(first.res);
         const info = vi.spyOn(pulumi.log, "info");
-        const { res, report } = await saUp(store, saSpec());
+        const { res, report } = await saUp(store, saSpec(), undefined, holdingSa(old.pub.content));
         expect(res.outputs.serviceAccountRotation.value).toEqual({ id: "2027", phase: "trust-both", complete: false,
             summary: "service-account key rotation → 2027: phase 1 of 3 (trust both) next: sa.pub on 3 masters; restarts kube-apiserver" });
         expect(info.mock.calls.map((c) => String(c[0]))).toContain(res.outputs.serviceAccountRotation.value.summary);
@@ -291,7 +322,7 @@ describe("service-account key rotation through the program", () => {
 
     it("reissue signs with the new key (apiserver and controller-manager restart), drop-old keeps only it, abort-trust signs with the old again", async () => {
         const store = new MockStateStore();
-        const old = saFiles((await up(store, spec())).res);
+        const old = saFiles((await saUp(store, adopting())).res);
         await saUp(store, saSpec(), "trust-both");
         const reissue = await saUp(store, saSpec(), "reissue");
         expect(saFiles(reissue.res).key.content).toBe(newKey);
@@ -303,7 +334,7 @@ describe("service-account key rotation through the program", () => {
         expect(restarts(drop.report)).toEqual(onMasters("kube-apiserver").sort());
 
         const back = new MockStateStore();
-        await up(back, spec());
+        await saUp(back, adopting());
         await saUp(back, saSpec(true), "trust-both");
         await saUp(back, saSpec(true), "reissue");
         const abort = await saUp(back, saSpec(true), "abort-trust");
@@ -313,6 +344,17 @@ describe("service-account key rotation through the program", () => {
         expect(saFiles(dropNew.res).pub.content).toBe(old.pub.content);
         expect(restarts(dropNew.report)).toEqual(onMasters("kube-apiserver").sort());
     }, 240_000);
+
+    it("masters holding a key this stack's pair is not (an earlier rotation's): refused before anything changes, naming the key", async () => {
+        const store = new MockStateStore();
+        await saUp(store, adopting());
+        const foreign = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ type: "spki", format: "pem" }) as string;
+        const run = saUp(store, saSpec(), undefined, holdingSa(foreign));
+        const err = (await run.catch((e: unknown) => e)) as ProgramRunError;
+        expect(err).toBeInstanceOf(ProgramRunError);
+        expect(String(err.cause ?? err.message)).toMatch(/kube-pki:authorities\.rotate\.serviceAccount: the masters' sa\.pub holds a key besides the new one that this stack's service-account pair is not .*set id and keyFile back to the rotation the masters finished/);
+        expect([...store.lastRun.created, ...store.lastRun.replaced, ...store.lastRun.updated].filter((u) => u.includes(COMMAND))).toEqual([]);
+    }, 120_000);
 
     it("an adopted pair under rotation is not adopted content: its readers restart", () => {
         const a = { authorities: { ...saSpec().authorities, serviceAccount: "adopt" as const } };

@@ -60,6 +60,12 @@ export interface RotationDecision {
     readonly summary: string;
     /** Why the rotation does not advance although the config asks it to (a node unread, a component serving old files). */
     readonly held?: string;
+    /**
+     * SHA-256 fingerprints of the CA certificates other than the new one in the judged nodes' trust
+     * anchors. The stack's old CA must be one of them while any is left: else the nodes trust a CA
+     * this stack does not know (an earlier rotation's), and declaring the phase would cut them off.
+     */
+    readonly oldSeen?: readonly string[];
 }
 
 /**
@@ -313,7 +319,7 @@ export function decideRotation(i: RotationInputs): RotationDecisionDetail {
     const allJudged = forward.length === readings.length;
     const min = (xs: number[]) => (xs.length ? Math.min(...xs) : 0);
     if (i.spec.abort && allJudged && min(forward) === 3) {
-        throw new Error(`${CONFIG_KEY(i.ca)}.abort: the rotation of ${i.ca} to ${i.spec.id} is complete (every node trusts only the new CA); there is nothing to abort: remove abort, or rotate again to a new id to go back`);
+        throw new Error(`${CONFIG_KEY(i.ca)}.abort: the rotation of ${i.ca} to ${i.spec.id} is complete (every node trusts only the new CA); there is nothing to abort: remove abort (a second rotation of the same CA, back or onward, is not supported yet)`);
     }
     const stage = min(i.spec.abort ? backward : forward);
     const held = holds.length ? holds.join("; ") : undefined;
@@ -325,7 +331,8 @@ export function decideRotation(i: RotationInputs): RotationDecisionDetail {
     if (complete) summary = `${head}: complete (every node trusts only the ${i.spec.abort ? "old" : "new"} CA)`;
     else if (held) summary = `${head}: held at ${label}: ${held}`;
     else summary = `${head}: ${label} next: ${pendingText(readings, phase, isNew)}`;
-    return { ca: i.ca, id: i.spec.id, phase, complete, summary, ...(held ? { held } : {}), nodes };
+    const oldSeen = [...new Set(readings.flatMap((r) => r.anchors.flatMap((a) => (a.certs ?? []).filter(isOld).map((c) => c.sha256))))].sort();
+    return { ca: i.ca, id: i.spec.id, phase, complete, summary, ...(held ? { held } : {}), nodes, oldSeen };
 }
 
 /** What `phase` still changes on the nodes: anchors by file and role, leaves reissued, components restarted. */

@@ -7,6 +7,8 @@
  * carry, whose key its key file holds and which one signs its leaves.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { parseCert, shortFingerprint } from "../drift/cert-info";
+import { spkiPem } from "../drift/script-output";
 import type { CaRotationSpec, ClusterSpec, KeySource, NodeSpec } from "../spec";
 import { CertificateAuthority, type AdoptReader } from "./authority";
 import { PHASE_CONTENTS, rotationMarker, type RotationDecision } from "./ca-rotation";
@@ -180,8 +182,21 @@ function rotationUse(
     }, { parent });
     const contents = PHASE_CONTENTS[decision.phase];
     const pick = (which: "old" | "new") => (which === "old" ? old : fresh);
+    // The old CA in state must be one the nodes still trust: else they trust an earlier rotation's
+    // CA (a changed id after a finished rotation), and this phase would hand them one they do not.
+    const known = old.certPem.apply((pem) => {
+        const seen = decision.oldSeen ?? [];
+        if (seen.length === 0) return pem;
+        const own = parseCert(pem).sha256;
+        if (!seen.includes(own)) {
+            throw new pulumi.ResourceError(`${at}.id: the nodes trust ${seen.map(shortFingerprint).join(", ")} besides the new CA, not this stack's ${entry.id} ` +
+                `(${shortFingerprint(own)}, kube-pki:authorities.${CA_CONFIG_KEY[entry.id]}): an earlier rotation's CA? A second rotation of the same CA is not ` +
+                `supported yet; set id back to the rotation the nodes finished (its entry must stay), and change nothing on the nodes until then`, parent);
+        }
+        return pem;
+    });
     return {
-        bundle: pulumi.all(contents.trust.map((w) => pick(w).certPem)).apply(joinPems),
+        bundle: pulumi.all(contents.trust.map((w) => (w === "old" ? known : fresh.certPem))).apply(joinPems),
         keyCa: pick(contents.key),
         signerCa: pick(contents.signer),
     };
@@ -197,9 +212,19 @@ function saRotationFiles(cluster: ClusterSpec, sa: ServiceAccountKeys, decision:
     if (!spec || spec.id !== decision.id) throw new Error(`${SA_ROTATION_KEY}: a rotation to "${decision.id}" was decided but the config asks for ${spec ? `"${spec.id}"` : "none"}`);
     const contents = PHASE_CONTENTS[decision.phase];
     const withNewline = (pem: string) => (pem.endsWith("\n") ? pem : `${pem}\n`);
+    // The stack's old key must be one the masters' sa.pub still holds (see rotationUse).
+    const checked = sa.publicKeyPem.apply((oldPub) => {
+        const seen = decision.oldSeen ?? [];
+        if (seen.length > 0 && !seen.includes(spkiPem(oldPub) ?? "")) {
+            throw new pulumi.ResourceError(`${SA_ROTATION_KEY}: the masters' sa.pub holds ${seen.length === 1 ? "a key" : "keys"} besides the new one that ` +
+                "this stack's service-account pair is not (an earlier rotation's key?); a second rotation is not supported yet: set id and keyFile " +
+                "back to the rotation the masters finished (its entry must stay), and change nothing on the nodes until then", sa);
+        }
+        return oldPub;
+    });
     return {
-        privateKeyPem: contents.key === "new" ? pulumi.secret(spec.keyPem) : sa.privateKeyPem,
-        publicKeyPem: sa.publicKeyPem.apply((oldPub) => contents.trust.map((side) => withNewline(side === "new" ? spec.publicKeyPem : oldPub)).join("")),
+        privateKeyPem: contents.key === "new" ? pulumi.secret(spec.keyPem) : pulumi.secret(checked.apply(() => sa.privateKeyPem)),
+        publicKeyPem: checked.apply((oldPub) => contents.trust.map((side) => withNewline(side === "new" ? spec.publicKeyPem : oldPub)).join("")),
     };
 }
 

@@ -29,6 +29,8 @@ export interface SaRotationDecision {
     /** Why the rotation does not advance (a node unread, a file unusable, a component serving old files). */
     readonly held?: string;
     readonly nodes: Readonly<Record<string, RotationNodeState>>;
+    /** The public keys (SPKI PEM) other than the new one in the judged masters' sa.pub: the stack's old key must be one while any is left. */
+    readonly oldSeen?: readonly string[];
 }
 
 export interface SaRotationInputs {
@@ -106,7 +108,7 @@ export function decideSaRotation(i: SaRotationInputs): SaRotationDecision {
     const min = (xs: number[]) => (xs.length ? Math.min(...xs) : 0);
     if (i.spec.abort && forward.length === readings.length && min(forward) === 3) {
         throw new Error(`${SA_ROTATION_KEY}.abort: the rotation of the service-account key to ${i.spec.id} is complete (every master's sa.pub holds only the new key, ` +
-            "and tokens signed by the old one are refused already); there is nothing to abort: remove abort");
+            "and tokens signed by the old one are refused already); there is nothing to abort: remove abort (a second rotation, back or onward, is not supported yet)");
     }
     const stage = min(i.spec.abort ? backward : forward);
     const held = holds.length ? holds.join("; ") : undefined;
@@ -118,7 +120,8 @@ export function decideSaRotation(i: SaRotationInputs): SaRotationDecision {
     if (complete) summary = `${head}: complete (every master's sa.pub holds only the ${i.spec.abort ? "old" : "new"} key)`;
     else if (held) summary = `${head}: held at ${label}: ${held}`;
     else summary = `${head}: ${label} next: ${pendingText(readings, phase, isNew, i.spec.abort)}`;
-    return { id: i.spec.id, phase, complete, summary, ...(held ? { held } : {}), nodes };
+    const oldSeen = [...new Set(readings.flatMap((r) => (r.pubs ?? []).filter(isOld)))].sort();
+    return { id: i.spec.id, phase, complete, summary, ...(held ? { held } : {}), nodes, oldSeen };
 }
 
 /** What `phase` still changes: sa.pub / sa.key on how many nodes, which restarts, and what tokens stop working. */
