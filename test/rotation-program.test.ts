@@ -157,17 +157,22 @@ describe("etcd CA rotation through the program", () => {
 describe("a rotation whose old CA the nodes do not trust (an earlier rotation's CA on the nodes)", () => {
     const rotate = { etcdCa: { id: "2028", source: "generate" as const, abort: false } };
     const adopted = (r?: ClusterSpec["authorities"]["rotate"]): ClusterSpec => ({ ...spec(r), authorities: { ...spec(r).authorities, etcdCa: "adopt" } });
-    const run = (store: MockStateStore, cluster: ClusterSpec, oldSeen?: string[]) => runProgram(() => kubePki({
+    const run = (store: MockStateStore, cluster: ClusterSpec, oldSeen?: string[], preview = false) => runProgram(() => kubePki({
         spec: cluster, inspect: async () => findings(),
         decideRotation: (i) => ({ ca: i.ca, id: i.spec.id, phase: "trust-both", complete: false, summary: "x", ...(oldSeen ? { oldSeen } : {}) }),
-    }), { mocks: createAdoptingEchoMocks({ store }), stack: "prod" });
+    }), { mocks: createAdoptingEchoMocks({ store }), stack: "prod", preview });
 
     it("is refused before any command runs, naming the key and the fix; the stack's own old CA passes", async () => {
         const store = new MockStateStore();
         const first = await run(store, adopted());
         const own = parseCert(first.get("prod-etcd-ca-adopt", COMMAND).outputs.stdout).sha256;
+        // Preview already: the old CA's certificate is known from state there.
+        for (const preview of [true, false]) {
+            const err = (await run(store, adopted(rotate), ["ab".repeat(32)], preview).catch((e: unknown) => e)) as ProgramRunError;
+            expect(err, `preview ${preview}`).toBeInstanceOf(ProgramRunError);
+            expect(String(err.cause ?? err.message)).toMatch(/the nodes trust sha256:abababab… besides the new CA/);
+        }
         const err = (await run(store, adopted(rotate), ["ab".repeat(32)]).catch((e: unknown) => e)) as ProgramRunError;
-        expect(err).toBeInstanceOf(ProgramRunError);
         expect(String(err.cause ?? err.message)).toMatch(/kube-pki:authorities\.rotate\.etcdCa\.id: the nodes trust sha256:abababab… besides the new CA, not this stack's etcd-ca \(sha256:[0-9a-f]{8}…, kube-pki:authorities\.etcdCa\): an earlier rotation's CA\? A second rotation of the same CA is not supported yet; set id back/);
         expect([...store.lastRun.created, ...store.lastRun.replaced, ...store.lastRun.updated].filter((u) => u.includes("-rollout-"))).toEqual([]);
         const ok = await run(store, adopted(rotate), [own, "cd".repeat(32)]);
