@@ -277,7 +277,7 @@ describeNeeding(missing, "kube-pki renew --stack dev (local node, stand-in pulum
         const hostKey = fs.readFileSync(`${key}.pub`, "utf8").trim().split(" ").slice(0, 2).join(" ");
         editStack((c) => {
             c["kube-pki:ssh"] = { user: "root", privateKeyPath: key };
-            c["kube-pki:nodes"].push({ name: "ghost", role: "worker", address: "127.0.0.1", ssh: { port, hostKey } });
+            c["kube-pki:nodes"].push({ name: "ghost", role: "worker", address: "127.0.0.2", ssh: { host: "127.0.0.1", port, hostKey } });
         });
         const res = await run(EXPIRING, ["--connect-timeout", "2"]);
         expect(res.code, res.stdout + res.stderr).toBe(4);
